@@ -1,0 +1,24 @@
+export { evaluate, MAX_PREREQUISITE_DEPTH } from './evaluate.js';
+export { bucket } from './hash.js';
+export { validateFlag, validateCohort, validateConditions } from './schema.js';
+export type { Issue, ValidateOptions } from './schema.js';
+export { MAX_PATTERN_LENGTH } from './conditions/compile.js';
+export { Operators, Reasons, ErrorCodes } from './types.js';
+export type {
+  Cohort,
+  Condition,
+  Context,
+  ContextValue,
+  ErrorCode,
+  EvaluateOptions,
+  Flag,
+  Operator,
+  Prerequisite,
+  Reason,
+  Result,
+  Rollout,
+  Rule,
+  Ruleset,
+  SplitArm,
+  Variant,
+} from './types.js';

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { validateCohort, validateFlag } from './schema.js';
+import type { Ruleset } from './types.js';
+
+const ruleset: Ruleset = {
+  environment: 'production',
+  revision: 1,
+  flags: { base: { key: 'base', enabled: true, prerequisites: [{ flag: 'top' }] }, top: { key: 'top', enabled: true } },
+  cohorts: { beta: { key: 'beta', included: ['u1'] } },
+};
+
+describe('validateFlag', () => {
+  it('accepts a sound flag', () => {
+    expect(
+      validateFlag(
+        {
+          enabled: true,
+          variants: [{ key: 'a', weight: 1 }, { key: 'b', weight: 3 }],
+          rules: [{ id: 'r1', conditions: [{ attribute: 'country', operator: 'in', values: ['NL'] }], cohorts: ['beta'], rollout: { percentage: 12.5 }, split: [{ variant: 'a', weight: 1 }] }],
+        },
+        { strict: true, ruleset, key: 'x' },
+      ),
+    ).toEqual([]);
+  });
+
+  it.each([
+    [{ enabled: 'yes' }, 'enabled'],
+    [{ enabled: true, rules: [{ id: 'r', rollout: { percentage: 101 } }] }, 'rules[0].rollout.percentage'],
+    [{ enabled: true, rules: [{ id: 'r', rollout: { percentage: -1 } }] }, 'rules[0].rollout.percentage'],
+    [{ enabled: true, variants: [{ key: 'a', weight: 1.5 }] }, 'variants[0].weight'],
+    [{ enabled: true, variants: [{ key: 'a' }, { key: 'a' }] }, 'variants[1].key'],
+    [{ enabled: true, rules: [{ id: 'r', variant: 'nope' }] }, 'rules[0].variant'],
+    [{ enabled: true, rules: [{ id: 'r', conditions: [{}, { attribute: 'a', operator: 'in', values: [{}] }] }] }, 'rules[0].conditions[1].values'],
+    [{ enabled: true, rules: [{ id: 'r', split: [{ variant: 'a', weight: -1 }] }], variants: [{ key: 'a' }] }, 'rules[0].split[0].weight'],
+    [{ enabled: true, prerequisites: [{ flag: 1 }] }, 'prerequisites[0].flag'],
+  ])('structural problem %j is reported at %s', (flag, path) => {
+    expect(validateFlag(flag).map((i) => i.path)).toContain(path);
+  });
+
+  it.each([
+    [{ id: 'r', rollout: { percentage: 12.3456 } }, 'rules[0].rollout.percentage', 'three decimals'],
+    [{ id: 'r', conditions: [{ attribute: 'a', operator: 'nope', values: ['x'] }] }, 'rules[0].conditions[0].operator', 'unknown operator'],
+    [{ id: 'r', conditions: [{ attribute: 'a', operator: 'matches', values: ['(a+)+$'] }] }, 'rules[0].conditions[0].values', 'nested quantifiers'],
+    [{ id: 'r', conditions: [{ attribute: 'a', operator: 'matches', values: ['('] }] }, 'rules[0].conditions[0].values', 'invalid regular expression'],
+    [{ id: 'r', conditions: [{ attribute: 'a', operator: 'matches', values: ['a'.repeat(257)] }] }, 'rules[0].conditions[0].values', 'longer than 256'],
+    [{ id: 'r', conditions: [{ attribute: 'a', operator: 'semverGt', values: ['v1.0.0'] }] }, 'rules[0].conditions[0].values', 'SemVer'],
+    [{ id: 'r', conditions: [{ attribute: 'a', operator: 'inCidr', values: ['10.0.0.0/33'] }] }, 'rules[0].conditions[0].values[0]', 'CIDR'],
+    [{ id: 'r', conditions: [{ attribute: 'a', operator: 'after', values: ['yesterday'] }] }, 'rules[0].conditions[0].values', 'ISO-8601'],
+    [{ id: 'r', conditions: [{ attribute: 'a', operator: 'numGt', values: ['ten'] }] }, 'rules[0].conditions[0].values', 'number'],
+    [{ id: 'r', cohorts: ['gamma'] }, 'rules[0].cohorts[0]', 'no cohort "gamma"'],
+  ])('strict mode refuses rule %j at %s', (rule, path, message) => {
+    const issues = validateFlag({ enabled: true, rules: [rule] }, { strict: true, ruleset, key: 'x' });
+    expect(issues).toContainEqual({ path, message: expect.stringContaining(message) });
+  });
+
+  it('finds prerequisite cycles and missing prerequisites', () => {
+    expect(validateFlag({ enabled: true, prerequisites: [{ flag: 'base' }] }, { strict: true, ruleset, key: 'top' })).toContainEqual({
+      path: 'prerequisites',
+      message: 'prerequisite cycle: top -> base -> top',
+    });
+    expect(validateFlag({ enabled: true, prerequisites: [{ flag: 'ghost' }] }, { strict: true, ruleset, key: 'x' })[0]?.path).toBe('prerequisites[0].flag');
+  });
+});
+
+describe('validateCohort', () => {
+  it('reports lists that are not lists of keys', () => {
+    expect(validateCohort({ key: 'c', included: [1], excluded: 'x' }).map((i) => i.path)).toEqual(['included', 'excluded']);
+    expect(validateCohort({ key: 'c', included: ['a'], conditions: [] })).toEqual([]);
+  });
+});
