@@ -1,0 +1,174 @@
+import type { Ruleset } from '@aviary/core';
+import type { ChangeBus } from './change-bus.js';
+import { RulesetSnapshot, type RulesetChange } from './snapshot.js';
+import type { StreamHub } from './stream-hub.js';
+
+/** Where the live rulesets come from: Postgres, the source of truth. */
+export interface RulesetSource {
+  /** Every environment's key and committed revision. */
+  revisions(): Promise<Array<{ environment: string; revision: number }>>;
+  /** The whole ruleset of an environment and its client-visible flags, read in one snapshot. */
+  load(environment: string): Promise<{ ruleset: Ruleset; clientVisible: string[] } | undefined>;
+  /** Logged changes after `revision`, in order, at most `limit`. */
+  changesSince(environment: string, revision: number, limit: number): Promise<RulesetChange[]>;
+}
+
+interface Logger {
+  log(message: string): void;
+  warn(message: string): void;
+}
+
+/** How far a stream may resume from the change log before it gets the whole ruleset instead. */
+export const MAX_REPLAY = 1000;
+
+/**
+ * Every environment's ruleset in memory, kept current from the bus and, as a safety net, by
+ * comparing revisions with Postgres every few seconds. Changes for one environment are applied
+ * strictly in revision order; a gap is filled from the change log before anything newer.
+ */
+export class LiveRulesets {
+  private readonly snapshots = new Map<string, RulesetSnapshot>();
+  /** Serializes the work on each environment. */
+  private readonly queues = new Map<string, Promise<void>>();
+  /** Recent changes per environment, so a reconnect storm does not hit the database. */
+  private readonly recent = new Map<string, RulesetChange[]>();
+  private timer?: NodeJS.Timeout;
+  private reconciling = false;
+  lastReconcileError?: string;
+  /** Largest number of revisions this instance was found behind Postgres at a check. */
+  lag = 0;
+
+  constructor(
+    private readonly source: RulesetSource,
+    private readonly bus: ChangeBus,
+    private readonly hub: StreamHub,
+    private readonly logger: Logger,
+    private readonly checkIntervalMs = 2000,
+  ) {}
+
+  async start(): Promise<void> {
+    this.bus.subscribe((change) => void this.receive(change));
+    this.bus.onReconnect(() => void this.reconcile());
+    await this.reconcile();
+    this.timer = setInterval(() => void this.reconcile(), this.checkIntervalMs);
+    this.timer.unref();
+    this.hub.start();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  get(environment: string): RulesetSnapshot | undefined {
+    return this.snapshots.get(environment);
+  }
+
+  environments(): string[] {
+    return [...this.snapshots.keys()];
+  }
+
+  /** A change committed by this instance: applied here at once, then published to the others. */
+  async committed(change: RulesetChange): Promise<void> {
+    await this.receive(change);
+    await this.bus.publish(change);
+  }
+
+  /** Applies a change from anywhere; duplicates and stale ones are ignored. */
+  receive(change: RulesetChange): Promise<void> {
+    return this.serialize(change.environment, async () => {
+      const current = this.snapshots.get(change.environment);
+      if (current !== undefined && change.revision <= current.revision) return;
+      if (current === undefined || change.revision > current.revision + 1 || change.kind === 'ruleset') {
+        await this.catchUp(change.environment);
+        return;
+      }
+      this.advance(change, current);
+    });
+  }
+
+  /** Changes after `revision` up to the live one, or undefined when the log no longer covers them. */
+  async missedSince(environment: string, revision: number): Promise<RulesetChange[] | undefined> {
+    const snapshot = this.snapshots.get(environment);
+    if (snapshot === undefined || revision >= snapshot.revision) return [];
+    if (snapshot.revision - revision > MAX_REPLAY) return undefined;
+    const cached = this.recent.get(environment) ?? [];
+    const first = cached[0];
+    let changes: RulesetChange[];
+    if (first !== undefined && first.revision <= revision + 1) changes = cached.filter((c) => c.revision > revision);
+    else changes = await this.source.changesSince(environment, revision, snapshot.revision - revision);
+    const live = this.snapshots.get(environment)?.revision ?? snapshot.revision;
+    changes = changes.filter((c) => c.revision <= live);
+    return changes[0]?.revision === revision + 1 ? changes : undefined;
+  }
+
+  /** Compares every environment's revision with Postgres and catches up where behind. */
+  async reconcile(): Promise<void> {
+    if (this.reconciling) return;
+    this.reconciling = true;
+    try {
+      const revisions = await this.source.revisions();
+      let lag = 0;
+      const known = new Set<string>();
+      for (const { environment, revision } of revisions) {
+        known.add(environment);
+        const current = this.snapshots.get(environment)?.revision ?? -1;
+        if (revision > current) {
+          lag = Math.max(lag, revision - Math.max(current, 0));
+          await this.serialize(environment, () => this.catchUp(environment));
+        }
+      }
+      for (const environment of this.snapshots.keys()) if (!known.has(environment)) this.snapshots.delete(environment);
+      this.lag = lag;
+      if (this.lastReconcileError !== undefined) this.logger.log('revision check works again');
+      this.lastReconcileError = undefined;
+    } catch (e) {
+      const message = (e as Error).message;
+      if (this.lastReconcileError === undefined) this.logger.warn(`revision check failed (${message}); serving the rulesets in memory`);
+      this.lastReconcileError = message;
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  private async catchUp(environment: string): Promise<void> {
+    const current = this.snapshots.get(environment);
+    if (current !== undefined) {
+      const changes = await this.source.changesSince(environment, current.revision, MAX_REPLAY);
+      if (changes[0]?.revision === current.revision + 1 && changes.every((c) => c.kind !== 'ruleset')) {
+        let snapshot = current;
+        for (const change of changes) snapshot = this.advance(change, snapshot) ?? snapshot;
+        if (changes.length < MAX_REPLAY) return;
+      }
+    }
+    const loaded = await this.source.load(environment);
+    if (loaded === undefined) {
+      this.snapshots.delete(environment);
+      return;
+    }
+    const latest = this.snapshots.get(environment);
+    if (latest !== undefined && latest.revision >= loaded.ruleset.revision) return;
+    const snapshot = new RulesetSnapshot(loaded.ruleset, new Set(loaded.clientVisible));
+    this.snapshots.set(environment, snapshot);
+    this.recent.delete(environment);
+    this.hub.publish({ environment, revision: snapshot.revision, kind: 'ruleset', patch: { revision: snapshot.revision } }, snapshot);
+  }
+
+  private advance(change: RulesetChange, current: RulesetSnapshot): RulesetSnapshot | undefined {
+    const next = current.apply(change.patch);
+    if (next === undefined) return undefined;
+    this.snapshots.set(change.environment, next);
+    let recent = this.recent.get(change.environment);
+    if (recent === undefined) this.recent.set(change.environment, (recent = []));
+    recent.push(change);
+    if (recent.length > MAX_REPLAY) recent.splice(0, recent.length - MAX_REPLAY);
+    this.hub.publish(change, next);
+    return next;
+  }
+
+  private serialize(environment: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.queues.get(environment) ?? Promise.resolve();
+    const next = previous.then(work, work).catch((e: Error) => this.logger.warn(`applying a change to ${environment} failed: ${e.message}`));
+    this.queues.set(environment, next);
+    return next;
+  }
+}

@@ -1,0 +1,130 @@
+import { gzipSync } from 'node:zlib';
+import type { Cohort, Flag, Ruleset } from '@aviary/core';
+
+/** One committed revision's change to an environment's ruleset, as the change log keeps it. */
+export interface RulesetPatch {
+  revision: number;
+  flags?: Record<string, Flag | null>;
+  cohorts?: Record<string, Cohort | null>;
+  /** Server-side only: client visibility of the flags in `flags`; never sent to SDKs. */
+  clientVisible?: Record<string, boolean>;
+}
+
+export type ChangeKind = 'change' | 'kill' | 'ruleset';
+
+/** What the bus carries and the stream sends: a revision of one environment. */
+export interface RulesetChange {
+  environment: string;
+  revision: number;
+  kind: ChangeKind;
+  patch: RulesetPatch;
+}
+
+/**
+ * An environment's ruleset at one revision, immutable, with what serving it needs computed at
+ * most once: its JSON, its gzip, the client-visible flags and cohort member sets.
+ */
+export class RulesetSnapshot {
+  private json?: string;
+  private gzipped?: Buffer;
+  private readonly memberSets = new Map<string, { included: Set<string>; excluded: Set<string> }>();
+
+  constructor(
+    readonly ruleset: Ruleset,
+    readonly clientVisible: ReadonlySet<string>,
+  ) {}
+
+  get revision(): number {
+    return this.ruleset.revision;
+  }
+
+  /** The next snapshot, or undefined when the patch is not the next revision. */
+  apply(patch: RulesetPatch): RulesetSnapshot | undefined {
+    if (patch.revision !== this.revision + 1) return undefined;
+    const flags = { ...this.ruleset.flags };
+    const visible = new Set(this.clientVisible);
+    for (const [key, flag] of Object.entries(patch.flags ?? {})) {
+      if (flag === null) {
+        delete flags[key];
+        visible.delete(key);
+      } else {
+        flags[key] = flag;
+      }
+    }
+    for (const [key, isVisible] of Object.entries(patch.clientVisible ?? {})) {
+      if (isVisible && key in flags) visible.add(key);
+      else visible.delete(key);
+    }
+    const cohorts = { ...this.ruleset.cohorts };
+    for (const [key, cohort] of Object.entries(patch.cohorts ?? {})) {
+      if (cohort === null) delete cohorts[key];
+      else cohorts[key] = cohort;
+    }
+    return new RulesetSnapshot({ environment: this.ruleset.environment, revision: patch.revision, flags, cohorts }, visible);
+  }
+
+  toJSON(): string {
+    return (this.json ??= JSON.stringify(this.ruleset));
+  }
+
+  toGzip(): Buffer {
+    return (this.gzipped ??= gzipSync(this.toJSON()));
+  }
+
+  /** What a client key may see for one user: client-visible flags, cohort lists cut to that user. */
+  forClient(userKey: string | undefined): Ruleset {
+    const flags: Record<string, Flag> = {};
+    for (const key of this.clientVisible) {
+      const flag = this.ruleset.flags[key];
+      if (flag) flags[key] = flag;
+    }
+    const cohorts: Record<string, Cohort> = {};
+    for (const [key, cohort] of Object.entries(this.ruleset.cohorts)) cohorts[key] = this.cohortForClient(key, cohort, userKey);
+    return { environment: this.ruleset.environment, revision: this.revision, flags, cohorts };
+  }
+
+  private cohortForClient(key: string, cohort: Cohort, userKey: string | undefined): Cohort {
+    let sets = this.memberSets.get(key);
+    if (sets === undefined) {
+      sets = { included: new Set(cohort.included ?? []), excluded: new Set(cohort.excluded ?? []) };
+      this.memberSets.set(key, sets);
+    }
+    return clientCohort(cohort, userKey, sets.included.has(userKey ?? ''), sets.excluded.has(userKey ?? ''));
+  }
+}
+
+function clientCohort(cohort: Cohort, userKey: string | undefined, included: boolean, excluded: boolean): Cohort {
+  const own = (listed: boolean) => (listed && userKey !== undefined ? [userKey] : []);
+  return { key: cohort.key, included: own(included), excluded: own(excluded), conditions: cohort.conditions ?? [] };
+}
+
+/** A patch as a client key may see it: same revision, hidden flags dropped, cohorts cut to the user. */
+export function clientPatch(patch: RulesetPatch, snapshot: RulesetSnapshot, userKey: string | undefined): RulesetPatch {
+  const out: RulesetPatch = { revision: patch.revision };
+  if (patch.flags) {
+    const flags: Record<string, Flag | null> = {};
+    for (const [key, flag] of Object.entries(patch.flags)) {
+      // A flag that stopped being visible is removed from the client's ruleset.
+      if (flag !== null && snapshot.clientVisible.has(key)) flags[key] = flag;
+      else if (flag === null || patch.clientVisible?.[key] === false) flags[key] = null;
+    }
+    out.flags = flags;
+  }
+  if (patch.cohorts) {
+    const cohorts: Record<string, Cohort | null> = {};
+    for (const [key, cohort] of Object.entries(patch.cohorts)) {
+      cohorts[key] =
+        cohort === null
+          ? null
+          : clientCohort(cohort, userKey, (cohort.included ?? []).includes(userKey ?? '\u0000'), (cohort.excluded ?? []).includes(userKey ?? '\u0000'));
+    }
+    out.cohorts = cohorts;
+  }
+  return out;
+}
+
+/** The patch as SDKs receive it (without server-side bookkeeping). */
+export function publicPatch(patch: RulesetPatch): RulesetPatch {
+  const { clientVisible: _hidden, ...rest } = patch;
+  return rest;
+}

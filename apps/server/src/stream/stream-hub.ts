@@ -1,0 +1,96 @@
+import type { ServerResponse } from 'node:http';
+import { clientPatch, publicPatch, type RulesetChange, type RulesetSnapshot } from './snapshot.js';
+import { SSE_HEARTBEAT, openEventStream, sseEvent, writeFrame } from './sse.js';
+
+/** One open stream. Client-key streams see only what that user may see. */
+export interface Subscriber {
+  readonly environment: string;
+  readonly res: ServerResponse;
+  /** Set for client keys: the user's context key (may be undefined when the page sent none). */
+  readonly client?: { userKey: string | undefined };
+  /** The revision this subscriber holds. */
+  revision: number;
+}
+
+/**
+ * The open SSE streams of this instance, by environment. Every change reaches each subscriber in
+ * revision order with no gap; a subscriber that is behind gets the whole ruleset instead.
+ */
+export class StreamHub {
+  private readonly byEnvironment = new Map<string, Set<Subscriber>>();
+  private heartbeat?: NodeJS.Timeout;
+  private accepting = true;
+
+  constructor(private readonly heartbeatMs = 15_000) {}
+
+  start(): void {
+    this.heartbeat ??= setInterval(() => this.ping(), this.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const set of this.byEnvironment.values()) n += set.size;
+    return n;
+  }
+
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  /** Opens the stream and sends what the subscriber lacks: missed changes or the whole ruleset. */
+  open(sub: Subscriber, snapshot: RulesetSnapshot, missed: readonly RulesetChange[] | undefined): void {
+    openEventStream(sub.res);
+    let set = this.byEnvironment.get(sub.environment);
+    if (set === undefined) this.byEnvironment.set(sub.environment, (set = new Set()));
+    set.add(sub);
+    sub.res.on('close', () => set.delete(sub));
+    if (missed !== undefined) {
+      for (const change of missed) this.send(sub, change, snapshot, true);
+    }
+    // Never move a client backwards: one that is ahead of this instance waits for it to catch up.
+    if (sub.revision < snapshot.revision) this.sendRuleset(sub, snapshot);
+  }
+
+  /** Pushes a committed change, already applied to `snapshot`, to every subscriber of its environment. */
+  publish(change: RulesetChange, snapshot: RulesetSnapshot): void {
+    const set = this.byEnvironment.get(change.environment);
+    if (set === undefined || set.size === 0) return;
+    // Server keys all receive the same bytes: serialize once.
+    const shared = sseEvent(change.kind === 'kill' ? 'kill' : 'change', change.revision, JSON.stringify(publicPatch(change.patch)));
+    for (const sub of set) {
+      if (sub.revision >= change.revision) continue;
+      if (sub.revision !== change.revision - 1 || change.kind === 'ruleset') this.sendRuleset(sub, snapshot);
+      else if (sub.client === undefined) {
+        if (writeFrame(sub.res, shared)) sub.revision = change.revision;
+      } else this.send(sub, change, snapshot, false);
+    }
+  }
+
+  /** Stops taking streams and closes the open ones so their clients reconnect elsewhere. */
+  drain(): void {
+    this.accepting = false;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const set of this.byEnvironment.values()) for (const sub of set) sub.res.end();
+    this.byEnvironment.clear();
+  }
+
+  private send(sub: Subscriber, change: RulesetChange, snapshot: RulesetSnapshot, replay: boolean): void {
+    if (sub.revision >= change.revision) return;
+    if (sub.revision !== change.revision - 1 || change.kind === 'ruleset') {
+      if (!replay) this.sendRuleset(sub, snapshot);
+      return;
+    }
+    const patch = sub.client ? clientPatch(change.patch, snapshot, sub.client.userKey) : publicPatch(change.patch);
+    if (writeFrame(sub.res, sseEvent(change.kind === 'kill' ? 'kill' : 'change', change.revision, JSON.stringify(patch)))) sub.revision = change.revision;
+  }
+
+  private sendRuleset(sub: Subscriber, snapshot: RulesetSnapshot): void {
+    const data = sub.client ? JSON.stringify(snapshot.forClient(sub.client.userKey)) : snapshot.toJSON();
+    if (writeFrame(sub.res, sseEvent('ruleset', snapshot.revision, data))) sub.revision = snapshot.revision;
+  }
+
+  private ping(): void {
+    for (const set of this.byEnvironment.values()) for (const sub of set) writeFrame(sub.res, SSE_HEARTBEAT);
+  }
+}
