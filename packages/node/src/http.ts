@@ -1,0 +1,40 @@
+import { AuthenticationError } from './errors/authentication-error.js';
+import { ConnectionError } from './errors/connection-error.js';
+import type { AviaryError } from './errors/aviary-error.js';
+
+export const sdkVersion = '0.1.0';
+
+export function baseHeaders(sdkKey: string): Record<string, string> {
+  return { authorization: `Bearer ${sdkKey}`, 'user-agent': `AviaryNode/${sdkVersion}` };
+}
+
+/** Turns a non-2xx answer into the error to report: 401/403 are fatal, everything else is retried. */
+export async function errorForStatus(response: Response, method: string, url: string): Promise<AviaryError> {
+  const body = await response.text().catch(() => '');
+  if (response.status === 401 || response.status === 403) {
+    return new AuthenticationError(response.status, url, serverMessage(body));
+  }
+  const message = serverMessage(body);
+  return new ConnectionError(
+    `Aviary: ${method} ${url} answered ${response.status}${message ? `: ${message}` : ''}`,
+    { status: response.status },
+  );
+}
+
+export function describeFailure(method: string, url: string, cause: unknown): ConnectionError {
+  const reason = cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause);
+  return new ConnectionError(`Aviary: ${method} ${url} failed: ${reason}`, { cause });
+}
+
+function serverMessage(body: string): string | undefined {
+  if (!body) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { message?: unknown }).message === 'string') {
+      return (parsed as { message: string }).message;
+    }
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return body.length > 200 ? `${body.slice(0, 200)}…` : body;
+}

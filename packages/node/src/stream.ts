@@ -1,0 +1,210 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { backoffDelay } from './backoff.js';
+import type { AviaryError } from './errors/aviary-error.js';
+import { ConnectionError } from './errors/connection-error.js';
+import { HeartbeatTimeoutError } from './errors/heartbeat-timeout-error.js';
+import { baseHeaders, describeFailure, errorForStatus } from './http.js';
+import type { Logger } from './logger.js';
+import type { Platform, Timer } from './platform/platform.js';
+
+/** One parsed server-sent event. */
+export interface StreamMessage {
+  event: string;
+  id: string | undefined;
+  data: string;
+}
+
+export interface StreamOptions {
+  platform: Platform;
+  logger: Logger;
+  baseUrl: string;
+  sdkKey: string;
+  heartbeatTimeoutMs: number;
+  initialReconnectDelayMs: number;
+  maxReconnectDelayMs: number;
+  /** A connection that lived this long resets the backoff to its first step. */
+  backoffResetMs?: number;
+  /** The revision to resume from, or undefined to ask for a whole ruleset. */
+  lastEventId(): string | undefined;
+  /** The server accepted the stream (200, `text/event-stream`). */
+  onOpen(): void;
+  /** The events of one received chunk, in order; applied before anyone is told, so a kill is never delayed by a listener. */
+  onMessages(messages: StreamMessage[]): void;
+  /** A connection attempt failed before the stream opened; `consecutive` counts them since the last open. */
+  onConnectFailure(error: AviaryError, consecutive: number): void;
+  /** An open stream ended (server closed it, network dropped, heartbeat timeout). */
+  onDisconnect(error: AviaryError): void;
+  /** The server refused the key; the stream has stopped for good. */
+  onFatal(error: AviaryError): void;
+}
+
+/** The SSE connection to `/sdk/v1/stream`, reopened with backoff until stopped. */
+export interface Stream {
+  start(): void;
+  stop(): void;
+  /** Drop the current connection and reconnect at once (used after a gap, to get a whole ruleset). */
+  restart(): void;
+  readonly open: boolean;
+}
+
+const defaultBackoffResetMs = 60_000;
+
+export function createStream(options: StreamOptions): Stream {
+  const { platform, logger } = options;
+  const url = `${options.baseUrl}/sdk/v1/stream`;
+  const backoffResetMs = options.backoffResetMs ?? defaultBackoffResetMs;
+
+  let running = false;
+  let open = false;
+  let attempt = 0;
+  let failures = 0;
+  let restartRequested = false;
+  let restartStreak = 0;
+  let controller: AbortController | undefined;
+  let wake: (() => void) | undefined;
+  let sleepTimer: Timer | undefined;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+      sleepTimer = platform.schedule(ms, resolve);
+    }).finally(() => {
+      wake = undefined;
+      sleepTimer = undefined;
+    });
+
+  async function connectOnce(): Promise<{ opened: boolean; openedAt: number; error?: AviaryError; fatal?: boolean }> {
+    const abort = new AbortController();
+    controller = abort;
+    let heartbeat: Timer | undefined;
+    let timedOut = false;
+    const armHeartbeat = () => {
+      heartbeat?.cancel();
+      heartbeat = platform.schedule(options.heartbeatTimeoutMs, () => {
+        timedOut = true;
+        abort.abort();
+      });
+    };
+    let opened = false;
+    let openedAt = 0;
+    try {
+      armHeartbeat();
+      const headers: Record<string, string> = {
+        ...baseHeaders(options.sdkKey),
+        accept: 'text/event-stream',
+        'cache-control': 'no-cache',
+      };
+      const lastEventId = options.lastEventId();
+      if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
+      logger.debug(`opening stream ${url}${lastEventId !== undefined ? ` (Last-Event-ID ${lastEventId})` : ''}`);
+
+      const response = await platform.fetch(url, { headers, signal: abort.signal });
+      if (!response.ok) {
+        const error = await errorForStatus(response, 'GET', url);
+        return { opened, openedAt, error, fatal: error.fatal };
+      }
+      const contentType = response.headers.get('content-type') ?? '';
+      if (!contentType.includes('text/event-stream') || response.body === null) {
+        await response.body?.cancel().catch(() => undefined);
+        return {
+          opened,
+          openedAt,
+          error: new ConnectionError(`Aviary: GET ${url} answered ${contentType || 'no content type'}, not text/event-stream`, {
+            status: response.status,
+          }),
+        };
+      }
+
+      opened = true;
+      openedAt = platform.now();
+      open = true;
+      failures = 0;
+      armHeartbeat();
+      options.onOpen();
+
+      let batch: StreamMessage[] = [];
+      const parser = createParser({
+        onEvent(message: EventSourceMessage) {
+          batch.push({ event: message.event ?? 'message', id: message.id, data: message.data });
+        },
+      });
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          armHeartbeat();
+          parser.feed(decoder.decode(value, { stream: true }));
+          if (batch.length > 0) {
+            const messages = batch;
+            batch = [];
+            options.onMessages(messages);
+            if (!restartRequested) restartStreak = 0;
+          }
+          if (restartRequested || !running) break;
+        }
+      } finally {
+        reader.cancel().catch(() => undefined);
+      }
+      return { opened, openedAt, error: new ConnectionError(`Aviary: the server closed the stream ${url}`) };
+    } catch (cause) {
+      if (timedOut) return { opened, openedAt, error: new HeartbeatTimeoutError(options.heartbeatTimeoutMs) };
+      return { opened, openedAt, error: describeFailure('GET', url, cause) };
+    } finally {
+      heartbeat?.cancel();
+      open = false;
+      abort.abort();
+      if (controller === abort) controller = undefined;
+    }
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      const outcome = await connectOnce();
+      if (!running) return;
+      if (outcome.fatal && outcome.error) {
+        running = false;
+        options.onFatal(outcome.error);
+        return;
+      }
+      if (restartRequested) {
+        restartRequested = false;
+        // One immediate reconnect; if the server keeps producing gaps, fall back to the backoff.
+        if (restartStreak++ === 0) continue;
+      } else if (!outcome.opened) {
+        failures += 1;
+        if (outcome.error) options.onConnectFailure(outcome.error, failures);
+      } else if (outcome.error) {
+        options.onDisconnect(outcome.error);
+      }
+      if (outcome.opened && platform.now() - outcome.openedAt >= backoffResetMs) attempt = 0;
+      const delay = backoffDelay(attempt, options.initialReconnectDelayMs, options.maxReconnectDelayMs, platform.random);
+      attempt += 1;
+      logger.debug(`reconnecting the stream in ${delay} ms`);
+      await sleep(delay);
+    }
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      void run().catch((error: unknown) => logger.error('the stream loop stopped unexpectedly', error));
+    },
+    stop() {
+      running = false;
+      controller?.abort();
+      sleepTimer?.cancel();
+      wake?.();
+    },
+    restart() {
+      if (!running) return;
+      restartRequested = true;
+      controller?.abort();
+    },
+    get open() {
+      return open;
+    },
+  };
+}
