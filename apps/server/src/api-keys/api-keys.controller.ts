@@ -1,0 +1,32 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type Actor, CurrentActor } from '../common/actor.js';
+import { ReasonDto } from '../common/reason.dto.js';
+import { ApiKeysService } from './api-keys.service.js';
+import { ApiKeyListQuery, CreateApiKeyDto } from './dto/api-key.dto.js';
+
+@ApiTags('api keys')
+@ApiBearerAuth()
+@Controller('api/v1/api-keys')
+export class ApiKeysController {
+  constructor(private readonly apiKeys: ApiKeysService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List keys (never their secrets)' })
+  list(@Query() query: ApiKeyListQuery) {
+    return this.apiKeys.list(query);
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Create a key; the secret is in this response only' })
+  create(@CurrentActor() actor: Actor, @Body() dto: CreateApiKeyDto) {
+    return this.apiKeys.create(actor, dto);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke a key' })
+  revoke(@CurrentActor() actor: Actor, @Param('id', new ParseUUIDPipe({ version: undefined })) id: string, @Body() dto: ReasonDto) {
+    return this.apiKeys.revoke(actor, id, dto.reason);
+  }
+}

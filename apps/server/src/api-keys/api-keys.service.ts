@@ -1,0 +1,149 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import type { Actor, AuthenticatedKey } from '../common/actor.js';
+import { type Page, toPage } from '../common/paging.js';
+import { ChangeLogService } from '../changes/change-log.service.js';
+import type { WriteTransaction } from '../changes/write-transaction.js';
+import { sql } from '../database/sql.js';
+import type { ApiKeyListQuery, ApiKeyView, CreateApiKeyDto, CreatedApiKeyView } from './dto/api-key.dto.js';
+
+/** The readable prefix of each kind of key. */
+export const KEY_PREFIXES = { admin: 'ava_', server: 'avs_', client: 'avc_' } as const;
+
+interface ApiKeyRow {
+  id: string;
+  name: string;
+  kind: AuthenticatedKey['kind'];
+  read_only: boolean;
+  environment_id: string | null;
+  environment: string | null;
+  prefix: string;
+  hash: Buffer;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+const SELECT = `SELECT k.id, k.name, k.kind, k.read_only, k.environment_id, e.key AS environment, k.prefix, k.hash,
+                       k.created_at, k.last_used_at, k.revoked_at
+                  FROM api_keys k LEFT JOIN environments e ON e.id = k.environment_id`;
+
+/** `last_used_at` is written at most this often per key, so reads stay reads. */
+const LAST_USED_EVERY_MS = 60_000;
+
+/** API keys: random, prefixed by kind, shown once, stored as SHA-256 only. Key writes are
+ *  audited; they move no revision, since no ruleset changes. */
+@Injectable()
+export class ApiKeysService {
+  private readonly logger = new Logger('ApiKeys');
+  private readonly lastUsedWritten = new Map<string, number>();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly changes: ChangeLogService,
+  ) {}
+
+  /** The key behind a bearer token, or undefined for unknown or revoked ones. */
+  async verify(token: string): Promise<AuthenticatedKey | undefined> {
+    if (!Object.values(KEY_PREFIXES).some((p) => token.startsWith(p))) return undefined;
+    const hash = sha256(token);
+    const [row] = await sql<ApiKeyRow>(this.dataSource.manager, `${SELECT} WHERE k.hash = $1 AND k.revoked_at IS NULL`, [hash]);
+    if (!row || !timingSafeEqual(row.hash, hash)) return undefined;
+    this.touch(row.id);
+    return { id: row.id, name: row.name, kind: row.kind, readOnly: row.read_only, environmentId: row.environment_id };
+  }
+
+  async list(query: ApiKeyListQuery): Promise<Page<ApiKeyView>> {
+    const limit = query.limit ?? 100;
+    if (query.cursor !== undefined && !isUuid(query.cursor)) throw new BadRequestException('cursor: must be the nextCursor of a previous page');
+    const rows = await sql<ApiKeyRow>(
+      this.dataSource.manager,
+      `${SELECT} WHERE ($1::uuid IS NULL OR k.id > $1) AND ($2 OR k.revoked_at IS NULL) ORDER BY k.id LIMIT $3`,
+      [query.cursor ?? null, query.includeRevoked ?? false, limit + 1],
+    );
+    return toPage(rows.map(toView), limit, (last) => last.id);
+  }
+
+  create(actor: Actor, dto: CreateApiKeyDto): Promise<CreatedApiKeyView> {
+    return this.changes.write(actor, (tx) => this.createIn(tx, dto));
+  }
+
+  /** Also used on first start, with the token from AVIARY_ADMIN_TOKEN. */
+  async createIn(tx: WriteTransaction, dto: CreateApiKeyDto, secret = generateKey(dto.kind)): Promise<CreatedApiKeyView> {
+    if (dto.kind !== 'admin' && dto.readOnly) throw new BadRequestException('readOnly: only admin keys can be read-only');
+    if (dto.kind === 'admin' && dto.environment !== undefined) throw new BadRequestException('environment: admin keys are not bound to an environment');
+    let environmentId: string | null = null;
+    if (dto.environment !== undefined) {
+      const [env] = await sql<{ id: string }>(tx.manager, 'SELECT id FROM environments WHERE key = $1 FOR SHARE', [dto.environment]);
+      if (!env) throw new NotFoundException(`No environment "${dto.environment}"`);
+      environmentId = env.id;
+    }
+    const id = randomUUID();
+    await sql(
+      tx.manager,
+      'INSERT INTO api_keys (id, name, kind, read_only, environment_id, prefix, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [id, dto.name, dto.kind, dto.readOnly ?? false, environmentId, secret.slice(0, 12), sha256(secret)],
+    );
+    const [row] = await sql<ApiKeyRow>(tx.manager, `${SELECT} WHERE k.id = $1`, [id]);
+    const view = toView(row);
+    await tx.record({ action: 'api-key.create', resourceType: 'api-key', resourceKey: id, environment: view.environment, after: view, reason: dto.reason });
+    return { ...view, secret };
+  }
+
+  /** Revokes a key. The last active read-write admin key cannot be revoked: that would lock
+   *  everyone out. */
+  revoke(actor: Actor, id: string, reason?: string): Promise<void> {
+    return this.changes.write(actor, async (tx) => {
+      await sql(tx.manager, 'LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE');
+      const [row] = await sql<ApiKeyRow>(tx.manager, `${SELECT} WHERE k.id = $1 AND k.revoked_at IS NULL`, [id]);
+      if (!row) throw new NotFoundException(`No active API key "${id}"`);
+      if (row.kind === 'admin' && !row.read_only) {
+        const [others] = await sql<{ n: number }>(
+          tx.manager,
+          "SELECT count(*)::int AS n FROM api_keys WHERE kind = 'admin' AND NOT read_only AND revoked_at IS NULL AND id <> $1",
+          [id],
+        );
+        if (others.n === 0) throw new ConflictException('This is the last read-write admin key: create another before revoking it');
+      }
+      await sql(tx.manager, 'UPDATE api_keys SET revoked_at = now() WHERE id = $1', [id]);
+      await tx.record({ action: 'api-key.revoke', resourceType: 'api-key', resourceKey: id, environment: row.environment, before: toView(row), reason });
+    });
+  }
+
+  private touch(id: string): void {
+    const now = Date.now();
+    if (now - (this.lastUsedWritten.get(id) ?? 0) < LAST_USED_EVERY_MS) return;
+    this.lastUsedWritten.set(id, now);
+    sql(this.dataSource.manager, 'UPDATE api_keys SET last_used_at = now() WHERE id = $1', [id]).catch((err: Error) =>
+      this.logger.warn(`Could not record the use of key ${id}: ${err.message}`),
+    );
+  }
+}
+
+export function generateKey(kind: AuthenticatedKey['kind']): string {
+  return KEY_PREFIXES[kind] + randomBytes(32).toString('base64url');
+}
+
+function sha256(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}
+
+function toView(row: ApiKeyRow): ApiKeyView {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind,
+    environment: row.environment,
+    readOnly: row.read_only,
+    prefix: row.prefix,
+    createdAt: row.created_at.toISOString(),
+    lastUsedAt: row.last_used_at?.toISOString() ?? null,
+    revokedAt: row.revoked_at?.toISOString() ?? null,
+  };
+}

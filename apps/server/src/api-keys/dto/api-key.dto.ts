@@ -1,0 +1,54 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsOptional, IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { PageQuery } from '../../common/paging.js';
+import { ReasonDto } from '../../common/reason.dto.js';
+import { IsResourceKey } from '../../common/validation.js';
+
+export const KEY_KINDS = ['admin', 'server', 'client'] as const;
+
+export class CreateApiKeyDto extends ReasonDto {
+  @ApiProperty({ maxLength: 200, example: 'checkout-service production' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name!: string;
+
+  @ApiProperty({ enum: KEY_KINDS, description: 'admin: the admin API; server: one environment, full ruleset; client: one environment, browser-safe' })
+  @IsIn(KEY_KINDS)
+  kind!: (typeof KEY_KINDS)[number];
+
+  @ApiPropertyOptional({ description: 'Required for server and client keys; not allowed for admin keys', example: 'production' })
+  @ValidateIf((o: CreateApiKeyDto) => o.kind !== 'admin' || o.environment !== undefined)
+  @IsResourceKey()
+  environment?: string;
+
+  @ApiPropertyOptional({ description: 'Admin keys only: may read but not change anything', default: false })
+  @IsOptional()
+  @IsBoolean()
+  readOnly?: boolean;
+}
+
+export class ApiKeyListQuery extends PageQuery {
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean()
+  includeRevoked?: boolean;
+}
+
+export class ApiKeyView {
+  @ApiProperty() id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: KEY_KINDS }) kind!: string;
+  @ApiProperty({ nullable: true }) environment!: string | null;
+  @ApiProperty() readOnly!: boolean;
+  @ApiProperty({ description: 'The first characters of the key, to recognise it' }) prefix!: string;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty({ nullable: true }) lastUsedAt!: string | null;
+  @ApiProperty({ nullable: true }) revokedAt!: string | null;
+}
+
+export class CreatedApiKeyView extends ApiKeyView {
+  @ApiProperty({ description: 'The key itself: shown in this response only' }) secret!: string;
+}

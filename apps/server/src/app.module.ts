@@ -1,0 +1,46 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ApiKeysModule } from './api-keys/api-keys.module.js';
+import { AuditModule } from './audit/audit.module.js';
+import { ChangesModule } from './changes/changes.module.js';
+import { CohortsModule } from './cohorts/cohorts.module.js';
+import { AuthGuard } from './common/auth.js';
+import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { createValidationPipe } from './common/validation.js';
+import type { AppConfig } from './config/config.js';
+import { ConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { EnvironmentsModule } from './environments/environments.module.js';
+import { EvaluateModule } from './evaluate/evaluate.module.js';
+import { FlagsModule } from './flags/flags.module.js';
+import { HealthModule } from './health/health.module.js';
+import { InstallationModule } from './installation/installation.module.js';
+import { RulesetModule } from './ruleset/ruleset.module.js';
+
+@Module({})
+export class AppModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.register(config),
+        DatabaseModule,
+        AuditModule,
+        ChangesModule,
+        RulesetModule,
+        EnvironmentsModule,
+        FlagsModule,
+        CohortsModule,
+        ApiKeysModule,
+        EvaluateModule,
+        InstallationModule,
+        HealthModule,
+      ],
+      providers: [
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        { provide: APP_GUARD, useClass: AuthGuard },
+      ],
+    };
+  }
+}

@@ -1,0 +1,81 @@
+import { NotFoundException } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { AuditEntry, AuditService } from '../audit/audit.service.js';
+import type { Actor } from '../common/actor.js';
+import { sql } from '../database/sql.js';
+import type { ChangeEvent, ChangeKind, RulesetPatch } from './change-publisher.js';
+
+export interface EnvironmentRow {
+  id: string;
+  key: string;
+  name: string;
+  description: string;
+  revision: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const ENV_COLUMNS = 'id, key, name, description, revision::int AS revision, created_at, updated_at';
+
+/** One write: its rows, one revision per environment it moves, its change-log rows and its audit
+ *  event, all in one database transaction. Environments are always locked first, in id order,
+ *  so concurrent writes serialise per environment and never deadlock. */
+export class WriteTransaction {
+  constructor(
+    readonly manager: EntityManager,
+    readonly actor: Actor,
+    private readonly audit: AuditService,
+    private readonly events: ChangeEvent[],
+  ) {}
+
+  /** Locks one environment for this write; 404 when it does not exist. */
+  async lockEnvironment(key: string): Promise<EnvironmentRow> {
+    const [env] = await sql<EnvironmentRow>(this.manager, `SELECT ${ENV_COLUMNS} FROM environments WHERE key = $1 FOR UPDATE`, [key]);
+    if (!env) throw new NotFoundException(`No environment "${key}"`);
+    return env;
+  }
+
+  /** Locks every environment, for writes that change all rulesets (flags, cohorts). */
+  async lockAllEnvironments(): Promise<EnvironmentRow[]> {
+    return sql<EnvironmentRow>(this.manager, `SELECT ${ENV_COLUMNS} FROM environments ORDER BY id FOR UPDATE`);
+  }
+
+  /** Excludes every other write while environments are created or deleted, so a concurrent
+   *  flag or cohort write never misses an environment. */
+  async lockEnvironmentSet(): Promise<void> {
+    await sql(this.manager, 'LOCK TABLE environments IN EXCLUSIVE MODE');
+  }
+
+  /** Bumps the environment's revision by exactly one and logs the patch for the stream. */
+  async commitRevision(env: { id: string; key: string }, kind: ChangeKind, body: Omit<RulesetPatch, 'revision'>): Promise<number> {
+    const [row] = await sql<{ revision: number }>(
+      this.manager,
+      'UPDATE environments SET revision = revision + 1 WHERE id = $1 RETURNING revision::int AS revision',
+      [env.id],
+    );
+    const patch: RulesetPatch = { revision: row.revision, ...body };
+    await sql(this.manager, 'INSERT INTO changes (environment_id, revision, kind, patch) VALUES ($1, $2, $3, $4)', [
+      env.id,
+      row.revision,
+      kind,
+      JSON.stringify(patch),
+    ]);
+    this.events.push({ environment: env.key, revision: row.revision, kind, patch });
+    return row.revision;
+  }
+
+  /** Moves every given environment by one revision with a patch built for each. */
+  async commitRevisions(
+    envs: Array<{ id: string; key: string }>,
+    kind: ChangeKind,
+    bodyFor: (env: { id: string; key: string }) => Promise<Omit<RulesetPatch, 'revision'>> | Omit<RulesetPatch, 'revision'>,
+  ): Promise<Record<string, number>> {
+    const revisions: Record<string, number> = {};
+    for (const env of envs) revisions[env.key] = await this.commitRevision(env, kind, await bodyFor(env));
+    return revisions;
+  }
+
+  async record(entry: AuditEntry): Promise<void> {
+    await this.audit.record(this.manager, this.actor, entry);
+  }
+}

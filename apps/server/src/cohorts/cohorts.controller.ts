@@ -1,0 +1,58 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type Actor, CurrentActor } from '../common/actor.js';
+import { PageQuery } from '../common/paging.js';
+import { ReasonDto } from '../common/reason.dto.js';
+import { CohortsService } from './cohorts.service.js';
+import { CohortMembersDto, CreateCohortDto, MembersQuery, UpdateCohortDto } from './dto/cohort.dto.js';
+
+@ApiTags('cohorts')
+@ApiBearerAuth()
+@Controller('api/v1/cohorts')
+export class CohortsController {
+  constructor(private readonly cohorts: CohortsService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List cohorts with their member counts' })
+  list(@Query() query: PageQuery) {
+    return this.cohorts.list(query);
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Create a cohort (members are added through /members)' })
+  create(@CurrentActor() actor: Actor, @Body() dto: CreateCohortDto) {
+    return this.cohorts.create(actor, dto);
+  }
+
+  @Get(':key')
+  @ApiOperation({ summary: 'One cohort with its member counts' })
+  get(@Param('key') key: string) {
+    return this.cohorts.get(key);
+  }
+
+  @Patch(':key')
+  @ApiOperation({ summary: 'Change name, description or conditions' })
+  update(@CurrentActor() actor: Actor, @Param('key') key: string, @Body() dto: UpdateCohortDto) {
+    return this.cohorts.update(actor, key, dto);
+  }
+
+  @Delete(':key')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a cohort (refused while a flag rule uses it)' })
+  remove(@CurrentActor() actor: Actor, @Param('key') key: string, @Body() dto: ReasonDto) {
+    return this.cohorts.remove(actor, key, dto.reason);
+  }
+
+  @Post(':key/members')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Add, remove or exclude up to 100,000 member keys per list in one call' })
+  updateMembers(@CurrentActor() actor: Actor, @Param('key') key: string, @Body() dto: CohortMembersDto) {
+    return this.cohorts.updateMembers(actor, key, dto);
+  }
+
+  @Get(':key/members')
+  @ApiOperation({ summary: 'One page of the included (or excluded) member keys, in key order' })
+  members(@Param('key') key: string, @Query() query: MembersQuery) {
+    return this.cohorts.members(key, query);
+  }
+}

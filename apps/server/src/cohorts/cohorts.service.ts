@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { type Cohort, type Condition, validateCohort } from '@aviary/core';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Actor } from '../common/actor.js';
+import { type Page, type PageQuery, toPage } from '../common/paging.js';
+import { type FieldError, ValidationFailedException } from '../common/validation-failed.exception.js';
+import { ChangeLogService } from '../changes/change-log.service.js';
+import type { WriteTransaction } from '../changes/write-transaction.js';
+import { sql } from '../database/sql.js';
+import { plain } from '../flags/flags.service.js';
+import { RulesetService } from '../ruleset/ruleset.service.js';
+import type { CohortMembersDto, CohortView, CreateCohortDto, MembersQuery, UpdateCohortDto } from './dto/cohort.dto.js';
+
+interface CohortRow {
+  id: string;
+  key: string;
+  name: string;
+  description: string;
+  conditions: Condition[];
+  included_count: number;
+  excluded_count: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = 'id, key, name, description, conditions, included_count, excluded_count, created_at, updated_at';
+/** Members are written in statements of this many keys. */
+const BATCH = 10_000;
+/** Above this many members a cohort is not shipped in a change patch: the change-log row is a
+ *  `ruleset` change (reload) instead, so a million-member upload does not log megabytes per call. */
+export const MAX_PATCH_MEMBERS = 10_000;
+
+export interface MembersResult {
+  key: string;
+  counts: { included: number; excluded: number };
+  applied: { added: number; removed: number; excluded: number };
+}
+
+/** Cohorts are shared by all environments: every write moves every environment by one revision. */
+@Injectable()
+export class CohortsService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly changes: ChangeLogService,
+    private readonly rulesets: RulesetService,
+  ) {}
+
+  async list(query: PageQuery): Promise<Page<CohortView>> {
+    const limit = query.limit ?? 100;
+    const rows = await sql<CohortRow>(
+      this.dataSource.manager,
+      `SELECT ${COLUMNS} FROM cohorts WHERE ($1::text IS NULL OR key > $1) ORDER BY key LIMIT $2`,
+      [query.cursor ?? null, limit + 1],
+    );
+    return toPage(rows.map(toView), limit, (last) => last.key);
+  }
+
+  async get(key: string): Promise<CohortView> {
+    return toView(await findCohort(this.dataSource.manager, key));
+  }
+
+  create(actor: Actor, dto: CreateCohortDto): Promise<CohortView> {
+    return this.changes.write(actor, async (tx) => {
+      const envs = await tx.lockAllEnvironments();
+      const [existing] = await sql(tx.manager, 'SELECT 1 FROM cohorts WHERE key = $1', [dto.key]);
+      if (existing) throw new ConflictException(`A cohort "${dto.key}" already exists`);
+      const conditions = checkConditions(dto.conditions ?? []);
+      const [row] = await sql<CohortRow>(
+        tx.manager,
+        `INSERT INTO cohorts (id, key, name, description, conditions) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
+        [randomUUID(), dto.key, dto.name ?? dto.key, dto.description ?? '', JSON.stringify(conditions)],
+      );
+      const revisions = await this.publish(tx, envs, row);
+      const view = toView(row);
+      await tx.record({ action: 'cohort.create', resourceType: 'cohort', resourceKey: row.key, revisions, after: view, reason: dto.reason });
+      return view;
+    });
+  }
+
+  update(actor: Actor, key: string, dto: UpdateCohortDto): Promise<CohortView> {
+    return this.changes.write(actor, async (tx) => {
+      const envs = await tx.lockAllEnvironments();
+      const before = await findCohort(tx.manager, key, true);
+      const conditions = dto.conditions === undefined ? before.conditions : checkConditions(dto.conditions);
+      const [row] = await sql<CohortRow>(
+        tx.manager,
+        `UPDATE cohorts SET name = COALESCE($2, name), description = COALESCE($3, description), conditions = $4, updated_at = now()
+          WHERE id = $1 RETURNING ${COLUMNS}`,
+        [before.id, dto.name ?? null, dto.description ?? null, JSON.stringify(conditions)],
+      );
+      const revisions = await this.publish(tx, envs, row);
+      const view = toView(row);
+      await tx.record({ action: 'cohort.update', resourceType: 'cohort', resourceKey: key, revisions, before: toView(before), after: view, reason: dto.reason });
+      return view;
+    });
+  }
+
+  /** Deletes the cohort and its members. Refused while a live flag's rule names it. */
+  remove(actor: Actor, key: string, reason?: string): Promise<void> {
+    return this.changes.write(actor, async (tx) => {
+      const envs = await tx.lockAllEnvironments();
+      const row = await findCohort(tx.manager, key, true);
+      const users = await sql<{ flag: string; environment: string }>(
+        tx.manager,
+        `SELECT f.key AS flag, e.key AS environment FROM flag_configs c
+           JOIN flags f ON f.id = c.flag_id AND f.archived_at IS NULL
+           JOIN environments e ON e.id = c.environment_id
+          WHERE c.rules @> $1::jsonb`,
+        [JSON.stringify([{ cohorts: [key] }])],
+      );
+      if (users.length > 0) {
+        throw new ConflictException(`Cohort "${key}" is used by ${users.map((u) => `${u.flag} (${u.environment})`).join(', ')}: remove it there first`);
+      }
+      await sql(tx.manager, 'DELETE FROM cohorts WHERE id = $1', [row.id]);
+      const revisions = await tx.commitRevisions(envs, 'change', () => ({ cohorts: { [key]: null } }));
+      await tx.record({ action: 'cohort.delete', resourceType: 'cohort', resourceKey: key, revisions, before: toView(row), reason });
+    });
+  }
+
+  /** Adds, removes and excludes member keys in bulk (batched statements), keeping the counts. */
+  updateMembers(actor: Actor, key: string, dto: CohortMembersDto): Promise<MembersResult> {
+    const add = unique(dto.add);
+    const remove = unique(dto.remove);
+    const exclude = unique(dto.exclude);
+    checkDisjoint({ add, remove, exclude });
+    return this.changes.write(actor, async (tx) => {
+      const envs = await tx.lockAllEnvironments();
+      const before = await findCohort(tx.manager, key, true);
+      let included = 0;
+      let excluded = 0;
+      const applied = { added: 0, removed: 0, excluded: 0 };
+      for (const [list, asExcluded] of [[add, false], [exclude, true]] as const) {
+        for (let i = 0; i < list.length; i += BATCH) {
+          const [r] = await sql<{ inserted: number; moved: number }>(
+            tx.manager,
+            `WITH up AS (
+               INSERT INTO cohort_members (cohort_id, key, excluded) SELECT $1, k, $3 FROM unnest($2::text[]) AS k
+               ON CONFLICT (cohort_id, key) DO UPDATE SET excluded = EXCLUDED.excluded
+                 WHERE cohort_members.excluded IS DISTINCT FROM EXCLUDED.excluded
+               RETURNING (xmax = 0) AS inserted)
+             SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS moved FROM up`,
+            [before.id, list.slice(i, i + BATCH), asExcluded],
+          );
+          const changed = r.inserted + r.moved;
+          if (asExcluded) {
+            excluded += changed;
+            included -= r.moved;
+            applied.excluded += changed;
+          } else {
+            included += changed;
+            excluded -= r.moved;
+            applied.added += changed;
+          }
+        }
+      }
+      for (let i = 0; i < remove.length; i += BATCH) {
+        const [r] = await sql<{ included: number; excluded: number }>(
+          tx.manager,
+          `WITH gone AS (DELETE FROM cohort_members WHERE cohort_id = $1 AND key = ANY($2::text[]) RETURNING excluded)
+           SELECT count(*) FILTER (WHERE NOT excluded)::int AS included, count(*) FILTER (WHERE excluded)::int AS excluded FROM gone`,
+          [before.id, remove.slice(i, i + BATCH)],
+        );
+        included -= r.included;
+        excluded -= r.excluded;
+        applied.removed += r.included + r.excluded;
+      }
+      const [row] = await sql<CohortRow>(
+        tx.manager,
+        `UPDATE cohorts SET included_count = included_count + $2, excluded_count = excluded_count + $3, updated_at = now()
+          WHERE id = $1 RETURNING ${COLUMNS}`,
+        [before.id, included, excluded],
+      );
+      const revisions = await this.publish(tx, envs, row);
+      const counts = { included: row.included_count, excluded: row.excluded_count };
+      await tx.record({
+        action: 'cohort.members',
+        resourceType: 'cohort-members',
+        resourceKey: key,
+        revisions,
+        before: { counts: { included: before.included_count, excluded: before.excluded_count } },
+        after: { counts, applied },
+        reason: dto.reason,
+      });
+      return { key, counts, applied };
+    });
+  }
+
+  /** One page of a member list, in key order. */
+  async members(key: string, query: MembersQuery): Promise<Page<string> & { counts: CohortView['counts'] }> {
+    const cohort = await findCohort(this.dataSource.manager, key);
+    const limit = query.limit ?? 1000;
+    const rows = await sql<{ key: string }>(
+      this.dataSource.manager,
+      `SELECT key FROM cohort_members WHERE cohort_id = $1 AND excluded = $2 AND ($3::text IS NULL OR key > $3)
+        ORDER BY key LIMIT $4`,
+      [cohort.id, query.list === 'excluded', query.cursor ?? null, limit + 1],
+    );
+    const page = toPage(rows.map((r) => r.key), limit, (last) => last);
+    return { ...page, counts: toView(cohort).counts };
+  }
+
+  /** Moves every environment by one revision: a patch with the whole cohort when it is small,
+   *  a `ruleset` change (reload) when it is large. */
+  private async publish(tx: WriteTransaction, envs: Array<{ id: string; key: string }>, row: CohortRow): Promise<Record<string, number>> {
+    if (row.included_count + row.excluded_count > MAX_PATCH_MEMBERS) return tx.commitRevisions(envs, 'ruleset', () => ({}));
+    const cohort = (await this.rulesets.cohorts(tx.manager, [row.key]))[row.key] as Cohort;
+    return tx.commitRevisions(envs, 'change', () => ({ cohorts: { [row.key]: cohort } }));
+  }
+}
+
+async function findCohort(manager: EntityManager, key: string, lock = false): Promise<CohortRow> {
+  const [row] = await sql<CohortRow>(manager, `SELECT ${COLUMNS} FROM cohorts WHERE key = $1${lock ? ' FOR UPDATE' : ''}`, [key]);
+  if (!row) throw new NotFoundException(`No cohort "${key}"`);
+  return row;
+}
+
+function checkConditions(conditions: unknown[]): Condition[] {
+  const clean = plain(conditions) as Condition[];
+  const issues = validateCohort({ key: 'cohort', conditions: clean }, true);
+  if (issues.length > 0) throw new ValidationFailedException(issues);
+  return clean;
+}
+
+function unique(keys: string[] | undefined): string[] {
+  return keys ? [...new Set(keys)] : [];
+}
+
+function checkDisjoint(lists: Record<'add' | 'remove' | 'exclude', string[]>): void {
+  const owner = new Map<string, string>();
+  const issues: FieldError[] = [];
+  for (const [name, keys] of Object.entries(lists)) {
+    keys.forEach((k) => {
+      const first = owner.get(k);
+      if (first && issues.length < 10) issues.push({ path: name, message: `"${k}" is also in ${first}` });
+      else owner.set(k, name);
+    });
+  }
+  if (issues.length > 0) throw new ValidationFailedException(issues);
+}
+
+function toView(row: CohortRow): CohortView {
+  return {
+    key: row.key,
+    name: row.name,
+    description: row.description,
+    conditions: row.conditions as CohortView['conditions'],
+    counts: { included: row.included_count, excluded: row.excluded_count },
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}

@@ -1,0 +1,84 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, MaxLength, MinLength, ValidateNested } from 'class-validator';
+import { PageQuery } from '../../common/paging.js';
+import { ReasonDto } from '../../common/reason.dto.js';
+import { IsResourceKey } from '../../common/validation.js';
+import { ConditionDto } from '../../flags/dto/flag-config.dto.js';
+
+/** Most member keys one call may add, remove or exclude, per list. */
+export const MAX_MEMBERS_PER_CALL = 100_000;
+export const MAX_MEMBER_KEY_LENGTH = 256;
+
+class CohortFieldsDto extends ReasonDto {
+  @ApiPropertyOptional({ maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ maxLength: 2000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  description?: string;
+
+  @ApiPropertyOptional({ type: [ConditionDto], maxItems: 50, description: 'A context matching all of them is a member (unless excluded)' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @ValidateNested({ each: true })
+  @Type(() => ConditionDto)
+  conditions?: ConditionDto[];
+}
+
+export class CreateCohortDto extends CohortFieldsDto {
+  @IsResourceKey({ example: 'beta-testers' })
+  key!: string;
+}
+
+export class UpdateCohortDto extends CohortFieldsDto {}
+
+function MemberList(description: string): PropertyDecorator {
+  return (target, property) => {
+    for (const d of [
+      ApiPropertyOptional({ type: [String], maxItems: MAX_MEMBERS_PER_CALL, description }),
+      IsOptional(),
+      IsArray(),
+      ArrayMaxSize(MAX_MEMBERS_PER_CALL),
+      IsString({ each: true }),
+      MinLength(1, { each: true }),
+      MaxLength(MAX_MEMBER_KEY_LENGTH, { each: true }),
+    ]) d(target, property);
+  };
+}
+
+/** Bulk membership change: up to 100,000 context keys per list and call. */
+export class CohortMembersDto extends ReasonDto {
+  @MemberList('Keys to include (moved from the excluded list if there)')
+  add?: string[];
+
+  @MemberList('Keys to drop from either list')
+  remove?: string[];
+
+  @MemberList('Keys to exclude: never members, whatever the conditions')
+  exclude?: string[];
+}
+
+export class MembersQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: ['included', 'excluded'], default: 'included' })
+  @IsOptional()
+  @IsIn(['included', 'excluded'])
+  list?: 'included' | 'excluded';
+}
+
+export class CohortView {
+  @ApiProperty() key!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty() description!: string;
+  @ApiProperty({ type: [ConditionDto] }) conditions!: ConditionDto[];
+  @ApiProperty({ description: 'Member counts, kept with every write' }) counts!: { included: number; excluded: number };
+  @ApiProperty() createdAt!: string;
+  @ApiProperty() updatedAt!: string;
+}

@@ -1,0 +1,54 @@
+import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable, SetMetadata, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ApiKeysService } from '../api-keys/api-keys.service.js';
+import type { AuthenticatedKey, AviaryRequest } from './actor.js';
+
+export type KeyKind = AuthenticatedKey['kind'];
+
+const KEY_KINDS = 'aviary:key-kinds';
+const READ_OPERATION = 'aviary:read-operation';
+
+/** Which kinds of key may call a controller or route; without it, admin keys only. */
+export const AllowKeys = (...kinds: KeyKind[] | ['public']) => SetMetadata(KEY_KINDS, kinds);
+/** No key needed (health checks). */
+export const Public = () => AllowKeys('public');
+/** A POST that changes nothing (evaluate): read-only admin keys may call it. */
+export const ReadOperation = () => SetMetadata(READ_OPERATION, true);
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The one auth guard (an `APP_GUARD`): `Authorization: Bearer <key>`; unknown or missing key
+ *  401, a key of the wrong kind or a read-only key on a write 403. */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly apiKeys: ApiKeysService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    const kinds = this.reflector.getAllAndOverride<string[] | undefined>(KEY_KINDS, targets) ?? ['admin'];
+    if (kinds.includes('public')) return true;
+    const req = context.switchToHttp().getRequest<AviaryRequest>();
+    const token = bearerToken(req.headers.authorization);
+    if (!token) throw new UnauthorizedException('Missing API key: send "Authorization: Bearer <key>"');
+    const key = await this.apiKeys.verify(token);
+    if (!key) throw new UnauthorizedException('Unknown or revoked API key');
+    req.apiKey = key;
+    if (!kinds.includes(key.kind)) {
+      throw new ForbiddenException(`A ${key.kind} key cannot call this endpoint; it needs a ${kinds.join(' or ')} key`);
+    }
+    const readOperation = this.reflector.getAllAndOverride<boolean | undefined>(READ_OPERATION, targets);
+    if (key.readOnly && !SAFE_METHODS.has(req.method ?? '') && !readOperation) {
+      throw new ForbiddenException('A read-only admin key cannot change anything');
+    }
+    return true;
+  }
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer[ \t]+(\S{1,512})[ \t]*$/i.exec(header);
+  return match?.[1];
+}

@@ -1,0 +1,32 @@
+import type { DataSourceOptions } from 'typeorm';
+import { Initial1764172800000 } from '../../../../migrations/1764172800000-Initial.js';
+import type { AppConfig } from '../config/config.js';
+import { EmbeddedPostgres } from './embedded-postgres.js';
+
+/** Every migration, in order. Applied at start and by `npm run migrate`. */
+export const MIGRATIONS = [Initial1764172800000];
+
+export interface DatabaseTarget {
+  options: DataSourceOptions;
+  /** Set when the server runs its own embedded Postgres; stop it after the data source. */
+  embedded?: EmbeddedPostgres;
+}
+
+/** Where the data lives: `DATABASE_URL`, or an embedded PGlite in `AVIARY_DATA_DIR`. */
+export async function openDatabase(config: AppConfig): Promise<DatabaseTarget> {
+  const common = {
+    type: 'postgres' as const,
+    synchronize: false,
+    migrations: MIGRATIONS,
+    migrationsRun: true,
+    migrationsTransactionMode: 'each' as const,
+    entities: [],
+    logging: ['error' as const],
+  };
+  if (config.databaseUrl) {
+    return { options: { ...common, url: config.databaseUrl, poolSize: config.dbPoolSize } };
+  }
+  const embedded = await EmbeddedPostgres.start(config.dataDir);
+  // PGlite serves one backend: more than one pooled connection would queue or fail.
+  return { options: { ...common, ...embedded.connection, poolSize: 1 }, embedded };
+}

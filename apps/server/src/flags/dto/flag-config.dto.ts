@@ -1,0 +1,180 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Operators } from '@aviary/core';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { IsContextValue } from '../../common/context-value.js';
+import { ReasonDto } from '../../common/reason.dto.js';
+import { IsResourceKey } from '../../common/validation.js';
+
+export class ConditionDto {
+  @ApiProperty({ example: 'country', maxLength: 256 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  attribute!: string;
+
+  @ApiProperty({ enum: Operators, example: 'in' })
+  @IsIn(Operators as unknown as string[], { message: `$property must be one of ${Operators.join(', ')}` })
+  operator!: string;
+
+  @ApiPropertyOptional({ type: 'array', items: { oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] }, example: ['NL', 'DE'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @IsContextValue({ each: true })
+  values?: Array<string | number | boolean>;
+
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() negate?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() caseInsensitive?: boolean;
+}
+
+export class RolloutDto {
+  @ApiProperty({ minimum: 0, maximum: 100, example: 5, description: 'At most three decimals' })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(100)
+  percentage!: number;
+
+  @ApiPropertyOptional({ default: 'key', maxLength: 256 })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  bucketBy?: string;
+
+  @ApiPropertyOptional({ description: "Defaults to the flag's salt", maxLength: 256 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  salt?: string;
+}
+
+export class SplitArmDto {
+  @IsResourceKey({ example: 'blue' })
+  variant!: string;
+
+  @ApiProperty({ minimum: 0, maximum: 1_000_000 })
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  weight!: number;
+}
+
+export class RuleDto {
+  @IsResourceKey({ example: 'canary' })
+  id!: string;
+
+  @ApiPropertyOptional({ type: [ConditionDto], maxItems: 50 })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @ValidateNested({ each: true })
+  @Type(() => ConditionDto)
+  conditions?: ConditionDto[];
+
+  @ApiPropertyOptional({ type: [String], maxItems: 20, description: 'Cohort keys; the user must be in all of them' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @MaxLength(64, { each: true })
+  cohorts?: string[];
+
+  @ApiPropertyOptional({ type: RolloutDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RolloutDto)
+  rollout?: RolloutDto;
+
+  @ApiPropertyOptional({ description: 'Serve this variant' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  variant?: string;
+
+  @ApiPropertyOptional({ type: [SplitArmDto], maxItems: 100 })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => SplitArmDto)
+  split?: SplitArmDto[];
+}
+
+export class PrerequisiteDto {
+  @IsResourceKey({ example: 'payments-v2' })
+  flag!: string;
+
+  @ApiPropertyOptional({ default: true, description: 'Whether the prerequisite must be on (true) or off (false)' })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+
+  @ApiPropertyOptional({ type: [String], maxItems: 100 })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @MaxLength(64, { each: true })
+  variants?: string[];
+}
+
+/** A flag's config in one environment. Omitted fields keep their current value. */
+export class FlagConfigDto extends ReasonDto {
+  @ApiPropertyOptional({ description: 'false is the kill switch' })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+
+  @ApiPropertyOptional({ description: "Bucketing salt; defaults to the flag's key", maxLength: 256 })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  salt?: string;
+
+  @ApiPropertyOptional({ type: [RuleDto], maxItems: 200 })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(200)
+  @ValidateNested({ each: true })
+  @Type(() => RuleDto)
+  rules?: RuleDto[];
+
+  @ApiPropertyOptional({ type: [PrerequisiteDto], maxItems: 20 })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @ValidateNested({ each: true })
+  @Type(() => PrerequisiteDto)
+  prerequisites?: PrerequisiteDto[];
+}
+
+export class RolloutDialDto extends ReasonDto {
+  @ApiProperty({ minimum: 0, maximum: 100, example: 5, description: 'At most three decimals' })
+  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }, { message: '$property must be a number with at most three decimals' })
+  @Min(0)
+  @Max(100)
+  percentage!: number;
+
+  @ApiPropertyOptional({ description: 'The rule to dial; optional when the flag has at most one rule' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  ruleId?: string;
+}
+
+export class FlagConfigView {
+  @ApiProperty() flag!: string;
+  @ApiProperty() environment!: string;
+  @ApiProperty() enabled!: boolean;
+  @ApiProperty() salt!: string;
+  @ApiProperty({ type: [RuleDto] }) rules!: RuleDto[];
+  @ApiProperty({ type: [PrerequisiteDto] }) prerequisites!: PrerequisiteDto[];
+  @ApiProperty({ description: 'Grows with every write; send it back as If-Match' }) version!: number;
+  @ApiProperty({ description: 'The environment revision after the last write' }) revision!: number;
+  @ApiProperty({ nullable: true }) updatedAt!: string | null;
+}

@@ -1,0 +1,78 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize, IsArray, IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested,
+} from 'class-validator';
+import { ReasonDto } from '../../common/reason.dto.js';
+import { IsResourceKey } from '../../common/validation.js';
+
+export class VariantDto {
+  @IsResourceKey({ example: 'blue' })
+  key!: string;
+
+  @ApiPropertyOptional({ description: 'Any JSON value served with the variant', example: { color: '#00f' } })
+  @IsOptional()
+  value?: unknown;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 1_000_000, description: 'Weight in the flag\'s default split' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  weight?: number;
+}
+
+class FlagFieldsDto extends ReasonDto {
+  @ApiPropertyOptional({ maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ maxLength: 2000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  description?: string;
+
+  @ApiPropertyOptional({ type: [String], maxItems: 20 })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  @MaxLength(64, { each: true })
+  tags?: string[];
+
+  @ApiPropertyOptional({ type: [VariantDto], maxItems: 100 })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => VariantDto)
+  variants?: VariantDto[];
+
+  @ApiPropertyOptional({ description: 'Whether client (browser) keys see this flag', default: false })
+  @IsOptional()
+  @IsBoolean()
+  clientVisible?: boolean;
+}
+
+export class CreateFlagDto extends FlagFieldsDto {
+  @IsResourceKey({ example: 'new-checkout' })
+  key!: string;
+}
+
+export class UpdateFlagDto extends FlagFieldsDto {}
+
+export class FlagView {
+  @ApiProperty() key!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty() description!: string;
+  @ApiProperty({ type: [String] }) tags!: string[];
+  @ApiProperty({ type: [VariantDto] }) variants!: VariantDto[];
+  @ApiProperty() clientVisible!: boolean;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty() updatedAt!: string;
+}

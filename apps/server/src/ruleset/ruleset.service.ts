@@ -1,0 +1,126 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Cohort, Condition, Flag, Prerequisite, Rule, Ruleset, Variant } from '@aviary/core';
+import type { DataSource, EntityManager } from 'typeorm';
+import { sql } from '../database/sql.js';
+
+interface FlagRow {
+  key: string;
+  variants: Variant[];
+  enabled: boolean;
+  salt: string;
+  rules: Rule[];
+  prerequisites: Prerequisite[];
+  version: number;
+}
+
+interface CohortRow {
+  id: string;
+  key: string;
+  conditions: Condition[];
+}
+
+/** A config row that was never written reads as this: a new flag starts disabled everywhere. */
+export const FLAG_CONFIG_DEFAULTS = { enabled: false, rules: [] as Rule[], prerequisites: [] as Prerequisite[], version: 1 };
+
+// Environment id -> the last ruleset built, reused while the revision stays the same.
+type CacheEntry = { revision: number; ruleset: Ruleset };
+
+/** Builds rulesets and their parts, in the exact shape the SDKs receive (DESIGN §2), from the
+ *  database. Used by evaluate, by write validation and for change-log patches. */
+@Injectable()
+export class RulesetService {
+  private readonly cache = new Map<string, CacheEntry>();
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** One environment's whole ruleset, as of its current revision. */
+  async build(environmentKey: string): Promise<Ruleset> {
+    const [env] = await sql<{ id: string; revision: number }>(
+      this.dataSource.manager,
+      'SELECT id, revision::int AS revision FROM environments WHERE key = $1',
+      [environmentKey],
+    );
+    if (!env) throw new NotFoundException(`No environment "${environmentKey}"`);
+    const cached = this.cache.get(env.id);
+    if (cached && cached.revision === env.revision) return cached.ruleset;
+    const ruleset = await this.dataSource.transaction('REPEATABLE READ', async (manager) => {
+      // Read the revision again inside the snapshot so it matches the rows.
+      const [now] = await sql<{ revision: number }>(manager, 'SELECT revision::int AS revision FROM environments WHERE id = $1', [env.id]);
+      if (!now) throw new NotFoundException(`No environment "${environmentKey}"`);
+      return {
+        environment: environmentKey,
+        revision: now.revision,
+        flags: await this.flags(manager, env.id),
+        cohorts: await this.cohorts(manager),
+      } satisfies Ruleset;
+    });
+    this.cache.set(env.id, { revision: ruleset.revision, ruleset });
+    return ruleset;
+  }
+
+  /** The live flags of an environment as SDKs see them; only `keys` when given. */
+  async flags(manager: EntityManager, environmentId: string, keys?: string[]): Promise<Record<string, Flag>> {
+    const rows = await sql<FlagRow>(
+      manager,
+      `SELECT f.key, f.variants,
+              COALESCE(c.enabled, false) AS enabled, COALESCE(c.salt, f.key) AS salt,
+              COALESCE(c.rules, '[]') AS rules, COALESCE(c.prerequisites, '[]') AS prerequisites,
+              COALESCE(c.version, 1) AS version
+         FROM flags f
+         LEFT JOIN flag_configs c ON c.flag_id = f.id AND c.environment_id = $1
+        WHERE f.archived_at IS NULL ${keys ? 'AND f.key = ANY($2)' : ''}
+        ORDER BY f.key`,
+      keys ? [environmentId, keys] : [environmentId],
+    );
+    const flags: Record<string, Flag> = {};
+    for (const row of rows) flags[row.key] = toSdkFlag(row);
+    return flags;
+  }
+
+  /** Cohorts with their member lists; only `keys` when given. */
+  async cohorts(manager: EntityManager, keys?: string[]): Promise<Record<string, Cohort>> {
+    const rows = await sql<CohortRow & { included: string[] | null; excluded: string[] | null }>(
+      manager,
+      `SELECT c.id, c.key, c.conditions, m.included, m.excluded
+         FROM cohorts c
+         LEFT JOIN LATERAL (
+           SELECT array_agg(key) FILTER (WHERE NOT excluded) AS included,
+                  array_agg(key) FILTER (WHERE excluded) AS excluded
+             FROM cohort_members WHERE cohort_id = c.id
+         ) m ON true
+        ${keys ? 'WHERE c.key = ANY($1)' : ''}
+        ORDER BY c.key`,
+      keys ? [keys] : [],
+    );
+    const cohorts: Record<string, Cohort> = {};
+    for (const row of rows) {
+      cohorts[row.key] = { key: row.key, included: row.included ?? [], excluded: row.excluded ?? [], conditions: row.conditions };
+    }
+    return cohorts;
+  }
+
+  /** What write validation needs to check references: every live flag of the environment and
+   *  every cohort key, without member lists. */
+  async references(manager: EntityManager, environmentId: string): Promise<Ruleset> {
+    const cohorts = await sql<{ key: string }>(manager, 'SELECT key FROM cohorts');
+    return {
+      environment: '',
+      revision: 0,
+      flags: await this.flags(manager, environmentId),
+      cohorts: Object.fromEntries(cohorts.map((c) => [c.key, { key: c.key }])),
+    };
+  }
+}
+
+export function toSdkFlag(row: FlagRow): Flag {
+  return {
+    key: row.key,
+    version: Number(row.version),
+    enabled: row.enabled,
+    salt: row.salt,
+    variants: row.variants,
+    prerequisites: row.prerequisites,
+    rules: row.rules,
+  };
+}
