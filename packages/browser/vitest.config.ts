@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.spec.ts', 'test/**/*.spec.ts'],
+    environment: 'node',
+    reporters: ['default'],
+    // The Chromium suite launches one browser per file; 30 s is a ceiling, not an expectation.
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
