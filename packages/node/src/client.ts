@@ -136,21 +136,29 @@ export function createClientOnPlatform(
     emitter.emit('error', error);
   }
 
-  /** Makes `next` the served ruleset, then tells listeners: kills first, then the change, then ready. */
-  function install(next: Ruleset): void {
+  /**
+   * Makes the last of `steps` the served ruleset, then tells listeners, one event per revision:
+   * every kill first, then the changes, then ready. Listeners thus always see the newest state.
+   */
+  function install(steps: Ruleset[]): void {
+    const next = steps.at(-1);
+    if (next === undefined) return;
     const previous = current;
     const first = !initialized;
     current = next;
     initialized = true;
     needsWholeRuleset = false;
     if (previous !== undefined) {
-      const diff = diffRulesets(previous, next);
-      if (diff.killed.length > 0) {
-        logger.info(`killed at revision ${next.revision}: ${diff.killed.join(', ')}`);
-        emitter.emit('kill', { revision: next.revision, flags: diff.killed });
+      const diffs = steps.map((step, i) => ({ revision: step.revision, ...diffRulesets(i === 0 ? previous : steps[i - 1]!, step) }));
+      for (const diff of diffs) {
+        if (diff.killed.length === 0) continue;
+        logger.info(`killed at revision ${diff.revision}: ${diff.killed.join(', ')}`);
+        emitter.emit('kill', { revision: diff.revision, flags: diff.killed });
       }
-      if (diff.flags.length > 0 || diff.cohorts.length > 0) {
-        emitter.emit('change', { revision: next.revision, flags: diff.flags, cohorts: diff.cohorts });
+      for (const diff of diffs) {
+        if (diff.flags.length > 0 || diff.cohorts.length > 0) {
+          emitter.emit('change', { revision: diff.revision, flags: diff.flags, cohorts: diff.cohorts });
+        }
       }
     }
     if (first) {
@@ -160,9 +168,10 @@ export function createClientOnPlatform(
     }
   }
 
-  /** Applies one chunk's events to a working copy, and installs the result once. */
+  /** Applies one chunk's events to a working copy, installs the result once, then notifies. */
   function onMessages(messages: StreamMessage[]): void {
     if (closed) return;
+    const steps: Ruleset[] = [];
     let working = current;
     let base = serverRevision();
     let gap = false;
@@ -191,6 +200,7 @@ export function createClientOnPlatform(
         }
         working = ruleset;
         base = ruleset.revision;
+        steps.push(working);
         continue;
       }
       const patch = toPatch(data);
@@ -211,8 +221,9 @@ export function createClientOnPlatform(
       }
       working = applyPatch(working, patch, revision);
       base = revision;
+      steps.push(working);
     }
-    if (working !== undefined && working !== current && base !== undefined) install(working);
+    install(steps);
     if (gap) {
       needsWholeRuleset = true;
       stream?.restart();
@@ -252,7 +263,7 @@ export function createClientOnPlatform(
           }
           lastPollOk = true;
           const base = serverRevision();
-          if (base === undefined || ruleset.revision > base) install(ruleset);
+          if (base === undefined || ruleset.revision > base) install([ruleset]);
           else if (ruleset.revision === base) needsWholeRuleset = false;
           updateStatus();
         },

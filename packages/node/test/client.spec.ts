@@ -98,7 +98,10 @@ describe('streaming client', () => {
     const client = clients.create({ url: server.url });
     await client.ready();
     const seenInChange: boolean[] = [];
-    client.on('change', () => seenInChange.push(client.isEnabled('beta', user)));
+    const order: string[] = [];
+    client.on('kill', (event) => order.push(`kill ${event.revision}`));
+    client.on('change', (event) => order.push(`change ${event.revision}`));
+    client.on('change', (event) => event.revision === 11 && seenInChange.push(client.isEnabled('beta', user)));
 
     const killed = { ...baseRuleset.flags['beta']!, enabled: false };
     server.sendRaw(
@@ -108,6 +111,7 @@ describe('streaming client', () => {
 
     await waitFor(() => client.revision === 12, 2_000, 'both events');
     expect(seenInChange).toEqual([false]);
+    expect(order).toEqual(['kill 12', 'change 11', 'change 12']);
   });
 
   it('resumes with Last-Event-ID and gets only the missed changes', async () => {
