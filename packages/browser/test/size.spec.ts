@@ -1,0 +1,51 @@
+import { build, type Metafile } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+// The size guard of `npm test`: bundled like `npm run bench:size` (esbuild, browser, ESM, minified,
+// gzip -9), from the sources so that it needs no prior build of this package.
+const TARGET = 4096;
+/** Ceiling of this package's own code, core left out. Raise it only on purpose. */
+const SDK_BUDGET = 2304;
+/** Ceiling of the whole client as it is today, so that nothing grows silently while core is over the target. */
+const WHOLE_CEILING = 9728;
+
+const entry = (name: string) => fileURLToPath(new URL(`../src/${name}.ts`, import.meta.url));
+
+async function bundle(file: string, external: string[] = []) {
+  const result = await build({ entryPoints: [file], bundle: true, minify: true, platform: 'browser', format: 'esm', write: false, metafile: true, external, logLevel: 'silent' });
+  const code = result.outputFiles[0]!.contents;
+  return { gzip: gzipSync(code, { level: 9 }).length, inputs: Object.keys((Object.values(result.metafile.outputs)[0] as Metafile['outputs'][string]).inputs) };
+}
+
+describe('bundle size (min + gzip -9)', () => {
+  let whole: Awaited<ReturnType<typeof bundle>>;
+  let sdk: Awaited<ReturnType<typeof bundle>>;
+  beforeAll(async () => {
+    whole = await bundle(entry('index'));
+    sdk = await bundle(entry('index'), ['@aviary/core']);
+    console.log(`@aviary/browser: whole client ${whole.gzip} B (target ${TARGET} B), SDK code without core ${sdk.gzip} B (budget ${SDK_BUDGET} B)`);
+  });
+
+  it(`keeps the SDK's own code within ${SDK_BUDGET} B`, () => {
+    expect(sdk.gzip).toBeLessThanOrEqual(SDK_BUDGET);
+  });
+
+  it(`keeps the whole client, core included, within today's ${WHOLE_CEILING} B`, () => {
+    expect(whole.gzip).toBeLessThanOrEqual(WHOLE_CEILING);
+  });
+
+  // KNOWN GAP, tracked in packages/browser/README.md: @aviary/core alone is ~7.4 KB gzip, so the
+  // whole client is over the 4 KB target. `it.fails` keeps the target executable: the day core is
+  // trimmed enough, this test starts failing and must become a plain `it` (then drop WHOLE_CEILING).
+  it.fails(`KNOWN GAP: the whole client, core included, is within ${TARGET} B`, () => {
+    expect(whole.gzip).toBeLessThanOrEqual(TARGET);
+  });
+
+  it('leaves OpenFeature out of the main entry', async () => {
+    expect(whole.inputs.filter((f) => f.includes('openfeature'))).toEqual([]);
+    const provider = await bundle(entry('openfeature'), ['@openfeature/web-sdk', '@aviary/core']);
+    expect(provider.inputs.some((f) => f.endsWith('src/openfeature.ts'))).toBe(true);
+  });
+});
