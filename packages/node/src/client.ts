@@ -121,7 +121,8 @@ export function createClientOnPlatform(
   function updateStatus(): void {
     let next: ConnectionStatus = 'offline';
     if (!closed && fatalError === undefined) {
-      if (stream?.open) next = 'streaming';
+      // While polling, a new stream counts only once something has arrived on it (see onAlive).
+      if (stream?.open && !poller?.running) next = 'streaming';
       else if (poller?.running && lastPollOk) next = 'polling';
     }
     if (next === status) return;
@@ -295,9 +296,10 @@ export function createClientOnPlatform(
             const revision = serverRevision();
             return revision === undefined || needsWholeRuleset ? undefined : String(revision);
           },
-          onOpen() {
+          onOpen: updateStatus,
+          onAlive() {
             if (poller?.running) {
-              logger.info('the stream is back; polling stopped');
+              logger.info('the stream works again; polling stopped');
               poller.stop();
               lastPollOk = false;
             }

@@ -28,11 +28,16 @@ export interface StreamOptions {
   lastEventId(): string | undefined;
   /** The server accepted the stream (200, `text/event-stream`). */
   onOpen(): void;
+  /**
+   * The first bytes (an event or a `: ping`) arrived on this connection. Only this proves the stream
+   * works end to end: a buffering proxy can answer 200 and then deliver nothing.
+   */
+  onAlive(): void;
   /** The events of one received chunk, in order; applied before anyone is told, so a kill is never delayed by a listener. */
   onMessages(messages: StreamMessage[]): void;
-  /** A connection attempt failed before the stream opened; `consecutive` counts them since the last open. */
+  /** A connection ended before anything arrived on it; `consecutive` counts them since the last live one. */
   onConnectFailure(error: AviaryError, consecutive: number): void;
-  /** An open stream ended (server closed it, network dropped, heartbeat timeout). */
+  /** A live stream ended (server closed it, network dropped, heartbeat timeout). */
   onDisconnect(error: AviaryError): void;
   /** The server refused the key; the stream has stopped for good. */
   onFatal(error: AviaryError): void;
@@ -73,7 +78,7 @@ export function createStream(options: StreamOptions): Stream {
       sleepTimer = undefined;
     });
 
-  async function connectOnce(): Promise<{ opened: boolean; openedAt: number; error?: AviaryError; fatal?: boolean }> {
+  async function connectOnce(): Promise<{ alive: boolean; openedAt: number; error?: AviaryError; fatal?: boolean }> {
     const abort = new AbortController();
     controller = abort;
     let heartbeat: Timer | undefined;
@@ -85,7 +90,7 @@ export function createStream(options: StreamOptions): Stream {
         abort.abort();
       });
     };
-    let opened = false;
+    let alive = false;
     let openedAt = 0;
     try {
       armHeartbeat();
@@ -101,13 +106,13 @@ export function createStream(options: StreamOptions): Stream {
       const response = await platform.fetch(url, { headers, signal: abort.signal });
       if (!response.ok) {
         const error = await errorForStatus(response, 'GET', url);
-        return { opened, openedAt, error, fatal: error.fatal };
+        return { alive, openedAt, error, fatal: error.fatal };
       }
       const contentType = response.headers.get('content-type') ?? '';
       if (!contentType.includes('text/event-stream') || response.body === null) {
         await response.body?.cancel().catch(() => undefined);
         return {
-          opened,
+          alive,
           openedAt,
           error: new ConnectionError(`Aviary: GET ${url} answered ${contentType || 'no content type'}, not text/event-stream`, {
             status: response.status,
@@ -115,10 +120,8 @@ export function createStream(options: StreamOptions): Stream {
         };
       }
 
-      opened = true;
       openedAt = platform.now();
       open = true;
-      failures = 0;
       armHeartbeat();
       options.onOpen();
 
@@ -135,6 +138,11 @@ export function createStream(options: StreamOptions): Stream {
           const { done, value } = await reader.read();
           if (done) break;
           armHeartbeat();
+          if (!alive) {
+            alive = true;
+            failures = 0;
+            options.onAlive();
+          }
           parser.feed(decoder.decode(value, { stream: true }));
           if (batch.length > 0) {
             const messages = batch;
@@ -147,10 +155,10 @@ export function createStream(options: StreamOptions): Stream {
       } finally {
         reader.cancel().catch(() => undefined);
       }
-      return { opened, openedAt, error: new ConnectionError(`Aviary: the server closed the stream ${url}`) };
+      return { alive, openedAt, error: new ConnectionError(`Aviary: the server closed the stream ${url}`) };
     } catch (cause) {
-      if (timedOut) return { opened, openedAt, error: new HeartbeatTimeoutError(options.heartbeatTimeoutMs) };
-      return { opened, openedAt, error: describeFailure('GET', url, cause) };
+      if (timedOut) return { alive, openedAt, error: new HeartbeatTimeoutError(options.heartbeatTimeoutMs) };
+      return { alive, openedAt, error: describeFailure('GET', url, cause) };
     } finally {
       heartbeat?.cancel();
       open = false;
@@ -172,13 +180,13 @@ export function createStream(options: StreamOptions): Stream {
         restartRequested = false;
         // One immediate reconnect; if the server keeps producing gaps, fall back to the backoff.
         if (restartStreak++ === 0) continue;
-      } else if (!outcome.opened) {
+      } else if (!outcome.alive) {
         failures += 1;
         if (outcome.error) options.onConnectFailure(outcome.error, failures);
       } else if (outcome.error) {
         options.onDisconnect(outcome.error);
       }
-      if (outcome.opened && platform.now() - outcome.openedAt >= backoffResetMs) attempt = 0;
+      if (outcome.alive && platform.now() - outcome.openedAt >= backoffResetMs) attempt = 0;
       const delay = backoffDelay(attempt, options.initialReconnectDelayMs, options.maxReconnectDelayMs, platform.random);
       attempt += 1;
       logger.debug(`reconnecting the stream in ${delay} ms`);

@@ -211,6 +211,7 @@ describe('streaming client', () => {
     await waitFor(() => client.revision === 11, 2_000, 'the change by polling');
     expect(client.isEnabled('fresh', user)).toBe(true);
 
+    server.pingMs = 20;
     server.streamMode = 'ok';
     await waitFor(() => client.status === 'streaming', 3_000, 'streaming again');
     expect(server.streamRequests.at(-1)).toMatchObject({ lastEventId: '11', answer: 'nothing' });
@@ -221,6 +222,21 @@ describe('streaming client', () => {
 
     server.change({ flags: { fresh: { key: 'fresh', enabled: false } } });
     await waitFor(() => client.revision === 12, 2_000, 'the change by streaming');
+  });
+
+  it('keeps polling when the stream answers 200 but nothing ever arrives (a buffering proxy)', async () => {
+    server = await startAviary(baseRuleset);
+    server.streamMode = 'mute';
+    const client = clients.create({ url: server.url, heartbeatTimeoutMs: 80, streamFailuresBeforePolling: 2 });
+    const errors = collect(client, 'error');
+    await client.ready();
+    expect(client.status).toBe('polling');
+    await waitFor(() => server!.streamRequests.length >= 4, 3_000, 'more stream attempts');
+    expect(client.status).toBe('polling');
+    expect(errors.every((error) => error.code === 'HEARTBEAT_TIMEOUT')).toBe(true);
+
+    server.change({ flags: { fresh: { key: 'fresh', enabled: true } } });
+    await waitFor(() => client.revision === 11, 2_000, 'the change by polling');
   });
 
   it('polls only when streaming is off', async () => {

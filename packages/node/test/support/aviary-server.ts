@@ -36,8 +36,11 @@ export interface FakeAviary {
   /** The key the server accepts (default `avs_test`); `forbiddenKey` gets 403. */
   validKey: string;
   forbiddenKey: string;
-  /** `ok`; `fail` answers 500; `hang` never answers; `silent` answers and then never writes again. */
-  streamMode: 'ok' | 'fail' | 'hang' | 'silent';
+  /**
+   * `ok`; `fail` answers 500; `hang` never answers; `silent` sends the first events and then nothing;
+   * `mute` answers 200 and then nothing at all (a buffering proxy).
+   */
+  streamMode: 'ok' | 'fail' | 'hang' | 'silent' | 'mute';
   rulesetMode: 'ok' | 'fail';
   /** Interval of `: ping` comments on open streams (0 = none). */
   pingMs: number;
@@ -183,6 +186,10 @@ export async function startAviary(initial: Ruleset, options: { listen?: boolean 
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.flushHeaders();
+    if (fake.streamMode === 'mute') {
+      request.answer = 'nothing';
+      return;
+    }
     const from = lastEventId === undefined ? undefined : Number(lastEventId);
     const current = fake.ruleset.revision;
     const missed = from === undefined ? [] : log.filter((entry) => entry.revision > from);
