@@ -73,6 +73,9 @@ export const defaults = {
   metricsIntervalMs: 10_000,
 } as const;
 
+/** Node's timers fire at once beyond this (a 32-bit signed millisecond count). */
+const maxTimerMs = 2_147_483_647;
+
 type NumberOption = {
   [K in keyof typeof defaults]: (typeof defaults)[K] extends number ? K : never;
 }[keyof typeof defaults];
@@ -93,8 +96,8 @@ export function resolveOptions(input: unknown): { options: ResolvedOptions; prob
     const value = raw[name];
     const fallback = defaults[name];
     if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-      logger.warn(`option "${name}" must be a number >= ${min}; got ${describe(value)}, using ${fallback}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > maxTimerMs) {
+      logger.warn(`option "${name}" must be a number from ${min} to ${maxTimerMs}; got ${describe(value)}, using ${fallback}`);
       return fallback;
     }
     return value;

@@ -186,6 +186,7 @@ export function createStream(options: StreamOptions): Stream {
       } else if (outcome.error) {
         options.onDisconnect(outcome.error);
       }
+      if (!running) return;
       if (outcome.alive && platform.now() - outcome.openedAt >= backoffResetMs) attempt = 0;
       const delay = backoffDelay(attempt, options.initialReconnectDelayMs, options.maxReconnectDelayMs, platform.random);
       attempt += 1;

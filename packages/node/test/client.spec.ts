@@ -378,6 +378,7 @@ describe('options', () => {
       pollIntervalMs: -5,
       readyTimeoutMs: 'soon' as never,
       streaming: 'yes' as never,
+      heartbeatTimeoutMs: 1e100,
       bootstrap: { flags: 'none' } as never,
     });
     await client.ready();
@@ -385,8 +386,9 @@ describe('options', () => {
     expect(warnings).toEqual([
       'option "bootstrap" is not a ruleset ({ environment, revision, flags, cohorts }); ignoring it',
       'option "streaming" must be a boolean; got "yes", using true',
-      'option "pollIntervalMs" must be a number >= 1; got -5, using 30000',
-      'option "readyTimeoutMs" must be a number >= 0; got "soon", using 5000',
+      'option "pollIntervalMs" must be a number from 1 to 2147483647; got -5, using 30000',
+      'option "readyTimeoutMs" must be a number from 0 to 2147483647; got "soon", using 5000',
+      'option "heartbeatTimeoutMs" must be a number from 1 to 2147483647; got 1e+100, using 45000',
     ]);
     expect(client.status).toBe('streaming');
   });
