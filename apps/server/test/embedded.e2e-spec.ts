@@ -1,0 +1,48 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { auth, startApp } from './helpers.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'aviary-embedded-'));
+
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe('embedded default (no DATABASE_URL)', () => {
+  it('starts on PGlite, keeps writes across a restart, locks its folder, cleans a stale socket', async () => {
+    const env = { DATABASE_URL: undefined, AVIARY_DATA_DIR: dataDir };
+    const first = await startApp(env);
+    try {
+      const envs = await request(first.url).get('/api/v1/environments').set(auth()).expect(200);
+      expect(envs.body.items.map((e: { key: string }) => e.key)).toEqual(['development', 'production']);
+      await request(first.url).post('/api/v1/flags').set(auth()).send({ key: 'kept' }).expect(201);
+      // Concurrent requests share PGlite's one backend without failing.
+      const writes = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => request(first.url).put('/api/v1/environments/production/flags/kept/rollout').set(auth()).send({ percentage: i })),
+      );
+      expect(writes.map((w) => w.status)).toEqual(Array(10).fill(200));
+      expect(readFileSync(join(dataDir, 'aviary.lock'), 'utf8')).toBe(String(process.pid));
+      // A second server on the same folder is refused, naming the variable.
+      await expect(startApp(env)).rejects.toThrow(/AVIARY_DATA_DIR/);
+    } finally {
+      await first.close();
+    }
+
+    // What a kill -9 leaves behind: a lock of a dead process and the socket file.
+    writeFileSync(join(dataDir, 'aviary.lock'), '999999');
+    writeFileSync(join(dataDir, '.s.PGSQL.5432'), '');
+    const second = await startApp(env);
+    try {
+      const config = await request(second.url).get('/api/v1/environments/production/flags/kept').set(auth()).expect(200);
+      expect(config.body).toMatchObject({ version: 11, enabled: false });
+      const prod = await request(second.url).get('/api/v1/environments/production').set(auth()).expect(200);
+      expect(prod.body.revision).toBe(12); // 1 (created) + 1 (flag) + 10 (dial)
+      // First start happens once: no second pair of environments, the same admin key.
+      const envs = await request(second.url).get('/api/v1/environments').set(auth()).expect(200);
+      expect(envs.body.items).toHaveLength(2);
+    } finally {
+      await second.close();
+    }
+  });
+});
