@@ -127,6 +127,16 @@ describe('in Chromium', () => {
     await page.context().close();
   });
 
+  it('switches user with setContext: the new key gets its own ruleset over a new stream', async () => {
+    const page = await open('user-7');
+    await waitForStatus(page, 'streaming');
+    expect(await shown(page)).toBe('off');
+    await page.evaluate(() => (window as unknown as { flags: { setContext(c: object): Promise<void> } }).flags.setContext({ key: 'user-42' }));
+    await waitFor(page, 'on');
+    expect(server.requests.filter((r) => r.path === '/sdk/v1/stream').map((r) => r.query.key)).toEqual(['user-7', 'user-42']);
+    await page.context().close();
+  });
+
   describe('the core vectors, run with the bundled evaluate', () => {
     type Case = { name: string; ruleset: unknown; flag: string; context: unknown; now?: number; expected: Partial<Result> };
     let cases: Case[];
