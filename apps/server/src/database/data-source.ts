@@ -1,4 +1,6 @@
 import type { DataSourceOptions } from 'typeorm';
+// migrations/ lives at the repository root (DESIGN §1) and is compiled into this app's build.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { Initial1764172800000 } from '../../../../migrations/1764172800000-Initial.js';
 import type { AppConfig } from '../config/config.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
