@@ -186,9 +186,9 @@ describe('streaming client', () => {
   it('keeps a stream with pings open past the heartbeat timeout', async () => {
     server = await startAviary(baseRuleset);
     server.pingMs = 20;
-    const client = clients.create({ url: server.url, heartbeatTimeoutMs: 150 });
+    const client = clients.create({ url: server.url, heartbeatTimeoutMs: 400 });
     await client.ready();
-    await sleep(500);
+    await sleep(1_000);
     expect(server.streamRequests).toHaveLength(1);
     expect(client.status).toBe('streaming');
   });
