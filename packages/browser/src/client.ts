@@ -74,6 +74,7 @@ const RETRY_MS = 1_000;
 const MAX_RETRY_MS = 30_000;
 const FAILURES_BEFORE_POLLING = 3;
 const METRICS_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 10_000;
 const NONE: Ruleset = { environment: '', revision: -1, flags: {}, cohorts: {} };
 
 /** A copy with the patch applied; rulesets are never mutated, since the evaluator caches by identity. */
@@ -198,7 +199,11 @@ export function createClient(options: ClientOptions): AviaryClient {
       fail(code, message);
     };
     try {
-      const response = await fetch(url('ruleset'), { headers: ruleset.revision < 0 ? {} : { 'If-None-Match': `"${ruleset.revision}"` } });
+      // A hung request must not stall polling for good.
+      const response = await fetch(url('ruleset'), {
+        headers: ruleset.revision < 0 ? {} : { 'If-None-Match': `"${ruleset.revision}"` },
+        signal: AbortSignal.timeout?.(REQUEST_TIMEOUT_MS),
+      });
       const code = response.status;
       if (code == 401 || code == 403) failed('AUTHENTICATION', `the server refused the client key (${code})`);
       else if (code != 304 && !response.ok) failed('CONNECTION', `GET ruleset answered ${code}`);
