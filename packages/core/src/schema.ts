@@ -100,7 +100,7 @@ export function validateConditions(conditions: unknown, path: string, issues: Is
       issues.push({ path: at, message: 'must be an object' });
       return;
     }
-    if (typeof c.attribute !== 'string' || c.attribute === '') issues.push({ path: `${at}.attribute`, message: 'must be a non-empty string' });
+    if (typeof c.attribute !== 'string' || (strict && c.attribute === '')) issues.push({ path: `${at}.attribute`, message: 'must be a non-empty string' });
     if (typeof c.operator !== 'string') issues.push({ path: `${at}.operator`, message: 'must be a string' });
     else if (strict && !known.has(c.operator)) issues.push({ path: `${at}.operator`, message: `unknown operator "${c.operator}"; one of ${Operators.join(', ')}` });
     if (c.values !== undefined && (!Array.isArray(c.values) || !c.values.every(isPrimitive))) {
@@ -164,7 +164,7 @@ export function validateFlag(flag: unknown, options: ValidateOptions = {}): Issu
       flag.rules.forEach((r, i) => {
         const at = `rules[${i}]`;
         if (!isObject(r)) return void issues.push({ path: at, message: 'must be an object' });
-        if (typeof r.id !== 'string' || r.id === '') issues.push({ path: `${at}.id`, message: 'must be a non-empty string' });
+        if (typeof r.id !== 'string' || (strict && r.id === '')) issues.push({ path: `${at}.id`, message: 'must be a non-empty string' });
         else if (strict && ids.has(r.id)) issues.push({ path: `${at}.id`, message: `duplicate rule id "${r.id}"` });
         else ids.add(r.id);
         validateConditions(r.conditions, `${at}.conditions`, issues, strict);
@@ -179,7 +179,7 @@ export function validateFlag(flag: unknown, options: ValidateOptions = {}): Issu
           if (!isObject(r.rollout)) issues.push({ path: `${at}.rollout`, message: 'must be an object' });
           else {
             checkPercentage(r.rollout.percentage, `${at}.rollout.percentage`, issues, strict);
-            if (r.rollout.bucketBy !== undefined && (typeof r.rollout.bucketBy !== 'string' || r.rollout.bucketBy === ''))
+            if (r.rollout.bucketBy !== undefined && (typeof r.rollout.bucketBy !== 'string' || (strict && r.rollout.bucketBy === '')))
               issues.push({ path: `${at}.rollout.bucketBy`, message: 'must be a non-empty attribute name' });
             if (r.rollout.salt !== undefined && typeof r.rollout.salt !== 'string') issues.push({ path: `${at}.rollout.salt`, message: 'must be a string' });
           }
