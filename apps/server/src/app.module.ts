@@ -16,6 +16,7 @@ import { FlagsModule } from './flags/flags.module.js';
 import { HealthModule } from './health/health.module.js';
 import { InstallationModule } from './installation/installation.module.js';
 import { RulesetModule } from './ruleset/ruleset.module.js';
+import { SdkModule } from './sdk/sdk.module.js';
 
 @Module({})
 export class AppModule {
@@ -35,6 +36,7 @@ export class AppModule {
         EvaluateModule,
         InstallationModule,
         HealthModule,
+        SdkModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -30,6 +30,10 @@ const SELECT = `SELECT k.id, k.name, k.kind, k.read_only, k.environment_id, e.ke
                        k.created_at, k.last_used_at, k.revoked_at
                   FROM api_keys k LEFT JOIN environments e ON e.id = k.environment_id`;
 
+/** How long a verified SDK key is trusted before it is looked up again (and how late a
+ *  revocation reaches other instances). */
+const SDK_KEY_CACHE_MS = 10_000;
+
 /** `last_used_at` is written at most this often per key, so reads stay reads. */
 const LAST_USED_EVERY_MS = 60_000;
 
@@ -39,20 +43,41 @@ const LAST_USED_EVERY_MS = 60_000;
 export class ApiKeysService {
   private readonly logger = new Logger('ApiKeys');
   private readonly lastUsedWritten = new Map<string, number>();
+  /** SDK keys by the base64 of their hash, with when they were last found valid. */
+  private readonly sdkKeys = new Map<string, { key: AuthenticatedKey; checkedAt: number }>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly changes: ChangeLogService,
   ) {}
 
-  /** The key behind a bearer token, or undefined for unknown or revoked ones. */
+  /** The key behind a bearer token, or undefined for unknown or revoked ones. SDK keys are
+   *  remembered for a few seconds, so SDK traffic costs no query per request and keeps being
+   *  served while Postgres is unreachable; admin keys are checked every time. */
   async verify(token: string): Promise<AuthenticatedKey | undefined> {
     if (!Object.values(KEY_PREFIXES).some((p) => token.startsWith(p))) return undefined;
     const hash = sha256(token);
-    const [row] = await sql<ApiKeyRow>(this.dataSource.manager, `${SELECT} WHERE k.hash = $1 AND k.revoked_at IS NULL`, [hash]);
-    if (!row || !timingSafeEqual(row.hash, hash)) return undefined;
+    const id = hash.toString('base64');
+    const cached = this.sdkKeys.get(id);
+    if (cached && Date.now() - cached.checkedAt < SDK_KEY_CACHE_MS) return cached.key;
+    let row: ApiKeyRow | undefined;
+    try {
+      [row] = await sql<ApiKeyRow>(this.dataSource.manager, `${SELECT} WHERE k.hash = $1 AND k.revoked_at IS NULL`, [hash]);
+    } catch (err) {
+      if (cached) return cached.key;
+      throw err;
+    }
+    if (!row || !timingSafeEqual(row.hash, hash)) {
+      this.sdkKeys.delete(id);
+      return undefined;
+    }
     this.touch(row.id);
-    return { id: row.id, name: row.name, kind: row.kind, readOnly: row.read_only, environmentId: row.environment_id };
+    const key: AuthenticatedKey = { id: row.id, name: row.name, kind: row.kind, readOnly: row.read_only, environmentId: row.environment_id };
+    if (key.kind !== 'admin') {
+      if (this.sdkKeys.size >= 10_000) this.sdkKeys.clear();
+      this.sdkKeys.set(id, { key, checkedAt: Date.now() });
+    }
+    return key;
   }
 
   async list(query: ApiKeyListQuery): Promise<Page<ApiKeyView>> {
@@ -108,6 +133,7 @@ export class ApiKeysService {
         if (others.n === 0) throw new ConflictException('This is the last read-write admin key: create another before revoking it');
       }
       await sql(tx.manager, 'UPDATE api_keys SET revoked_at = now() WHERE id = $1', [id]);
+      for (const [hash, entry] of this.sdkKeys) if (entry.key.id === id) this.sdkKeys.delete(hash);
       await tx.record({ action: 'api-key.revoke', resourceType: 'api-key', resourceKey: id, environment: row.environment, before: toView(row), reason });
     });
   }

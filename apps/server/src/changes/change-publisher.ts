@@ -11,6 +11,8 @@ export interface RulesetPatch {
   revision: number;
   flags?: Record<string, Flag | null>;
   cohorts?: Record<string, Cohort | null>;
+  /** Server-side only: whether client keys may see the flags in `flags`; never sent to SDKs. */
+  clientVisible?: Record<string, boolean>;
 }
 
 export interface ChangeEvent {

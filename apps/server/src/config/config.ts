@@ -47,6 +47,20 @@ class EnvSchema {
   AVIARY_MAX_BODY_MB?: number;
 
   @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(100)
+  @Max(600_000)
+  AVIARY_REVISION_CHECK_MS?: number;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(100)
+  @Max(600_000)
+  AVIARY_STREAM_HEARTBEAT_MS?: number;
+
+  @IsOptional()
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL?: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 }
@@ -62,12 +76,16 @@ export interface AppConfig {
   dbPoolSize: number;
   maxBodyBytes: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** How often each instance compares its revisions with Postgres. */
+  revisionCheckMs: number;
+  /** How often open streams get a comment line, so proxies keep them open. */
+  heartbeatMs: number;
 }
 
 /** Only these are read, so unrelated variables of the process are never looked at. */
 const VARIABLES = [
   'PORT', 'HOST', 'DATABASE_URL', 'REDIS_URL', 'AVIARY_ADMIN_TOKEN', 'AVIARY_DATA_DIR',
-  'AVIARY_DB_POOL_SIZE', 'AVIARY_MAX_BODY_MB', 'LOG_LEVEL',
+  'AVIARY_DB_POOL_SIZE', 'AVIARY_MAX_BODY_MB', 'LOG_LEVEL', 'AVIARY_REVISION_CHECK_MS', 'AVIARY_STREAM_HEARTBEAT_MS',
 ] as const;
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -102,5 +120,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dbPoolSize: parsed.AVIARY_DB_POOL_SIZE ?? 10,
     maxBodyBytes: (parsed.AVIARY_MAX_BODY_MB ?? 16) * 1024 * 1024,
     logLevel: parsed.LOG_LEVEL ?? 'log',
+    revisionCheckMs: parsed.AVIARY_REVISION_CHECK_MS ?? 2000,
+    heartbeatMs: parsed.AVIARY_STREAM_HEARTBEAT_MS ?? 15_000,
   };
 }

@@ -120,7 +120,7 @@ export class FlagConfigsService {
         [env.id, flag.id, next.enabled, next.salt, JSON.stringify(next.rules), JSON.stringify(next.prerequisites), next.version],
       );
       const sdkFlag = toSdkFlag({ key: flag.key, variants: flag.variants, ...saved });
-      env.revision = await tx.commitRevision(env, edit.kind, { flags: { [flag.key]: sdkFlag } });
+      env.revision = await tx.commitRevision(env, edit.kind, { flags: { [flag.key]: sdkFlag }, clientVisible: { [flag.key]: flag.client_visible } });
       await tx.record({
         action: edit.action,
         resourceType: 'flag-config',

@@ -74,7 +74,7 @@ export class FlagsService {
         [randomUUID(), dto.key, dto.name ?? dto.key, dto.description ?? '', dto.tags ?? [], JSON.stringify(variants), dto.clientVisible ?? false],
       );
       const view = toView(row);
-      const revisions = await this.publishFlag(tx, envs, row.key);
+      const revisions = await this.publishFlag(tx, envs, row.key, row.client_visible);
       await tx.record({ action: 'flag.create', resourceType: 'flag', resourceKey: row.key, revisions, after: view, reason: dto.reason });
       return view;
     });
@@ -97,7 +97,7 @@ export class FlagsService {
         [before.id, dto.name ?? null, dto.description ?? null, dto.tags ?? null, JSON.stringify(variants), dto.clientVisible ?? null],
       );
       const view = toView(row);
-      const revisions = await this.publishFlag(tx, envs, key);
+      const revisions = await this.publishFlag(tx, envs, key, row.client_visible);
       await tx.record({ action: 'flag.update', resourceType: 'flag', resourceKey: key, revisions, before: toView(before), after: view, reason: dto.reason });
       return view;
     });
@@ -127,11 +127,12 @@ export class FlagsService {
     });
   }
 
-  /** Moves every environment by one revision with the flag as it now is there. */
-  private publishFlag(tx: WriteTransaction, envs: Array<{ id: string; key: string }>, key: string): Promise<Record<string, number>> {
+  /** Moves every environment by one revision with the flag as it now is there (and whether
+   *  client keys may see it, which the stream strips before sending). */
+  private publishFlag(tx: WriteTransaction, envs: Array<{ id: string; key: string }>, key: string, clientVisible: boolean): Promise<Record<string, number>> {
     return tx.commitRevisions(envs, 'change', async (env) => {
       const flags = await this.rulesets.flags(tx.manager, env.id, [key]);
-      return { flags: { [key]: flags[key] as Flag } };
+      return { flags: { [key]: flags[key] as Flag }, clientVisible: { [key]: clientVisible } };
     });
   }
 

@@ -6,7 +6,7 @@ import type { StreamHub } from './stream-hub.js';
 /** Where the live rulesets come from: Postgres, the source of truth. */
 export interface RulesetSource {
   /** Every environment's key and committed revision. */
-  revisions(): Promise<Array<{ environment: string; revision: number }>>;
+  revisions(): Promise<Array<{ environment: string; id: string; revision: number }>>;
   /** The whole ruleset of an environment and its client-visible flags, read in one snapshot. */
   load(environment: string): Promise<{ ruleset: Ruleset; clientVisible: string[] } | undefined>;
   /** Logged changes after `revision`, in order, at most `limit`. */
@@ -28,12 +28,13 @@ export const MAX_REPLAY = 1000;
  */
 export class LiveRulesets {
   private readonly snapshots = new Map<string, RulesetSnapshot>();
+  private readonly keysById = new Map<string, string>();
   /** Serializes the work on each environment. */
   private readonly queues = new Map<string, Promise<void>>();
   /** Recent changes per environment, so a reconnect storm does not hit the database. */
   private readonly recent = new Map<string, RulesetChange[]>();
   private timer?: NodeJS.Timeout;
-  private reconciling = false;
+  private reconciling?: Promise<void>;
   lastReconcileError?: string;
   /** Largest number of revisions this instance was found behind Postgres at a check. */
   lag = 0;
@@ -65,6 +66,12 @@ export class LiveRulesets {
 
   environments(): string[] {
     return [...this.snapshots.keys()];
+  }
+
+  /** The key of the environment with this id (API keys name environments by id). */
+  async environmentKey(id: string): Promise<string | undefined> {
+    if (!this.keysById.has(id)) await this.reconcile();
+    return this.keysById.get(id);
   }
 
   /** A change committed by this instance: applied here at once, then published to the others. */
@@ -102,15 +109,19 @@ export class LiveRulesets {
   }
 
   /** Compares every environment's revision with Postgres and catches up where behind. */
-  async reconcile(): Promise<void> {
-    if (this.reconciling) return;
-    this.reconciling = true;
+  reconcile(): Promise<void> {
+    // Callers arriving during a check wait for that check.
+    return (this.reconciling ??= this.check().finally(() => (this.reconciling = undefined)));
+  }
+
+  private async check(): Promise<void> {
     try {
       const revisions = await this.source.revisions();
       let lag = 0;
       const known = new Set<string>();
-      for (const { environment, revision } of revisions) {
+      for (const { environment, id, revision } of revisions) {
         known.add(environment);
+        this.keysById.set(id, environment);
         const current = this.snapshots.get(environment)?.revision ?? -1;
         if (revision > current) {
           lag = Math.max(lag, revision - Math.max(current, 0));
@@ -118,6 +129,7 @@ export class LiveRulesets {
         }
       }
       for (const environment of this.snapshots.keys()) if (!known.has(environment)) this.snapshots.delete(environment);
+      for (const [id, environment] of this.keysById) if (!known.has(environment)) this.keysById.delete(id);
       this.lag = lag;
       if (this.lastReconcileError !== undefined) this.logger.log('revision check works again');
       this.lastReconcileError = undefined;
@@ -125,8 +137,6 @@ export class LiveRulesets {
       const message = (e as Error).message;
       if (this.lastReconcileError === undefined) this.logger.warn(`revision check failed (${message}); serving the rulesets in memory`);
       this.lastReconcileError = message;
-    } finally {
-      this.reconciling = false;
     }
   }
 

@@ -1,24 +1,10 @@
 import { gzipSync } from 'node:zlib';
 import type { Cohort, Flag, Ruleset } from '@aviary/core';
+import type { ChangeEvent, RulesetPatch } from '../changes/change-publisher.js';
 
-/** One committed revision's change to an environment's ruleset, as the change log keeps it. */
-export interface RulesetPatch {
-  revision: number;
-  flags?: Record<string, Flag | null>;
-  cohorts?: Record<string, Cohort | null>;
-  /** Server-side only: client visibility of the flags in `flags`; never sent to SDKs. */
-  clientVisible?: Record<string, boolean>;
-}
-
-export type ChangeKind = 'change' | 'kill' | 'ruleset';
-
+export type { ChangeKind, RulesetPatch } from '../changes/change-publisher.js';
 /** What the bus carries and the stream sends: a revision of one environment. */
-export interface RulesetChange {
-  environment: string;
-  revision: number;
-  kind: ChangeKind;
-  patch: RulesetPatch;
-}
+export type RulesetChange = ChangeEvent;
 
 /**
  * An environment's ruleset at one revision, immutable, with what serving it needs computed at

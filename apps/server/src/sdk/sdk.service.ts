@@ -1,0 +1,85 @@
+import { ForbiddenException, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuthenticatedKey } from '../common/actor.js';
+import { LiveRulesets } from '../stream/live-rulesets.js';
+import type { RulesetSnapshot } from '../stream/snapshot.js';
+import { StreamHub } from '../stream/stream-hub.js';
+
+/** Who asks: the key's environment, and for client keys the user the browser identifies as. */
+export interface SdkCaller {
+  key: AuthenticatedKey;
+  /** Client keys: the context key sent as `?key=`. */
+  userKey?: string;
+}
+
+/** `If-None-Match` values that name this revision: `"42"`, `42`, `W/"42"`, or a list. */
+function matches(ifNoneMatch: string | undefined, revision: number): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '').replace(/"/g, '') === String(revision));
+}
+
+/** Parses a `Last-Event-ID`; undefined unless it is a revision. */
+function revisionOf(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value.trim())) return undefined;
+  return Number(value.trim());
+}
+
+/** The SDK API: rulesets and streams served from memory. */
+@Injectable()
+export class SdkService {
+  constructor(
+    private readonly live: LiveRulesets,
+    private readonly hub: StreamHub,
+  ) {}
+
+  private async snapshotFor(caller: SdkCaller): Promise<{ environment: string; snapshot: RulesetSnapshot }> {
+    if (caller.key.environmentId === null) throw new ForbiddenException('This key is bound to no environment');
+    const environment = await this.live.environmentKey(caller.key.environmentId);
+    const snapshot = environment === undefined ? undefined : this.live.get(environment);
+    if (environment === undefined || snapshot === undefined) {
+      throw new ServiceUnavailableException('The ruleset of this key\'s environment is not loaded yet; retry shortly');
+    }
+    return { environment, snapshot };
+  }
+
+  async ruleset(caller: SdkCaller, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { snapshot } = await this.snapshotFor(caller);
+    res.setHeader('ETag', `"${snapshot.revision}"`);
+    res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('Vary', 'Accept-Encoding, Authorization');
+    if (matches(req.headers['if-none-match'], snapshot.revision)) {
+      res.statusCode = 304;
+      res.end();
+      return;
+    }
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    if (caller.key.kind === 'client') {
+      res.end(JSON.stringify(snapshot.forClient(caller.userKey)));
+    } else if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+      res.setHeader('Content-Encoding', 'gzip');
+      res.end(snapshot.toGzip());
+    } else {
+      res.end(snapshot.toJSON());
+    }
+  }
+
+  async stream(caller: SdkCaller, req: IncomingMessage, res: ServerResponse, lastEventIdQuery: unknown): Promise<void> {
+    if (!this.hub.isAccepting) throw new ServiceUnavailableException('This instance is shutting down; connect to another one');
+    const { environment } = await this.snapshotFor(caller);
+    const lastEventId = revisionOf(req.headers['last-event-id']) ?? revisionOf(lastEventIdQuery);
+    const missed = lastEventId === undefined ? undefined : await this.live.missedSince(environment, lastEventId);
+    // Take the snapshot after the await: changes may have landed meanwhile.
+    const snapshot = this.live.get(environment)!;
+    this.hub.open(
+      {
+        environment,
+        res,
+        client: caller.key.kind === 'client' ? { userKey: caller.userKey } : undefined,
+        // Without a usable resume point the subscriber starts from nothing and gets the whole ruleset.
+        revision: missed === undefined ? -1 : lastEventId!,
+      },
+      snapshot,
+      missed,
+    );
+  }
+}
