@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable, SetMetadata, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiKeysService } from '../api-keys/api-keys.service.js';
+import { ApiKeysService, KEY_PREFIXES } from '../api-keys/api-keys.service.js';
 import type { AuthenticatedKey, AviaryRequest } from './actor.js';
 
 export type KeyKind = AuthenticatedKey['kind'];
@@ -31,7 +31,9 @@ export class AuthGuard implements CanActivate {
     const kinds = this.reflector.getAllAndOverride<string[] | undefined>(KEY_KINDS, targets) ?? ['admin'];
     if (kinds.includes('public')) return true;
     const req = context.switchToHttp().getRequest<AviaryRequest>();
-    const token = bearerToken(req.headers.authorization);
+    // A browser cannot always send headers (EventSource, sendBeacon): routes open to client keys
+    // also take one as `?clientKey=`, and only a client key, so secret keys never sit in URLs.
+    const token = bearerToken(req.headers.authorization) ?? (kinds.includes('client') ? clientKeyParam(req.url) : undefined);
     if (!token) throw new UnauthorizedException('Missing API key: send "Authorization: Bearer <key>"');
     const key = await this.apiKeys.verify(token);
     if (!key) throw new UnauthorizedException('Unknown or revoked API key');
@@ -45,6 +47,15 @@ export class AuthGuard implements CanActivate {
     }
     return true;
   }
+}
+
+function clientKeyParam(url: string | undefined): string | undefined {
+  const query = url?.indexOf('?') ?? -1;
+  if (query < 0) return undefined;
+  const key = new URLSearchParams(url!.slice(query + 1)).get('clientKey');
+  if (key === null || key === '') return undefined;
+  if (!key.startsWith(KEY_PREFIXES.client) || key.length > 512) throw new UnauthorizedException('?clientKey= takes a client key only');
+  return key;
 }
 
 function bearerToken(header: string | undefined): string | undefined {
