@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('answers the defaults for an empty environment', () => {
-    expect(loadConfig({})).toMatchObject({ port: 4000, dataDir: './.aviary', databaseUrl: undefined, dbPoolSize: 10, maxBodyBytes: 16 * 1024 * 1024 });
+    expect(loadConfig({})).toMatchObject({ port: 4000, dataDir: './.aviary', databaseUrl: undefined, dbPoolSize: 10, maxBodyBytes: 16 * 1024 * 1024, schedulerIntervalMs: 1000 });
   });
 
   it('treats empty variables as unset and ignores unrelated ones', () => {
@@ -18,6 +18,7 @@ describe('loadConfig', () => {
     ['AVIARY_ADMIN_TOKEN', 'short'],
     ['AVIARY_ADMIN_TOKEN', 'avs_serverkeyserverkeyserverkey'],
     ['AVIARY_DB_POOL_SIZE', '0'],
+    ['AVIARY_SCHEDULER_INTERVAL_MS', '5'],
     ['LOG_LEVEL', 'loud'],
   ])('refuses %s=%s with a message naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);

@@ -61,6 +61,13 @@ class EnvSchema {
   AVIARY_STREAM_HEARTBEAT_MS?: number;
 
   @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(10)
+  @Max(60_000)
+  AVIARY_SCHEDULER_INTERVAL_MS?: number;
+
+  @IsOptional()
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL?: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 }
@@ -75,6 +82,8 @@ export interface AppConfig {
   dataDir: string;
   dbPoolSize: number;
   maxBodyBytes: number;
+  /** How often each instance's rollout scheduler looks for due plan steps and guard checks. */
+  schedulerIntervalMs: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
   /** How often each instance compares its revisions with Postgres. */
   revisionCheckMs: number;
@@ -85,7 +94,7 @@ export interface AppConfig {
 /** Only these are read, so unrelated variables of the process are never looked at. */
 const VARIABLES = [
   'PORT', 'HOST', 'DATABASE_URL', 'REDIS_URL', 'AVIARY_ADMIN_TOKEN', 'AVIARY_DATA_DIR',
-  'AVIARY_DB_POOL_SIZE', 'AVIARY_MAX_BODY_MB', 'LOG_LEVEL', 'AVIARY_REVISION_CHECK_MS', 'AVIARY_STREAM_HEARTBEAT_MS',
+  'AVIARY_DB_POOL_SIZE', 'AVIARY_MAX_BODY_MB', 'AVIARY_SCHEDULER_INTERVAL_MS', 'LOG_LEVEL', 'AVIARY_REVISION_CHECK_MS', 'AVIARY_STREAM_HEARTBEAT_MS',
 ] as const;
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -119,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: parsed.AVIARY_DATA_DIR ?? './.aviary',
     dbPoolSize: parsed.AVIARY_DB_POOL_SIZE ?? 10,
     maxBodyBytes: (parsed.AVIARY_MAX_BODY_MB ?? 16) * 1024 * 1024,
+    schedulerIntervalMs: parsed.AVIARY_SCHEDULER_INTERVAL_MS ?? 1000,
     logLevel: parsed.LOG_LEVEL ?? 'log',
     revisionCheckMs: parsed.AVIARY_REVISION_CHECK_MS ?? 2000,
     heartbeatMs: parsed.AVIARY_STREAM_HEARTBEAT_MS ?? 15_000,
