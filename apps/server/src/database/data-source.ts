@@ -2,11 +2,15 @@ import type { DataSourceOptions } from 'typeorm';
 // migrations/ lives at the repository root (DESIGN §1) and is compiled into this app's build.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { Initial1764172800000 } from '../../../../migrations/1764172800000-Initial.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { Metrics1764259200000 } from '../../../../migrations/1764259200000-Metrics.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { RolloutPlans1764259260000 } from '../../../../migrations/1764259260000-RolloutPlans.js';
 import type { AppConfig } from '../config/config.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 
 /** Every migration, in order. Applied at start and by `npm run migrate`. */
-export const MIGRATIONS = [Initial1764172800000];
+export const MIGRATIONS = [Initial1764172800000, Metrics1764259200000, RolloutPlans1764259260000];
 
 export interface DatabaseTarget {
   options: DataSourceOptions;
