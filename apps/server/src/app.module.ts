@@ -15,6 +15,7 @@ import { EvaluateModule } from './evaluate/evaluate.module.js';
 import { FlagsModule } from './flags/flags.module.js';
 import { HealthModule } from './health/health.module.js';
 import { InstallationModule } from './installation/installation.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { RulesetModule } from './ruleset/ruleset.module.js';
 import { SdkModule } from './sdk/sdk.module.js';
 
@@ -37,6 +38,7 @@ export class AppModule {
         InstallationModule,
         HealthModule,
         SdkModule,
+        MetricsModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

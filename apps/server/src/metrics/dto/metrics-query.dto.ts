@@ -1,0 +1,67 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { isISO8601, IsOptional, IsString, ValidateBy, type ValidationOptions } from 'class-validator';
+
+/** An instant as ISO-8601 or epoch milliseconds; undefined when it is neither. */
+export function parseInstant(value: string): number | undefined {
+  if (/^\d{1,15}$/.test(value)) return Number(value);
+  if (!isISO8601(value, { strict: true })) return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+function IsInstant(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isInstant',
+      validator: {
+        validate: (v: unknown) => typeof v === 'string' && v.length <= 64 && parseInstant(v) !== undefined,
+        defaultMessage: () => '$property must be an ISO-8601 instant or epoch milliseconds',
+      },
+    },
+    options,
+  );
+}
+
+export class MetricsQuery {
+  @ApiPropertyOptional({ description: 'ISO-8601 instant or epoch ms, inclusive (default: an hour before `until`)' })
+  @IsOptional()
+  @IsString()
+  @IsInstant()
+  since?: string;
+
+  @ApiPropertyOptional({ description: 'ISO-8601 instant or epoch ms, exclusive (default: now)' })
+  @IsOptional()
+  @IsString()
+  @IsInstant()
+  until?: string;
+}
+
+export class EventTotals {
+  @ApiProperty() count!: number;
+  @ApiProperty() sum!: number;
+}
+
+const EVENT_TOTALS_SCHEMA = { type: 'object', properties: { count: { type: 'number' }, sum: { type: 'number' } } } as const;
+
+export class MetricsPoint {
+  @ApiProperty({ description: 'Start of the 10 s bucket' }) time!: string;
+  @ApiProperty() exposures!: number;
+  @ApiProperty({ type: 'object', additionalProperties: EVENT_TOTALS_SCHEMA, description: 'Per tracked event' })
+  events!: Record<string, EventTotals>;
+}
+
+export class MetricsArm {
+  @ApiProperty() enabled!: boolean;
+  @ApiProperty({ type: String, nullable: true }) variant!: string | null;
+  @ApiProperty({ description: 'Sums over the whole range' }) totals!: Omit<MetricsPoint, 'time'>;
+  @ApiProperty({ type: [MetricsPoint], description: 'Buckets with data, oldest first' }) points!: MetricsPoint[];
+}
+
+export class MetricsSeries {
+  @ApiProperty() environment!: string;
+  @ApiProperty() flag!: string;
+  @ApiProperty({ example: 10 }) bucketSeconds!: number;
+  @ApiProperty() since!: string;
+  @ApiProperty() until!: string;
+  @ApiProperty({ type: [MetricsArm] }) arms!: MetricsArm[];
+}

@@ -1,0 +1,77 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { IsResourceKey } from '../../common/validation.js';
+
+/** Rows one report may carry per list: above the Node SDK's default caps (5,000 each). */
+export const MAX_REPORT_ROWS = 10_000;
+/** Largest count one row may add. */
+export const MAX_COUNT = 1e12;
+/** 9999-12-31: epoch milliseconds beyond this are not instants anyone means. */
+const MAX_EPOCH_MS = 253_402_300_799_999;
+
+export class ExposureCountDto {
+  @IsResourceKey({ example: 'new-checkout' })
+  flag!: string;
+
+  @ApiProperty({ description: 'The arm: whether the flag evaluated on' })
+  @IsBoolean()
+  enabled!: boolean;
+
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 64, description: 'null when the arm has no variant' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(64)
+  variant?: string | null;
+
+  @ApiProperty({ minimum: 0, maximum: MAX_COUNT })
+  @IsInt()
+  @Min(0)
+  @Max(MAX_COUNT)
+  count!: number;
+}
+
+export class EventCountDto extends ExposureCountDto {
+  @ApiProperty({ example: 'error', maxLength: 128 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(128)
+  event!: string;
+
+  @ApiPropertyOptional({ description: 'The sum of the tracked values', default: 0 })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  sum?: number;
+}
+
+/** `POST /sdk/v1/metrics` (docs/protocol.md): counts since the SDK's last report, per flag arm. */
+export class MetricsReportDto {
+  @ApiProperty({ description: 'Window start, epoch milliseconds', example: 1764172800000 })
+  @IsInt()
+  @Min(0)
+  @Max(MAX_EPOCH_MS)
+  start!: number;
+
+  @ApiProperty({ description: 'Window end, epoch milliseconds; the counts go to its 10 s bucket', example: 1764172810000 })
+  @IsInt()
+  @Min(0)
+  @Max(MAX_EPOCH_MS)
+  end!: number;
+
+  @ApiPropertyOptional({ type: [ExposureCountDto], maxItems: MAX_REPORT_ROWS })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_REPORT_ROWS)
+  @ValidateNested({ each: true })
+  @Type(() => ExposureCountDto)
+  exposures?: ExposureCountDto[];
+
+  @ApiPropertyOptional({ type: [EventCountDto], maxItems: MAX_REPORT_ROWS })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_REPORT_ROWS)
+  @ValidateNested({ each: true })
+  @Type(() => EventCountDto)
+  events?: EventCountDto[];
+}
