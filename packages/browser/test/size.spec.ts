@@ -8,8 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const TARGET = 4096;
 /** Ceiling of this package's own code, core left out. Raise it only on purpose. */
 const SDK_BUDGET = 2304;
-/** Ceiling of the whole client as it is today, so that nothing grows silently while core is over the target. */
-const WHOLE_CEILING = 9728;
+/** Ceiling of the whole client while core is over the target (10 KiB; 9.3 KiB today), so that it cannot grow unchecked. */
+const WHOLE_CEILING = 10_240;
 
 const entry = (name: string) => fileURLToPath(new URL(`../src/${name}.ts`, import.meta.url));
 
