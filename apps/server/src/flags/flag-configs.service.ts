@@ -61,7 +61,12 @@ export class FlagConfigsService {
   }
 
   kill(actor: Actor, env: string, flag: string, ifMatch: number | undefined, reason?: string): Promise<FlagConfigView> {
-    return this.edit(actor, env, flag, ifMatch, { action: 'flag-config.kill', kind: 'kill', reason, change: () => ({ enabled: false }) });
+    return this.edit(actor, env, flag, ifMatch, killEdit(reason));
+  }
+
+  /** The kill switch inside a write that is already open (a rollout plan's guard). */
+  killIn(tx: WriteTransaction, env: string, flag: string, reason?: string): Promise<FlagConfigView> {
+    return this.editIn(tx, env, flag, undefined, killEdit(reason));
   }
 
   revive(actor: Actor, env: string, flag: string, ifMatch: number | undefined, reason?: string): Promise<FlagConfigView> {
@@ -71,75 +76,62 @@ export class FlagConfigsService {
   /** The canary dial: sets one rule's rollout percentage. With no rule id, the flag's only rule;
    *  a flag without rules gets one rule `rollout` for everyone at that percentage. */
   rollout(actor: Actor, env: string, flag: string, ifMatch: number | undefined, dto: RolloutDialDto): Promise<FlagConfigView> {
-    return this.edit(actor, env, flag, ifMatch, {
-      action: 'flag-config.rollout',
-      kind: 'change',
-      reason: dto.reason,
-      change: (current) => {
-        const rules = plain(current.rules);
-        if (rules.length === 0 && dto.ruleId === undefined) {
-          return { rules: [{ id: 'rollout', conditions: [], rollout: { percentage: dto.percentage } }] };
-        }
-        let index: number;
-        if (dto.ruleId === undefined) {
-          if (rules.length > 1) throw new ValidationFailedException([{ path: 'ruleId', message: `is required: the flag has ${rules.length} rules` }]);
-          index = 0;
-        } else {
-          index = rules.findIndex((r) => r.id === dto.ruleId);
-          if (index < 0) throw new ValidationFailedException([{ path: 'ruleId', message: `names no rule of the flag ("${dto.ruleId}")` }]);
-        }
-        rules[index] = { ...rules[index], rollout: { ...rules[index].rollout, percentage: dto.percentage } };
-        return { rules };
-      },
-    });
+    return this.edit(actor, env, flag, ifMatch, rolloutEdit(dto));
+  }
+
+  /** The canary dial inside a write that is already open (a rollout plan's step). */
+  rolloutIn(tx: WriteTransaction, env: string, flag: string, dto: RolloutDialDto): Promise<FlagConfigView> {
+    return this.editIn(tx, env, flag, undefined, rolloutEdit(dto));
   }
 
   private edit(actor: Actor, environmentKey: string, flagKey: string, ifMatch: number | undefined, edit: Edit): Promise<FlagConfigView> {
-    return this.changes.write(actor, async (tx) => {
-      const env = await tx.lockEnvironment(environmentKey);
-      const flag = await findLiveFlag(tx.manager, flagKey);
-      const current = await readConfig(tx.manager, env.id, flag);
-      assertVersion(ifMatch, current.version);
-      const changed = edit.change(current);
-      const next: ConfigRow = {
-        enabled: changed.enabled ?? current.enabled,
-        salt: changed.salt ?? current.salt,
-        rules: changed.rules ?? current.rules,
-        prerequisites: changed.prerequisites ?? current.prerequisites,
-        version: current.version + 1,
-        updated_at: null,
-      };
-      await this.validate(tx, env, flag, next);
-      const [saved] = await sql<ConfigRow>(
-        tx.manager,
-        `INSERT INTO flag_configs (environment_id, flag_id, enabled, salt, rules, prerequisites, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (environment_id, flag_id) DO UPDATE SET enabled = $3, salt = $4, rules = $5, prerequisites = $6,
-                version = $7, updated_at = now()
-         RETURNING enabled, salt, rules, prerequisites, version, updated_at`,
-        [env.id, flag.id, next.enabled, next.salt, JSON.stringify(next.rules), JSON.stringify(next.prerequisites), next.version],
-      );
-      const sdkFlag = toSdkFlag({ key: flag.key, variants: flag.variants, ...saved });
-      env.revision = await tx.commitRevision(env, edit.kind, { flags: { [flag.key]: sdkFlag }, clientVisible: { [flag.key]: flag.client_visible } });
-      await tx.record({
-        action: edit.action,
-        resourceType: 'flag-config',
-        resourceKey: flag.key,
-        environment: env.key,
-        revision: env.revision,
-        before: toSdkFlag({ key: flag.key, variants: flag.variants, ...current }),
-        after: sdkFlag,
-        reason: edit.reason,
-      });
-      return toView(env, flag, saved);
+    return this.changes.write(actor, (tx) => this.editIn(tx, environmentKey, flagKey, ifMatch, edit));
+  }
+
+  private async editIn(tx: WriteTransaction, environmentKey: string, flagKey: string, ifMatch: number | undefined, edit: Edit): Promise<FlagConfigView> {
+    const env = await tx.lockEnvironment(environmentKey);
+    const flag = await findLiveFlag(tx.manager, flagKey);
+    const current = await readConfig(tx.manager, env.id, flag);
+    assertVersion(ifMatch, current.version);
+    const changed = edit.change(current);
+    const next: ConfigRow = {
+      enabled: changed.enabled ?? current.enabled,
+      salt: changed.salt ?? current.salt,
+      rules: changed.rules ?? current.rules,
+      prerequisites: changed.prerequisites ?? current.prerequisites,
+      version: current.version + 1,
+      updated_at: null,
+    };
+    await this.validate(tx, env, flag, next);
+    const [saved] = await sql<ConfigRow>(
+      tx.manager,
+      `INSERT INTO flag_configs (environment_id, flag_id, enabled, salt, rules, prerequisites, version)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (environment_id, flag_id) DO UPDATE SET enabled = $3, salt = $4, rules = $5, prerequisites = $6,
+              version = $7, updated_at = now()
+       RETURNING enabled, salt, rules, prerequisites, version, updated_at`,
+      [env.id, flag.id, next.enabled, next.salt, JSON.stringify(next.rules), JSON.stringify(next.prerequisites), next.version],
+    );
+    const sdkFlag = toSdkFlag({ key: flag.key, variants: flag.variants, ...saved });
+    env.revision = await tx.commitRevision(env, edit.kind, { flags: { [flag.key]: sdkFlag }, clientVisible: { [flag.key]: flag.client_visible } });
+    await tx.record({
+      action: edit.action,
+      resourceType: 'flag-config',
+      resourceKey: flag.key,
+      environment: env.key,
+      revision: env.revision,
+      before: toSdkFlag({ key: flag.key, variants: flag.variants, ...current }),
+      after: sdkFlag,
+      reason: edit.reason,
     });
+    return toView(env, flag, saved);
   }
 
   /** Semantic checks through `@aviary/core` against the environment as it is inside this
    *  transaction, plus what core cannot see: prerequisite variants exist. */
   private async validate(tx: WriteTransaction, env: EnvironmentRow, flag: FlagRow, next: ConfigRow): Promise<void> {
     const candidate: Flag = toSdkFlag({ key: flag.key, variants: flag.variants, ...next });
-    const references = await this.rulesets.references(tx.manager, env.id);
+    const references = await this.rulesets.references(tx.manager, env.id, candidate);
     references.flags[flag.key] = candidate;
     const issues: FieldError[] = validateFlag(candidate, { strict: true, ruleset: references, key: flag.key });
     next.prerequisites.forEach((p, i) => {
@@ -152,6 +144,34 @@ export class FlagConfigsService {
     });
     if (issues.length > 0) throw new ValidationFailedException(dedupe(issues));
   }
+}
+
+function killEdit(reason?: string): Edit {
+  return { action: 'flag-config.kill', kind: 'kill', reason, change: () => ({ enabled: false }) };
+}
+
+function rolloutEdit(dto: RolloutDialDto): Edit {
+  return {
+    action: 'flag-config.rollout',
+    kind: 'change',
+    reason: dto.reason,
+    change: (current) => {
+      const rules = plain(current.rules);
+      if (rules.length === 0 && dto.ruleId === undefined) {
+        return { rules: [{ id: 'rollout', conditions: [], rollout: { percentage: dto.percentage } }] };
+      }
+      let index: number;
+      if (dto.ruleId === undefined) {
+        if (rules.length > 1) throw new ValidationFailedException([{ path: 'ruleId', message: `is required: the flag has ${rules.length} rules` }]);
+        index = 0;
+      } else {
+        index = rules.findIndex((r) => r.id === dto.ruleId);
+        if (index < 0) throw new ValidationFailedException([{ path: 'ruleId', message: `names no rule of the flag ("${dto.ruleId}")` }]);
+      }
+      rules[index] = { ...rules[index], rollout: { ...rules[index].rollout, percentage: dto.percentage } };
+      return { rules };
+    },
+  };
 }
 
 async function readConfig(manager: WriteTransaction['manager'], environmentId: string, flag: FlagRow): Promise<ConfigRow> {
