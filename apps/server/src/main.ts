@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
@@ -25,10 +24,10 @@ async function bootstrap(): Promise<void> {
   await app.listen(config.port, config.host);
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shown}:${(app.getHttpServer().address() as { port: number }).port}`;
-  const logger = new Logger('Aviary');
-  logger.log(`Listening on ${url} (admin API ${url}/api/v1)`);
-  logger.log(`API docs: ${url}/docs (OpenAPI ${url}/openapi.json)`);
-  logger.log(config.databaseUrl ? 'Database: DATABASE_URL' : `Database: embedded PGlite in ${config.dataDir}`);
+  // Printed whatever LOG_LEVEL says: this is how a user finds the server.
+  console.log(`Aviary listening on ${url} (admin API ${url}/api/v1)`);
+  console.log(`API docs: ${url}/docs (OpenAPI ${url}/openapi.json)`);
+  console.log(config.databaseUrl ? 'Database: DATABASE_URL' : `Database: embedded PGlite in ${config.dataDir}`);
   const installation = app.get(InstallationService);
   if (installation.generatedAdminKey) {
     // Printed once: only its hash is stored.

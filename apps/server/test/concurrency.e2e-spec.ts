@@ -94,15 +94,15 @@ describe('the change log', () => {
     await api().delete('/api/v1/flags/shape').set(auth()).expect(204);
     const rows = await changesSince(start);
     expect(rows.map((r) => r.kind)).toEqual(['change', 'change', 'kill', 'change', 'change', 'change', 'change']);
-    expect(rows[0].patch).toEqual({
+    expect(rows[0].patch).toMatchObject({
       revision: start + 1,
       flags: { shape: { key: 'shape', version: 1, enabled: false, salt: 'shape', variants: [{ key: 'on', value: 1 }], prerequisites: [], rules: [] } },
     });
     expect(rows[1].patch.flags.shape).toMatchObject({ version: 2, enabled: true, rules: [{ id: 'r', rollout: { percentage: 5 } }] });
     expect(rows[2].patch.flags.shape).toMatchObject({ version: 3, enabled: false });
-    expect(rows[4].patch).toEqual({ revision: start + 5, cohorts: { c: { key: 'c', included: ['u1'], excluded: ['u2'], conditions: [] } } });
-    expect(rows[5].patch).toEqual({ revision: start + 6, cohorts: { c: null } });
-    expect(rows[6].patch).toEqual({ revision: start + 7, flags: { shape: null } });
+    expect(rows[4].patch).toMatchObject({ revision: start + 5, cohorts: { c: { key: 'c', included: ['u1'], excluded: ['u2'], conditions: [] } } });
+    expect(rows[5].patch).toMatchObject({ revision: start + 6, cohorts: { c: null } });
+    expect(rows[6].patch).toMatchObject({ revision: start + 7, flags: { shape: null } });
     const production = published.filter((e) => e.environment === 'production');
     expect(production.map((e) => ({ revision: e.revision, kind: e.kind, patch: e.patch }))).toEqual(rows);
     // Cohort and flag definition writes move every environment.

@@ -48,18 +48,16 @@ export class WriteTransaction {
 
   /** Bumps the environment's revision by exactly one and logs the patch for the stream. */
   async commitRevision(env: { id: string; key: string }, kind: ChangeKind, body: Omit<RulesetPatch, 'revision'>): Promise<number> {
+    // One statement: the bump and its change-log row (the patch gets its revision in SQL).
     const [row] = await sql<{ revision: number }>(
       this.manager,
-      'UPDATE environments SET revision = revision + 1 WHERE id = $1 RETURNING revision::int AS revision',
-      [env.id],
+      `WITH bumped AS (UPDATE environments SET revision = revision + 1 WHERE id = $1 RETURNING revision)
+       INSERT INTO changes (environment_id, revision, kind, patch)
+       SELECT $1, revision, $2, jsonb_build_object('revision', revision) || $3::jsonb FROM bumped
+       RETURNING revision::int AS revision`,
+      [env.id, kind, JSON.stringify(body)],
     );
     const patch: RulesetPatch = { revision: row.revision, ...body };
-    await sql(this.manager, 'INSERT INTO changes (environment_id, revision, kind, patch) VALUES ($1, $2, $3, $4)', [
-      env.id,
-      row.revision,
-      kind,
-      JSON.stringify(patch),
-    ]);
     this.events.push({ environment: env.key, revision: row.revision, kind, patch });
     return row.revision;
   }

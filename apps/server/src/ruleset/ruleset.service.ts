@@ -100,14 +100,17 @@ export class RulesetService {
     return cohorts;
   }
 
-  /** What write validation needs to check references: every live flag of the environment and
-   *  every cohort key, without member lists. */
-  async references(manager: EntityManager, environmentId: string): Promise<Ruleset> {
-    const cohorts = await sql<{ key: string }>(manager, 'SELECT key FROM cohorts');
+  /** What write validation needs to check the references of `flag`: the cohorts it names (keys
+   *  only, no members) and, when it has prerequisites, every live flag of the environment. */
+  async references(manager: EntityManager, environmentId: string, flag: Flag): Promise<Ruleset> {
+    const cohortKeys = [...new Set((flag.rules ?? []).flatMap((r) => r.cohorts ?? []))];
+    const cohorts = cohortKeys.length ? await sql<{ key: string }>(manager, 'SELECT key FROM cohorts WHERE key = ANY($1)', [cohortKeys]) : [];
+    // Prerequisites (and so cycles) need the other flags; a flag without any needs none of them.
+    const flags = flag.prerequisites?.length ? await this.flags(manager, environmentId) : {};
     return {
       environment: '',
       revision: 0,
-      flags: await this.flags(manager, environmentId),
+      flags,
       cohorts: Object.fromEntries(cohorts.map((c) => [c.key, { key: c.key }])),
     };
   }
