@@ -70,6 +70,48 @@ class EnvSchema {
   @IsOptional()
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL?: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+
+  @IsOptional()
+  @IsIn(['json', 'pretty'])
+  LOG_FORMAT?: 'json' | 'pretty';
+
+  @IsOptional()
+  @Matches(/^(\*|https?:\/\/[^\s,/]+)(\s*,\s*(\*|https?:\/\/[^\s,/]+))*$/, {
+    message: 'must be a comma-separated list of origins such as https://app.example.com (scheme and host, no path), or *',
+  })
+  AVIARY_CORS_ORIGINS?: string;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of requests (0 turns the limit off)' })
+  @Min(0)
+  AVIARY_RATE_LIMIT_ADMIN?: number;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of requests (0 turns the limit off)' })
+  @Min(0)
+  AVIARY_RATE_LIMIT_SDK_METRICS?: number;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of seconds' })
+  @Min(1)
+  @Max(86_400)
+  AVIARY_RATE_LIMIT_WINDOW_S?: number;
+
+  @IsOptional()
+  @Matches(/^(true|false|\d{1,2}|[A-Za-z0-9.:/,\s]+)$/, {
+    message: 'must be true, false, a number of proxy hops, or a list of trusted proxy addresses/subnets (loopback, uniquelocal, 10.0.0.0/8, ...)',
+  })
+  AVIARY_TRUST_PROXY?: string;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(100)
+  @Max(600_000)
+  AVIARY_SHUTDOWN_TIMEOUT_MS?: number;
 }
 
 export interface AppConfig {
@@ -89,13 +131,28 @@ export interface AppConfig {
   revisionCheckMs: number;
   /** How often open streams get a comment line, so proxies keep them open. */
   heartbeatMs: number;
+  /** Unset: pretty when stdout is a terminal, JSON lines otherwise. */
+  logFormat?: 'json' | 'pretty';
+  /** Origins browsers may call from (`*` for any); empty: no CORS headers at all. */
+  corsOrigins: string[];
+  /** Requests per window: per admin key on `/api/v1`, per key and address on `POST /sdk/v1/metrics`; 0 is no limit. */
+  rateLimit: { admin: number; sdkMetrics: number; windowMs: number };
+  /** Express `trust proxy`: which proxies' `X-Forwarded-For` names the client. */
+  trustProxy: boolean | number | string;
+  /** How long a SIGTERM waits for in-flight requests before the process exits anyway. */
+  shutdownTimeoutMs: number;
 }
 
 /** Only these are read, so unrelated variables of the process are never looked at. */
-const VARIABLES = [
+export const VARIABLES = [
   'PORT', 'HOST', 'DATABASE_URL', 'REDIS_URL', 'AVIARY_ADMIN_TOKEN', 'AVIARY_DATA_DIR',
   'AVIARY_DB_POOL_SIZE', 'AVIARY_MAX_BODY_MB', 'AVIARY_SCHEDULER_INTERVAL_MS', 'LOG_LEVEL', 'AVIARY_REVISION_CHECK_MS', 'AVIARY_STREAM_HEARTBEAT_MS',
+  'LOG_FORMAT', 'AVIARY_CORS_ORIGINS', 'AVIARY_RATE_LIMIT_ADMIN', 'AVIARY_RATE_LIMIT_SDK_METRICS', 'AVIARY_RATE_LIMIT_WINDOW_S',
+  'AVIARY_TRUST_PROXY', 'AVIARY_SHUTDOWN_TIMEOUT_MS',
 ] as const;
+
+/** Never echoed in an error message. */
+const SECRETS: ReadonlySet<string> = new Set(['AVIARY_ADMIN_TOKEN']);
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
@@ -116,7 +173,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const errors = validateSync(parsed, { forbidUnknownValues: false });
   if (errors.length > 0) {
     throw new ConfigError(
-      errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')} (got ${JSON.stringify(env[e.property])})`),
+      errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')} (got ${shown(e.property, env[e.property])})`),
     );
   }
   return {
@@ -132,5 +189,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: parsed.LOG_LEVEL ?? 'log',
     revisionCheckMs: parsed.AVIARY_REVISION_CHECK_MS ?? 2000,
     heartbeatMs: parsed.AVIARY_STREAM_HEARTBEAT_MS ?? 15_000,
+    logFormat: parsed.LOG_FORMAT,
+    corsOrigins: (parsed.AVIARY_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter((o) => o !== ''),
+    rateLimit: {
+      admin: parsed.AVIARY_RATE_LIMIT_ADMIN ?? 6000,
+      sdkMetrics: parsed.AVIARY_RATE_LIMIT_SDK_METRICS ?? 600,
+      windowMs: (parsed.AVIARY_RATE_LIMIT_WINDOW_S ?? 60) * 1000,
+    },
+    trustProxy: trustProxy(parsed.AVIARY_TRUST_PROXY),
+    shutdownTimeoutMs: parsed.AVIARY_SHUTDOWN_TIMEOUT_MS ?? 10_000,
   };
+}
+
+/** How a bad value appears in the error: secrets not at all, passwords in URLs masked. */
+function shown(name: string, value: string | undefined): string {
+  if (value === undefined) return 'nothing';
+  if (SECRETS.has(name)) return `a value of ${value.length} characters, not shown`;
+  return JSON.stringify(value.replace(/\/\/([^:/@\s]*):[^@\s]*@/, '//$1:***@'));
+}
+
+function trustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
