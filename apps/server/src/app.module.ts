@@ -16,6 +16,7 @@ import { FlagsModule } from './flags/flags.module.js';
 import { HealthModule } from './health/health.module.js';
 import { InstallationModule } from './installation/installation.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { RolloutsModule } from './rollouts/rollouts.module.js';
 import { RulesetModule } from './ruleset/ruleset.module.js';
 import { SdkModule } from './sdk/sdk.module.js';
 
@@ -39,6 +40,7 @@ export class AppModule {
         HealthModule,
         SdkModule,
         MetricsModule,
+        RolloutsModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

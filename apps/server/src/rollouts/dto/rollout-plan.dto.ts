@@ -1,0 +1,149 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested,
+} from 'class-validator';
+import { ReasonDto } from '../../common/reason.dto.js';
+import { IsResourceKey } from '../../common/validation.js';
+import { PLAN_STATES, type PlanState } from '../plan-lifecycle.js';
+
+export const MAX_STEPS = 20;
+/** 30 days. */
+export const MAX_HOLD_SECONDS = 2_592_000;
+
+export class PlanStepDto {
+  @ApiProperty({ minimum: 0, maximum: 100, example: 5, description: 'The rule\'s rollout percentage at this step; at most three decimals' })
+  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }, { message: '$property must be a number with at most three decimals' })
+  @Min(0)
+  @Max(100)
+  percentage!: number;
+
+  @ApiProperty({ minimum: 0, maximum: MAX_HOLD_SECONDS, example: 300, description: 'How long the step holds before the next one; at most three decimals' })
+  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }, { message: '$property must be a number of seconds with at most three decimals' })
+  @Min(0)
+  @Max(MAX_HOLD_SECONDS)
+  holdSeconds!: number;
+}
+
+export class PlanGuardDto {
+  @ApiProperty({ example: 'error', maxLength: 128, description: 'Tracked event counted in the ratio\'s numerator' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(128)
+  numerator!: string;
+
+  @ApiProperty({ example: 'request', maxLength: 128, description: 'Tracked event counted in the ratio\'s denominator' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(128)
+  denominator!: string;
+
+  @ApiProperty({ minimum: 0, maximum: 100, example: 0.5, description: '0.5: breach when the exposed ratio is above 1.5 × the control\'s' })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(100)
+  maxRelativeIncrease!: number;
+
+  @ApiProperty({ minimum: 1, maximum: 1_000_000_000, example: 200, description: 'Denominator events each arm needs before the guard decides' })
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  minSamples!: number;
+
+  @ApiPropertyOptional({ minimum: 0.000001, maximum: 0.5, default: 0.01, description: 'False-alarm rate over the whole plan' })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.000001)
+  @Max(0.5)
+  falseAlarmRate?: number;
+}
+
+export class CreateRolloutPlanDto extends ReasonDto {
+  @IsResourceKey({ example: 'r1', description: 'The rule whose rollout percentage the plan moves' })
+  ruleId!: string;
+
+  @ApiProperty({ type: [PlanStepDto], minItems: 1, maxItems: MAX_STEPS, description: 'Percentages must not decrease' })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_STEPS)
+  @ValidateNested({ each: true })
+  @Type(() => PlanStepDto)
+  steps!: PlanStepDto[];
+
+  @ApiPropertyOptional({ type: PlanGuardDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => PlanGuardDto)
+  guard?: PlanGuardDto;
+
+  @ApiPropertyOptional({ default: false, description: 'Wait in awaiting-approval before each widening' })
+  @IsOptional()
+  @IsBoolean()
+  requireApproval?: boolean;
+
+  @ApiPropertyOptional({ default: false, description: 'Start at once (state running) instead of pending' })
+  @IsOptional()
+  @IsBoolean()
+  start?: boolean;
+}
+
+export class ArmCountsView {
+  @ApiProperty() numerator!: number;
+  @ApiProperty() denominator!: number;
+}
+
+export class GuardVerdictView {
+  @ApiProperty({ enum: ['ok', 'breach', 'insufficient-data'] }) status!: 'ok' | 'breach' | 'insufficient-data';
+  @ApiProperty() breached!: boolean;
+  @ApiProperty() z!: number;
+  @ApiProperty({ description: 'The z a look must exceed' }) threshold!: number;
+  @ApiProperty() exposedRatio!: number;
+  @ApiProperty() controlRatio!: number;
+  @ApiProperty({ type: ArmCountsView }) exposed!: ArmCountsView;
+  @ApiProperty({ type: ArmCountsView }) control!: ArmCountsView;
+  @ApiProperty({ description: 'Looks taken with enough data so far' }) looks!: number;
+  @ApiProperty() at!: string;
+}
+
+export class PlanWarningView {
+  @ApiProperty({ enum: ['no-traffic', 'sample-ratio-mismatch', 'flag-disabled', 'step-failed'] }) code!: string;
+  @ApiProperty({ type: Number, nullable: true }) stepIndex!: number | null;
+  @ApiProperty() at!: string;
+  @ApiProperty() message!: string;
+}
+
+export class PlanHistoryView {
+  @ApiProperty() at!: string;
+  @ApiProperty({ example: 'step', description: 'created, started, step, paused, resumed, awaiting-approval, approved, completed, cancelled, rolled-back, warning' })
+  type!: string;
+  @ApiProperty({ type: Number, nullable: true }) stepIndex!: number | null;
+  @ApiProperty({ type: Number, nullable: true }) percentage!: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'The environment revision a step or kill committed' }) revision!: number | null;
+  @ApiProperty({ description: 'An API key name, or rollout-plan:<id> for the scheduler' }) actor!: string;
+  @ApiProperty({ type: String, nullable: true }) reason!: string | null;
+  @ApiProperty({ type: GuardVerdictView, nullable: true }) verdict!: GuardVerdictView | null;
+}
+
+export class RolloutPlanView {
+  @ApiProperty() id!: string;
+  @ApiProperty() environment!: string;
+  @ApiProperty() flag!: string;
+  @ApiProperty() ruleId!: string;
+  @ApiProperty({ enum: PLAN_STATES }) state!: PlanState;
+  @ApiProperty({ type: Number, nullable: true, description: 'The step whose percentage is live; null before start' }) stepIndex!: number | null;
+  @ApiProperty({ type: [PlanStepDto] }) steps!: PlanStepDto[];
+  @ApiProperty({ type: PlanGuardDto, nullable: true }) guard!: Required<PlanGuardDto> | null;
+  @ApiProperty() requireApproval!: boolean;
+  @ApiProperty({ type: String, nullable: true }) startedAt!: string | null;
+  @ApiProperty({ type: String, nullable: true }) stepStartedAt!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'When the scheduler acts next (running plans only)' }) nextStepAt!: string | null;
+  @ApiProperty({ type: GuardVerdictView, nullable: true, description: "The guard's last verdict" }) verdict!: GuardVerdictView | null;
+  @ApiProperty({ type: [PlanWarningView] }) warnings!: PlanWarningView[];
+  @ApiProperty({ type: String, nullable: true, enum: ['completed', 'rolled-back', 'cancelled'] }) outcome!: PlanState | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Why the plan is in its state (a breach names the numbers)' }) reason!: string | null;
+  @ApiProperty() createdBy!: string;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty() updatedAt!: string;
+  @ApiProperty({ type: String, nullable: true }) finishedAt!: string | null;
+  @ApiPropertyOptional({ type: [PlanHistoryView], description: 'GET /rollout-plans/:id only, oldest first' }) history?: PlanHistoryView[];
+}

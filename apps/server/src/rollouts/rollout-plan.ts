@@ -1,0 +1,103 @@
+import type { GuardVerdictView, PlanHistoryView, PlanWarningView, RolloutPlanView } from './dto/rollout-plan.dto.js';
+import { isActive, type PlanState, type PlanStep } from './plan-lifecycle.js';
+import type { GuardSpec } from './statistics.js';
+
+/** A guard as stored: the request's, with the false-alarm rate filled in. */
+export type StoredGuard = Required<Omit<GuardSpec, 'maxLooks'>>;
+
+/** A `rollout_plans` row with its environment's and flag's keys. */
+export interface PlanRow {
+  id: string;
+  environment_id: string;
+  flag_id: string;
+  environment: string;
+  flag: string;
+  rule_id: string;
+  state: PlanState;
+  steps: PlanStep[];
+  guard: StoredGuard | null;
+  require_approval: boolean;
+  step_index: number | null;
+  started_at: Date | null;
+  step_started_at: Date | null;
+  next_step_at: Date | null;
+  /** bigint: pg answers a string. */
+  paused_remaining_ms: string | null;
+  next_check_at: Date | null;
+  looks: number;
+  verdict: GuardVerdictView | null;
+  warnings: PlanWarningView[];
+  reason: string | null;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+}
+
+export interface HistoryRow {
+  at: Date;
+  type: string;
+  step_index: number | null;
+  percentage: number | null;
+  revision: string | null;
+  actor: string;
+  reason: string | null;
+  verdict: GuardVerdictView | null;
+}
+
+export const PLAN_SELECT = `SELECT p.*, e.key AS environment, f.key AS flag
+                              FROM rollout_plans p
+                              JOIN environments e ON e.id = p.environment_id
+                              JOIN flags f ON f.id = p.flag_id`;
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function toPlanView(row: PlanRow, history?: HistoryRow[]): RolloutPlanView {
+  return {
+    id: row.id,
+    environment: row.environment,
+    flag: row.flag,
+    ruleId: row.rule_id,
+    state: row.state,
+    stepIndex: row.step_index,
+    steps: row.steps,
+    guard: row.guard,
+    requireApproval: row.require_approval,
+    startedAt: iso(row.started_at),
+    stepStartedAt: iso(row.step_started_at),
+    nextStepAt: iso(row.next_step_at),
+    verdict: row.verdict,
+    warnings: row.warnings,
+    outcome: isActive(row.state) ? null : row.state,
+    reason: row.reason,
+    createdBy: row.created_by,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    finishedAt: iso(row.finished_at),
+    ...(history ? { history: history.map(toHistoryView) } : {}),
+  };
+}
+
+function toHistoryView(row: HistoryRow): PlanHistoryView {
+  return {
+    at: row.at.toISOString(),
+    type: row.type,
+    stepIndex: row.step_index,
+    percentage: row.percentage,
+    revision: row.revision === null ? null : Number(row.revision),
+    actor: row.actor,
+    reason: row.reason,
+    verdict: row.verdict,
+  };
+}
+
+/** The kill reason of a breach, naming the guard and the numbers:
+ *  `guard error/request: exposed 0.1500 (30/200) vs control 0.0100 (20/2000), z = 6.04 > 4.26`. */
+export function breachReason(guard: StoredGuard, verdict: GuardVerdictView): string {
+  const arm = (ratio: number, counts: { numerator: number; denominator: number }) =>
+    `${ratio.toFixed(4)} (${counts.numerator}/${counts.denominator})`;
+  return (
+    `guard ${guard.numerator}/${guard.denominator}: exposed ${arm(verdict.exposedRatio, verdict.exposed)} ` +
+    `vs control ${arm(verdict.controlRatio, verdict.control)}, z = ${verdict.z.toFixed(2)} > ${verdict.threshold.toFixed(2)}`
+  );
+}

@@ -1,0 +1,76 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type Actor, CurrentActor } from '../common/actor.js';
+import { PageQuery } from '../common/paging.js';
+import { ReasonDto } from '../common/reason.dto.js';
+import { CreateRolloutPlanDto } from './dto/rollout-plan.dto.js';
+import { RolloutPlansService } from './rollout-plans.service.js';
+
+const PLAN_ID = new ParseUUIDPipe({ version: undefined });
+
+@ApiTags('rollout plans')
+@ApiBearerAuth()
+@Controller('api/v1')
+export class RolloutPlansController {
+  constructor(private readonly plans: RolloutPlansService) {}
+
+  @Post('environments/:env/flags/:key/rollout-plans')
+  @ApiOperation({ summary: "Create a plan that widens a rule's percentage step by step (pending, or running with start: true)" })
+  create(@CurrentActor() actor: Actor, @Param('env') env: string, @Param('key') key: string, @Body() dto: CreateRolloutPlanDto) {
+    return this.plans.create(actor, env, key, dto);
+  }
+
+  @Get('environments/:env/flags/:key/rollout-plans')
+  @ApiOperation({ summary: "The flag's plans in this environment, newest first" })
+  list(@Param('env') env: string, @Param('key') key: string, @Query() query: PageQuery) {
+    return this.plans.list(env, key, query);
+  }
+
+  @Get('rollout-plans/:id')
+  @ApiOperation({ summary: "One plan, with its history and the guard's last verdict" })
+  get(@Param('id', PLAN_ID) id: string) {
+    return this.plans.get(id);
+  }
+
+  @Post('rollout-plans/:id/start')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Start a pending plan: its first step is written at once' })
+  start(@CurrentActor() actor: Actor, @Param('id', PLAN_ID) id: string, @Body() dto: ReasonDto) {
+    return this.plans.act(actor, id, 'start', dto.reason);
+  }
+
+  @Post('rollout-plans/:id/pause')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Pause a running plan: the current step's hold stops counting (the guard keeps watching)" })
+  pause(@CurrentActor() actor: Actor, @Param('id', PLAN_ID) id: string, @Body() dto: ReasonDto) {
+    return this.plans.act(actor, id, 'pause', dto.reason);
+  }
+
+  @Post('rollout-plans/:id/resume')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Resume a paused plan with what was left of its hold' })
+  resume(@CurrentActor() actor: Actor, @Param('id', PLAN_ID) id: string, @Body() dto: ReasonDto) {
+    return this.plans.act(actor, id, 'resume', dto.reason);
+  }
+
+  @Post('rollout-plans/:id/approve')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Approve the next widening of a plan awaiting approval: it is written at once' })
+  approve(@CurrentActor() actor: Actor, @Param('id', PLAN_ID) id: string, @Body() dto: ReasonDto) {
+    return this.plans.act(actor, id, 'approve', dto.reason);
+  }
+
+  @Post('rollout-plans/:id/cancel')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Stop an active plan; the rule keeps its current percentage' })
+  cancel(@CurrentActor() actor: Actor, @Param('id', PLAN_ID) id: string, @Body() dto: ReasonDto) {
+    return this.plans.act(actor, id, 'cancel', dto.reason);
+  }
+
+  @Post('rollout-plans/:id/rollback')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Stop an active plan and kill the flag' })
+  rollback(@CurrentActor() actor: Actor, @Param('id', PLAN_ID) id: string, @Body() dto: ReasonDto) {
+    return this.plans.act(actor, id, 'rollback', dto.reason);
+  }
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { FlagsModule } from '../flags/flags.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
+import { RolloutPlansController } from './rollout-plans.controller.js';
+import { RolloutPlansService } from './rollout-plans.service.js';
+import { RolloutScheduler } from './rollout-scheduler.js';
+
+@Module({
+  imports: [FlagsModule, MetricsModule],
+  controllers: [RolloutPlansController],
+  providers: [RolloutPlansService, RolloutScheduler],
+})
+export class RolloutsModule {}

@@ -1,0 +1,272 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, createTestDatabase, startApp, type TestApp } from './helpers.js';
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let t: TestApp;
+let serverKey: string;
+
+const api = () => request(t.url);
+const flagPath = (flag: string) => `/api/v1/environments/production/flags/${flag}`;
+
+interface Plan {
+  id: string;
+  state: string;
+  stepIndex: number | null;
+  verdict: { status: string; looks: number; exposed: object; control: object } | null;
+  warnings: Array<{ code: string; stepIndex: number | null; message: string }>;
+  outcome: string | null;
+  reason: string | null;
+  nextStepAt: string | null;
+  history?: Array<{ type: string; actor: string; stepIndex: number | null; percentage: number | null; revision: number | null; reason: string | null; verdict: object | null }>;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  t = await startApp({ DATABASE_URL: db.url, AVIARY_SCHEDULER_INTERVAL_MS: '50' });
+  serverKey = (await api().post('/api/v1/api-keys').set(auth()).send({ name: 'svc', kind: 'server', environment: 'production' }).expect(201)).body.secret;
+});
+
+afterAll(async () => {
+  await t?.close();
+  await db?.drop();
+});
+
+/** A flag that is on in production with one rule `r1` at 0 %. */
+async function canaryFlag(key: string, enabled = true): Promise<void> {
+  await api().post('/api/v1/flags').set(auth()).send({ key }).expect(201);
+  await api().put(flagPath(key)).set(auth()).send({ enabled, rules: [{ id: 'r1', rollout: { percentage: 0 } }] }).expect(200);
+}
+
+async function createPlan(flag: string, body: object): Promise<Plan> {
+  const res = await api().post(`${flagPath(flag)}/rollout-plans`).set(auth()).send({ ruleId: 'r1', ...body });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body;
+}
+
+const getPlan = async (id: string): Promise<Plan> => (await api().get(`/api/v1/rollout-plans/${id}`).set(auth()).expect(200)).body;
+const act = (id: string, action: string, reason?: string) => api().post(`/api/v1/rollout-plans/${id}/${action}`).set(auth()).send(reason ? { reason } : {});
+const config = async (flag: string) => (await api().get(flagPath(flag)).set(auth()).expect(200)).body;
+const percentage = async (flag: string) => (await config(flag)).rules[0].rollout.percentage as number;
+
+async function waitFor(id: string, done: (plan: Plan) => boolean, timeoutMs = 8000): Promise<Plan> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const plan = await getPlan(id);
+    if (done(plan)) return plan;
+    if (Date.now() > until) throw new Error(`plan ${id} did not get there: ${JSON.stringify(plan)}`);
+    await new Promise((r) => setTimeout(r, 40));
+  }
+}
+
+/** The flag's config writes, oldest first. */
+async function configWrites(flag: string): Promise<Array<{ action: string; actor: { name: string }; reason: string; revision: number; after: { enabled: boolean; rules: Array<{ rollout: { percentage: number } }> } }>> {
+  const res = await api().get(`/api/v1/audit?resourceType=flag-config&resource=${flag}&environment=production`).set(auth()).expect(200);
+  return res.body.items.reverse();
+}
+
+async function report(flag: string, arms: { exposed: [number, number]; control: [number, number]; exposures?: [number, number] }): Promise<void> {
+  const [exposedExposures, controlExposures] = arms.exposures ?? [arms.exposed[1], arms.control[1]];
+  await api()
+    .post('/sdk/v1/metrics')
+    .set(auth(serverKey))
+    .send({
+      start: Date.now() - 1000,
+      end: Date.now(),
+      exposures: [
+        { flag, enabled: true, variant: null, count: exposedExposures },
+        { flag, enabled: false, variant: null, count: controlExposures },
+      ],
+      events: [
+        { event: 'error', flag, enabled: true, count: arms.exposed[0] },
+        { event: 'request', flag, enabled: true, count: arms.exposed[1] },
+        { event: 'error', flag, enabled: false, count: arms.control[0] },
+        { event: 'request', flag, enabled: false, count: arms.control[1] },
+      ],
+    })
+    .expect(202);
+}
+
+const GUARD = { numerator: 'error', denominator: 'request', maxRelativeIncrease: 0.5, minSamples: 100 };
+
+describe('plan lifecycle', () => {
+  it('pending → running → paused → running → completed, each step one audited write by rollout-plan:<id>', async () => {
+    await canaryFlag('life');
+    const plan = await createPlan('life', { steps: [{ percentage: 1, holdSeconds: 0.6 }, { percentage: 50, holdSeconds: 0.2 }, { percentage: 100, holdSeconds: 0 }], reason: 'ship it' });
+    expect(plan).toMatchObject({ state: 'pending', stepIndex: null, outcome: null, guard: null, requireApproval: false, environment: 'production', flag: 'life', ruleId: 'r1' });
+    expect(await percentage('life')).toBe(0);
+
+    const started = (await act(plan.id, 'start').expect(200)).body;
+    expect(started).toMatchObject({ state: 'running', stepIndex: 0 });
+    expect(await percentage('life')).toBe(1);
+    const paused = (await act(plan.id, 'pause', 'looking at dashboards').expect(200)).body;
+    expect(paused).toMatchObject({ state: 'paused', nextStepAt: null, reason: 'looking at dashboards' });
+    await new Promise((r) => setTimeout(r, 800));
+    expect(await getPlan(plan.id)).toMatchObject({ state: 'paused', stepIndex: 0 });
+    await act(plan.id, 'resume').expect(200);
+
+    const done = await waitFor(plan.id, (p) => p.state === 'completed');
+    expect(done).toMatchObject({ outcome: 'completed', stepIndex: 2, nextStepAt: null });
+    expect(await percentage('life')).toBe(100);
+    const writes = (await configWrites('life')).filter((w) => w.action === 'flag-config.rollout');
+    expect(writes.map((w) => w.after.rules[0].rollout.percentage)).toEqual([1, 50, 100]);
+    expect(new Set(writes.map((w) => w.actor.name))).toEqual(new Set([`rollout-plan:${plan.id}`]));
+    expect(writes[0].reason).toBe('rollout plan step 1/3: 1 %');
+    expect(done.history!.map((h) => h.type)).toEqual(['created', 'started', 'step', 'paused', 'resumed', 'warning', 'step', 'warning', 'step', 'completed']);
+    const steps = done.history!.filter((h) => h.type === 'step');
+    expect(steps.map((h) => [h.stepIndex, h.percentage, h.revision])).toEqual(writes.map((w, i) => [i, w.after.rules[0].rollout.percentage, w.revision]));
+    // Steps that held without traffic say so.
+    expect(done.warnings.map((w) => [w.code, w.stepIndex])).toEqual([['no-traffic', 0], ['no-traffic', 1]]);
+    // A finished plan frees the flag for the next one; finished plans take no actions.
+    expect((await act(plan.id, 'resume').expect(409)).body.message).toMatch(/completed plan cannot resume/);
+    await createPlan('life', { steps: [{ percentage: 100, holdSeconds: 0 }] });
+  });
+
+  it('one active plan per flag and environment: 409; the list is newest first', async () => {
+    await canaryFlag('busy');
+    const first = await createPlan('busy', { steps: [{ percentage: 5, holdSeconds: 60 }], start: true });
+    expect(first.state).toBe('running');
+    const second = await api().post(`${flagPath('busy')}/rollout-plans`).set(auth()).send({ ruleId: 'r1', steps: [{ percentage: 1, holdSeconds: 1 }] });
+    expect(second.status).toBe(409);
+    expect(second.body.message).toContain(first.id);
+    // Another environment is another plan.
+    await api().put('/api/v1/environments/development/flags/busy').set(auth()).send({ rules: [{ id: 'r1' }] }).expect(200);
+    await api().post('/api/v1/environments/development/flags/busy/rollout-plans').set(auth()).send({ ruleId: 'r1', steps: [{ percentage: 1, holdSeconds: 1 }] }).expect(201);
+    await act(first.id, 'cancel', 'wrong build').expect(200);
+    expect(await percentage('busy')).toBe(5); // cancel keeps the current percentage
+    const third = await createPlan('busy', { steps: [{ percentage: 10, holdSeconds: 60 }] });
+    const list = (await api().get(`${flagPath('busy')}/rollout-plans`).set(auth()).expect(200)).body;
+    expect(list.items.map((p: Plan) => [p.id, p.state])).toEqual([[third.id, 'pending'], [first.id, 'cancelled']]);
+    expect(list.items[1]).toMatchObject({ outcome: 'cancelled', reason: 'wrong build' });
+    await act(third.id, 'cancel').expect(200);
+  });
+
+  it('approval gate: waits in awaiting-approval until approved, then writes the next step at once', async () => {
+    await canaryFlag('gated');
+    const plan = await createPlan('gated', { steps: [{ percentage: 10, holdSeconds: 0.1 }, { percentage: 20, holdSeconds: 0.1 }, { percentage: 30, holdSeconds: 0 }], requireApproval: true, start: true });
+    await waitFor(plan.id, (p) => p.state === 'awaiting-approval');
+    await act(plan.id, 'pause').expect(409);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await getPlan(plan.id)).toMatchObject({ state: 'awaiting-approval', stepIndex: 0 });
+    expect(await percentage('gated')).toBe(10);
+
+    const approved = (await act(plan.id, 'approve', 'metrics look fine').expect(200)).body;
+    expect(approved).toMatchObject({ state: 'running', stepIndex: 1 });
+    expect(await percentage('gated')).toBe(20);
+    await waitFor(plan.id, (p) => p.state === 'awaiting-approval' && p.stepIndex === 1);
+    await act(plan.id, 'approve').expect(200);
+    const done = await waitFor(plan.id, (p) => p.state === 'completed');
+    expect(done.history!.filter((h) => h.type === 'approved').map((h) => h.actor)).toEqual(['first admin key', 'first admin key']);
+    const writes = (await configWrites('gated')).filter((w) => w.action === 'flag-config.rollout');
+    expect(writes.map((w) => w.reason)).toEqual([
+      'rollout plan step 1/3: 10 %',
+      'rollout plan step 2/3: 20 % (approved by first admin key: metrics look fine)',
+      'rollout plan step 3/3: 30 % (approved by first admin key)',
+    ]);
+  });
+
+  it('rollback by hand kills the flag; a step the config refuses pauses the plan; a disabled flag is a warning', async () => {
+    await canaryFlag('manual');
+    const plan = await createPlan('manual', { steps: [{ percentage: 5, holdSeconds: 60 }, { percentage: 100, holdSeconds: 0 }], start: true });
+    const rolled = (await act(plan.id, 'rollback', 'pager went off').expect(200)).body;
+    expect(rolled).toMatchObject({ state: 'rolled-back', outcome: 'rolled-back', reason: 'rolled back by first admin key: pager went off' });
+    expect((await config('manual')).enabled).toBe(false);
+    const kill = (await configWrites('manual')).at(-1)!;
+    expect(kill).toMatchObject({ action: 'flag-config.kill', actor: { name: `rollout-plan:${plan.id}` }, reason: 'rolled back by first admin key: pager went off' });
+
+    // The flag is off now: a new plan starts but warns that no one is exposed.
+    const next = await createPlan('manual', { steps: [{ percentage: 10, holdSeconds: 0.2 }, { percentage: 20, holdSeconds: 0 }], start: true });
+    expect(next.warnings.map((w) => w.code)).toEqual(['flag-disabled']);
+    // Someone removes the plan's rule: the next step cannot be written, so the plan pauses.
+    await api().put(flagPath('manual')).set(auth()).send({ rules: [] }).expect(200);
+    const stuck = await waitFor(next.id, (p) => p.state === 'paused');
+    expect(stuck.warnings.map((w) => w.code)).toEqual(['flag-disabled', 'step-failed']);
+    expect(stuck.reason).toMatch(/ruleId: names no rule/);
+    await act(next.id, 'cancel').expect(200);
+  });
+});
+
+describe('guard end to end with synthetic metrics', () => {
+  it('a bad canary: rolled back, flag killed, the reason names the guard and the numbers', async () => {
+    await canaryFlag('bad');
+    const plan = await createPlan('bad', { steps: [{ percentage: 50, holdSeconds: 5 }, { percentage: 100, holdSeconds: 0 }], guard: GUARD, start: true });
+    expect(plan.guard).toEqual({ ...GUARD, falseAlarmRate: 0.01 });
+    await report('bad', { exposed: [200, 1000], control: [10, 1000] });
+    const done = await waitFor(plan.id, (p) => p.state !== 'running');
+    expect(done.state).toBe('rolled-back');
+    const expected = /^guard error\/request: exposed 0\.2000 \(200\/1000\) vs control 0\.0100 \(10\/1000\), z = \d+\.\d\d > 4\.26$/;
+    expect(done.reason).toMatch(expected);
+    expect(done.verdict).toMatchObject({ status: 'breach', breached: true, looks: 1, exposed: { numerator: 200, denominator: 1000 }, control: { numerator: 10, denominator: 1000 } });
+    const flag = await config('bad');
+    expect(flag.enabled).toBe(false);
+    expect(flag.rules[0].rollout.percentage).toBe(50); // never widened
+    const kill = (await configWrites('bad')).at(-1)!;
+    expect(kill).toMatchObject({ action: 'flag-config.kill', actor: { name: `rollout-plan:${plan.id}` } });
+    expect(kill.reason).toMatch(expected);
+    expect(done.history!.at(-1)).toMatchObject({ type: 'rolled-back', revision: kill.revision, verdict: { status: 'breach' } });
+  });
+
+  it('a healthy canary completes; verdicts are recorded at each step; the series API shows both arms', async () => {
+    await canaryFlag('good');
+    const plan = await createPlan('good', { steps: [{ percentage: 50, holdSeconds: 1 }, { percentage: 100, holdSeconds: 0 }], guard: GUARD, start: true });
+    await report('good', { exposed: [12, 1000], control: [10, 1000] });
+    const done = await waitFor(plan.id, (p) => p.state === 'completed');
+    expect(done.verdict).toMatchObject({ status: 'ok', breached: false, exposed: { numerator: 12, denominator: 1000 } });
+    expect(done.history!.filter((h) => h.type === 'step' || h.type === 'completed').map((h) => h.verdict && (h.verdict as { status: string }).status)).toEqual([
+      null, // the first step is written at start, before any look
+      'ok',
+      'ok',
+    ]);
+    expect(done.warnings).toEqual([]); // traffic, and 1000/1000 exposures at 50 %
+    expect((await config('good')).enabled).toBe(true);
+    const series = (await api().get(`${flagPath('good')}/metrics`).set(auth()).expect(200)).body;
+    expect(series.arms.map((a: { enabled: boolean; totals: { events: { error: { count: number } } } }) => [a.enabled, a.totals.events.error.count])).toEqual([[true, 12], [false, 10]]);
+  });
+
+  it('too few samples never trips; a split far from the step percentage warns of sample-ratio mismatch', async () => {
+    await canaryFlag('thin');
+    const plan = await createPlan('thin', { steps: [{ percentage: 50, holdSeconds: 1 }, { percentage: 100, holdSeconds: 0 }], guard: GUARD, start: true });
+    await report('thin', { exposed: [50, 99], control: [0, 5000], exposures: [900, 100] });
+    const done = await waitFor(plan.id, (p) => p.state === 'completed');
+    expect(done.verdict).toMatchObject({ status: 'insufficient-data', looks: 0 });
+    expect(done.warnings.map((w) => [w.code, w.stepIndex])).toEqual([['sample-ratio-mismatch', 0]]);
+    expect(done.warnings[0].message).toMatch(/900 exposed vs 100 control exposures where 50 % exposed was expected/);
+  });
+});
+
+describe('validation', () => {
+  it('400 with field paths on bad bodies, 404 for unknown targets', async () => {
+    await canaryFlag('strict');
+    const paths = async (body: object, flag = 'strict') => {
+      const res = await api().post(`${flagPath(flag)}/rollout-plans`).set(auth()).send(body);
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', requestId: expect.any(String) });
+      return [...new Set(res.body.errors.map((e: { path: string }) => e.path))].sort();
+    };
+    expect(await paths({ steps: [] })).toEqual(['ruleId', 'steps']);
+    expect(
+      await paths({
+        ruleId: 'r1',
+        steps: [{ percentage: 1.0001, holdSeconds: -1 }, { percentage: 101, holdSeconds: 'x' }],
+        guard: { numerator: '', denominator: 'request', maxRelativeIncrease: -1, minSamples: 0, falseAlarmRate: 1, extra: true },
+        requireApproval: 'yes',
+        extra: 1,
+      }),
+    ).toEqual([
+      'extra', 'guard.extra', 'guard.falseAlarmRate', 'guard.maxRelativeIncrease', 'guard.minSamples', 'guard.numerator', 'requireApproval',
+      'steps[0].holdSeconds', 'steps[0].percentage', 'steps[1].holdSeconds', 'steps[1].percentage',
+    ]);
+    expect(await paths({ ruleId: 'r1', steps: [{ percentage: 10, holdSeconds: 1 }, { percentage: 5, holdSeconds: 1 }] })).toEqual(['steps[1].percentage']);
+    expect(await paths({ ruleId: 'r1', steps: [{ percentage: 10, holdSeconds: 1 }], guard: { ...GUARD, denominator: 'error' } })).toEqual(['guard.denominator']);
+    expect(await paths({ ruleId: 'nope', steps: [{ percentage: 10, holdSeconds: 1 }] })).toEqual(['ruleId']);
+    await api().post(`${flagPath('missing')}/rollout-plans`).set(auth()).send({ ruleId: 'r1', steps: [{ percentage: 1, holdSeconds: 1 }] }).expect(404);
+    await api().post('/api/v1/environments/nope/flags/strict/rollout-plans').set(auth()).send({ ruleId: 'r1', steps: [{ percentage: 1, holdSeconds: 1 }] }).expect(404);
+    await api().get('/api/v1/rollout-plans/00000000-0000-4000-8000-000000000000').set(auth()).expect(404);
+    await api().post('/api/v1/rollout-plans/00000000-0000-4000-8000-000000000000/start').set(auth()).send({}).expect(404);
+    await api().get('/api/v1/rollout-plans/not-a-uuid').set(auth()).expect(400);
+    await api().post('/api/v1/rollout-plans/not-a-uuid/pause').set(auth()).send({}).expect(400);
+    await api().get(`${flagPath('strict')}/rollout-plans?cursor=x`).set(auth()).expect(400);
+    // SDK keys have no business here.
+    await api().get(`${flagPath('strict')}/rollout-plans`).set(auth(serverKey)).expect(403);
+  });
+});
