@@ -28,7 +28,7 @@ async function admin(url, method, path, body) {
 }
 
 function startServer(databaseUrl) {
-  const child = spawn(process.execPath, [SERVER], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), SERVER], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, AVIARY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', AVIARY_DB_POOL_SIZE: '10' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -19,7 +19,8 @@ export class ChangeLogService {
 
   async write<T>(actor: Actor, work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
     const events: ChangeEvent[] = [];
-    const result = await this.dataSource.transaction('READ COMMITTED', (manager) =>
+    // Postgres' default isolation, READ COMMITTED: one round trip fewer than naming it.
+    const result = await this.dataSource.transaction((manager) =>
       work(new WriteTransaction(manager, actor, this.audit, events)),
     );
     for (const event of events) {

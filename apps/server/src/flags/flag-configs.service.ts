@@ -89,9 +89,7 @@ export class FlagConfigsService {
   }
 
   private async editIn(tx: WriteTransaction, environmentKey: string, flagKey: string, ifMatch: number | undefined, edit: Edit): Promise<FlagConfigView> {
-    const env = await tx.lockEnvironment(environmentKey);
-    const flag = await findLiveFlag(tx.manager, flagKey);
-    const current = await readConfig(tx.manager, env.id, flag);
+    const { env, flag, current } = await lockForEdit(tx, environmentKey, flagKey);
     assertVersion(ifMatch, current.version);
     const changed = edit.change(current);
     const next: ConfigRow = {
@@ -172,6 +170,28 @@ function rolloutEdit(dto: RolloutDialDto): Edit {
       return { rules };
     },
   };
+}
+
+/** Locks the environment, then reads the flag and its config there in one round trip (a write
+ *  holds the environment's lock for as short as it can). The read is its own statement: in READ
+ *  COMMITTED only a statement that starts after the lock is granted sees the previous writer's
+ *  config (a joined `FOR UPDATE OF` would recheck the environment row but not the config). */
+async function lockForEdit(tx: WriteTransaction, environmentKey: string, flagKey: string): Promise<{ env: EnvironmentRow; flag: FlagRow; current: ConfigRow }> {
+  const env = await tx.lockEnvironment(environmentKey);
+  const [row] = await sql<{ f: FlagRow; c: ConfigRow | null }>(
+    tx.manager,
+    `SELECT to_jsonb(f) AS f, to_jsonb(c) AS c
+       FROM flags f LEFT JOIN flag_configs c ON c.environment_id = $1 AND c.flag_id = f.id
+      WHERE f.key = $2 AND f.archived_at IS NULL`,
+    [env.id, flagKey],
+  );
+  if (!row) throw new NotFoundException(`No flag "${flagKey}"`);
+  const { f, c } = row;
+  const flag: FlagRow = { ...f, created_at: new Date(f.created_at), updated_at: new Date(f.updated_at) };
+  const current: ConfigRow = c
+    ? { enabled: c.enabled, salt: c.salt, rules: c.rules, prerequisites: c.prerequisites, version: c.version, updated_at: c.updated_at ? new Date(c.updated_at) : null }
+    : { ...FLAG_CONFIG_DEFAULTS, salt: flag.key, updated_at: null };
+  return { env, flag, current };
 }
 
 async function readConfig(manager: WriteTransaction['manager'], environmentId: string, flag: FlagRow): Promise<ConfigRow> {
