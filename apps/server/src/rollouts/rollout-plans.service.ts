@@ -219,13 +219,15 @@ export class RolloutPlansService {
       const outcome = afterHold({ stepIndex: plan.step_index!, steps: plan.steps, requireApproval: plan.require_approval });
       if (outcome.next === 'complete') {
         finish(plan, 'completed', now, null);
+        this.logger.log(`Rollout plan ${id} (${plan.flag} in ${plan.environment}) completed`);
         await this.history(tx, plan, { type: 'completed', actor: planActor(id).name, stepIndex: plan.step_index, verdict });
       } else if (outcome.next === 'await-approval') {
         plan.state = 'awaiting-approval';
         plan.next_step_at = null;
         await this.history(tx, plan, { type: 'awaiting-approval', actor: planActor(id).name, stepIndex: plan.step_index! + 1, verdict });
       } else {
-        await this.step(tx, plan, outcome.stepIndex, now, verdict);
+        const config = await this.step(tx, plan, outcome.stepIndex, now, verdict);
+        this.logger.debug(`Rollout plan ${id} wrote step ${outcome.stepIndex + 1}/${plan.steps.length} (${plan.steps[outcome.stepIndex]!.percentage} %) at revision ${config.revision}`);
       }
     }
     await this.save(tx, plan, now);
