@@ -1,0 +1,144 @@
+import { parseArgs } from 'node:util';
+import type { GuardConfig, RolloutStep } from './admin-api.js';
+import type { ScenarioName } from './timeline.js';
+
+export interface DemoOptions {
+  scenarios: ScenarioName[];
+  users: number;
+  ratePerSecond: number;
+  bugRate: number;
+  baseErrorRate: number;
+  latencyMs: number;
+  percentages: number[];
+  holdSeconds: number;
+  lastHoldSeconds: number;
+  minSamples: number;
+  maxRelativeIncrease: number;
+  falseAlarmRate: number;
+  warmupMs: number;
+  tailMs: number;
+  sampleMs: number;
+  metricsIntervalMs: number;
+  /** How long past its holds a plan may take to end before the run gives up. */
+  planGraceMs: number;
+  seed: number;
+  outDir: string | undefined;
+  /** Re-render the report from a saved runs.json and exit. */
+  render: string | undefined;
+  verbose: boolean;
+  help: boolean;
+}
+
+export const usage = `Usage: npm run demo -- [options]
+
+Runs the canary demo twice (healthy v2, buggy v2) against an embedded Aviary server on 127.0.0.1
+and writes report/report.html and report/summary.json.
+
+  --quick                 both runs in under a minute (short holds, more traffic)
+  --scenarios LIST        healthy,buggy (default both)
+  --users N               distinct users of the load (default 2000)
+  --rps N                 requests per second (default 300; quick 600)
+  --bug-rate X            share of v2 requests that fail in the buggy run (default 0.2)
+  --base-error-rate X     share of requests that fail in either version (default 0.005)
+  --latency-ms N          service latency, jittered ±50 % (default 2)
+  --steps LIST            plan percentages (default 1,5,25,50,100)
+  --hold-seconds N        hold of each step but the last (default 15; quick 3)
+  --last-hold-seconds N   hold of the last step (default 5; quick 1)
+  --min-samples N         guard minSamples per arm (default 200; quick 100)
+  --max-relative-increase X  guard threshold on v2/v1 (default 0.5)
+  --plan-grace-seconds N  give up on a plan this long after its holds (default 60; quick 30)
+  --seed N                seed of the load's user picks (default 42)
+  --out DIR               where to write the report (default apps/canary-demo/report)
+  --render FILE           re-render report.html from a saved runs.json, run nothing
+  --verbose               print the server's log
+  --help`;
+
+function number(name: string, raw: string | undefined, fallback: number, check: (v: number) => boolean, what: string): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !check(value)) throw new Error(`--${name} must be ${what}, got "${raw}"`);
+  return value;
+}
+
+const positiveInt = (v: number) => Number.isInteger(v) && v > 0;
+const share = (v: number) => v >= 0 && v <= 1;
+
+export function parseDemoArgs(argv: string[]): DemoOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      scenarios: { type: 'string' },
+      users: { type: 'string' },
+      rps: { type: 'string' },
+      'bug-rate': { type: 'string' },
+      'base-error-rate': { type: 'string' },
+      'latency-ms': { type: 'string' },
+      steps: { type: 'string' },
+      'hold-seconds': { type: 'string' },
+      'last-hold-seconds': { type: 'string' },
+      'min-samples': { type: 'string' },
+      'max-relative-increase': { type: 'string' },
+      'false-alarm-rate': { type: 'string' },
+      'sample-ms': { type: 'string' },
+      'metrics-interval-ms': { type: 'string' },
+      'plan-grace-seconds': { type: 'string' },
+      'warmup-ms': { type: 'string' },
+      'tail-ms': { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      render: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const quick = values.quick;
+  const scenarios = (values.scenarios ?? 'healthy,buggy').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of scenarios) if (s !== 'healthy' && s !== 'buggy') throw new Error(`--scenarios takes healthy and/or buggy, got "${s}"`);
+  const percentages = (values.steps ?? '1,5,25,50,100').split(',').map((s) => Number(s));
+  if (percentages.length === 0 || percentages.some((p, i) => !(p > 0 && p <= 100) || (i > 0 && p <= percentages[i - 1]!))) {
+    throw new Error(`--steps must be rising percentages in (0, 100], got "${values.steps}"`);
+  }
+  return {
+    scenarios: scenarios as ScenarioName[],
+    users: number('users', values.users, 2000, positiveInt, 'a whole number ≥ 1'),
+    ratePerSecond: number('rps', values.rps, quick ? 600 : 300, (v) => v > 0 && v <= 20_000, 'a rate from 1 to 20000'),
+    bugRate: number('bug-rate', values['bug-rate'], 0.2, share, 'a share from 0 to 1'),
+    baseErrorRate: number('base-error-rate', values['base-error-rate'], 0.005, share, 'a share from 0 to 1'),
+    latencyMs: number('latency-ms', values['latency-ms'], 2, (v) => v >= 0 && v <= 10_000, 'milliseconds ≥ 0'),
+    percentages,
+    holdSeconds: number('hold-seconds', values['hold-seconds'], quick ? 3 : 15, (v) => v >= 0, 'seconds ≥ 0'),
+    lastHoldSeconds: number('last-hold-seconds', values['last-hold-seconds'], quick ? 1 : 5, (v) => v >= 0, 'seconds ≥ 0'),
+    minSamples: number('min-samples', values['min-samples'], quick ? 100 : 200, positiveInt, 'a whole number ≥ 1'),
+    maxRelativeIncrease: number('max-relative-increase', values['max-relative-increase'], 0.5, (v) => v >= 0, 'a number ≥ 0'),
+    falseAlarmRate: number('false-alarm-rate', values['false-alarm-rate'], 0.01, (v) => v > 0 && v < 1, 'a share in (0, 1)'),
+    warmupMs: number('warmup-ms', values['warmup-ms'], quick ? 1000 : 3000, (v) => v >= 0, 'milliseconds ≥ 0'),
+    tailMs: number('tail-ms', values['tail-ms'], quick ? 3000 : 5000, (v) => v >= 0, 'milliseconds ≥ 0'),
+    sampleMs: number('sample-ms', values['sample-ms'], 1000, (v) => v >= 100, 'milliseconds ≥ 100'),
+    metricsIntervalMs: number('metrics-interval-ms', values['metrics-interval-ms'], 1000, (v) => v >= 100, 'milliseconds ≥ 100'),
+    planGraceMs: number('plan-grace-seconds', values['plan-grace-seconds'], quick ? 30 : 60, (v) => v > 0, 'seconds > 0') * 1000,
+    seed: number('seed', values.seed, 42, Number.isInteger, 'an integer'),
+    outDir: values.out,
+    render: values.render,
+    verbose: values.verbose,
+    help: values.help,
+  };
+}
+
+export function planSteps(options: Pick<DemoOptions, 'percentages' | 'holdSeconds' | 'lastHoldSeconds'>): RolloutStep[] {
+  return options.percentages.map((percentage, i) => ({
+    percentage,
+    holdSeconds: i === options.percentages.length - 1 ? options.lastHoldSeconds : options.holdSeconds,
+  }));
+}
+
+export function guardConfig(options: Pick<DemoOptions, 'minSamples' | 'maxRelativeIncrease' | 'falseAlarmRate'>): GuardConfig {
+  return {
+    numerator: 'error',
+    denominator: 'request',
+    maxRelativeIncrease: options.maxRelativeIncrease,
+    minSamples: options.minSamples,
+    falseAlarmRate: options.falseAlarmRate,
+  };
+}

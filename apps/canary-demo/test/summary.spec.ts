@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import type { FlagConfig, RolloutPlan } from '../src/admin-api.js';
+import type { RoutedRequest } from '../src/router.js';
+import { firstEvidence, killTime, summarize, toTimeline } from '../src/summary.js';
+import type { RunRecord } from '../src/timeline.js';
+
+const T0 = Date.parse('2026-11-26T12:00:00.000Z');
+const guard = { numerator: 'error', denominator: 'request', maxRelativeIncrease: 0.5, minSamples: 2 };
+
+function entry(at: number, user: string, arm: 'v1' | 'v2', status = 200): RoutedRequest {
+  return { sentAt: T0 + at, doneAt: T0 + at + 2, user, arm, status };
+}
+
+function record(log: RoutedRequest[], overrides: { flag?: Partial<FlagConfig>; plan?: Partial<RolloutPlan>; bugRate?: number; routerSawKillAt?: number | null } = {}): RunRecord {
+  return {
+    scenario: 'buggy',
+    bugRate: overrides.bugRate ?? 0.2,
+    baseErrorRate: 0,
+    users: 10,
+    guard,
+    steps: [{ percentage: 10, holdSeconds: 1 }, { percentage: 100, holdSeconds: 1 }],
+    startedAt: T0 - 1000,
+    planStartedAt: T0,
+    endedAt: T0 + 5000,
+    stepStarts: [{ stepIndex: 0, percentage: 10, at: T0 }],
+    samples: [],
+    log,
+    routerSawKillAt: overrides.routerSawKillAt ?? null,
+    plan: {
+      id: 'p1', environment: 'production', flag: 'checkout-v2', ruleId: 'r1', state: 'rolled-back', stepIndex: 0,
+      steps: [], createdAt: new Date(T0).toISOString(), updatedAt: new Date(T0 + 3000).toISOString(),
+      reason: 'guard error/request: …', verdict: { status: 'breach', z: 9, threshold: 4.26 }, ...overrides.plan,
+    },
+    flag: {
+      flag: 'checkout-v2', environment: 'production', enabled: false, version: 5, revision: 9,
+      rules: [{ id: 'r1', rollout: { percentage: 10 } }], updatedAt: new Date(T0 + 3000).toISOString(), ...overrides.flag,
+    },
+    load: { sent: log.length, skipped: 0, statuses: {}, durationMs: 6000 },
+  };
+}
+
+describe('the run summary', () => {
+  // Control: ten clean requests; exposed: errors from 1.5 s. Before the plan: an error that must not count.
+  const log = [
+    entry(-500, 'u9', 'v2', 500),
+    ...Array.from({ length: 10 }, (_, i) => entry(100 * i, `u${i}`, 'v1')),
+    entry(1500, 'u1', 'v2', 500),
+    entry(1600, 'u2', 'v2', 500),
+    entry(1700, 'u1', 'v2', 200),
+    entry(3050, 'u3', 'v2', 200),
+    entry(3500, 'u4', 'v1'),
+  ];
+
+  it('finds the first moment the router’s counts since the plan started breach the guard', () => {
+    // The second exposed request completes the minimum samples; both failed.
+    expect(firstEvidence(record(log))).toBe(T0 + 1602);
+    expect(firstEvidence(record(log.filter((r) => r.arm === 'v1')))).toBeNull();
+    // A threshold the statistic never reaches.
+    expect(firstEvidence(record(log), 1e9)).toBeNull();
+  });
+
+  it('derives the figures from the log, the plan and the flag', () => {
+    const summary = summarize(record(log, { routerSawKillAt: T0 + 3012 }));
+    expect(summary).toMatchObject({
+      outcome: 'rolled-back',
+      users: 10,
+      requests: 16,
+      canaryRequests: 5,
+      usersOnCanary: 4,
+      usersExposedToBug: 4,
+      usersWithCanaryErrors: 3,
+      firstEvidenceAt: new Date(T0 + 1602).toISOString(),
+      killAt: new Date(T0 + 3000).toISOString(),
+      breachToKillMs: 1398,
+      killToRouterMs: 12,
+      killToLastCanaryRequestMs: 50,
+      canaryRequestsAfterKill: 1,
+      finalPercentage: 10,
+      flagEnabled: false,
+      planDurationMs: 3000,
+      serverVerdict: { status: 'breach', z: 9, threshold: 4.26 },
+    });
+    expect(summary.errorRate.v2).toBeCloseTo(3 / 5);
+    expect(summary.errorRate.v1).toBe(0);
+  });
+
+  it('counts no one as exposed to a bug when v2 has none, and no kill figures when the flag is on', () => {
+    const summary = summarize(record(log, { bugRate: 0, flag: { enabled: true }, plan: { state: 'completed' } }));
+    expect(summary.usersExposedToBug).toBe(0);
+    expect(summary.usersOnCanary).toBe(4);
+    expect(summary.killAt).toBeNull();
+    expect(summary.breachToKillMs).toBeNull();
+    expect(summary.killToLastCanaryRequestMs).toBeNull();
+    expect(summary.canaryRequestsAfterKill).toBeNull();
+    expect(summary.planDurationMs).toBe(3000);
+    expect(killTime(record(log, { flag: { enabled: true } }))).toBeNull();
+  });
+
+  it('marks steps, evidence and kill on the timeline in time order', () => {
+    const r = record(log, { routerSawKillAt: T0 + 3012 });
+    const markers = toTimeline(r, summarize(r)).markers;
+    expect(markers.map((m) => [m.kind, m.t - T0])).toEqual([['step', 0], ['evidence', 1602], ['kill', 3000], ['router-kill', 3012]]);
+  });
+});
