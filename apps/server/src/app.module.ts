@@ -1,13 +1,15 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { ChangesModule } from './changes/changes.module.js';
 import { CohortsModule } from './cohorts/cohorts.module.js';
 import { AuthGuard } from './common/auth.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { RateLimitGuard, rateLimitOptions } from './common/rate-limit.js';
 import { createValidationPipe } from './common/validation.js';
-import type { AppConfig } from './config/config.js';
+import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { EnvironmentsModule } from './environments/environments.module.js';
@@ -15,6 +17,7 @@ import { EvaluateModule } from './evaluate/evaluate.module.js';
 import { FlagsModule } from './flags/flags.module.js';
 import { HealthModule } from './health/health.module.js';
 import { InstallationModule } from './installation/installation.module.js';
+import { ObservabilityModule } from './observability/observability.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RolloutsModule } from './rollouts/rollouts.module.js';
 import { RulesetModule } from './ruleset/ruleset.module.js';
@@ -37,7 +40,9 @@ export class AppModule {
         ApiKeysModule,
         EvaluateModule,
         InstallationModule,
+        ObservabilityModule,
         HealthModule,
+        ThrottlerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: rateLimitOptions }),
         SdkModule,
         MetricsModule,
         RolloutsModule,
@@ -46,6 +51,8 @@ export class AppModule {
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         { provide: APP_GUARD, useClass: AuthGuard },
+        // After the auth guard: limits are per API key.
+        { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
     };
   }

@@ -2,19 +2,30 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { guardJsonBody, guardUrl } from './common/body-guard.js';
+import { corsOptions, securityHeaders } from './common/http-security.js';
 import { requestId } from './common/request-id.js';
 import type { AppConfig } from './config/config.js';
+import { ShutdownState } from './health/shutdown-state.js';
+import { observeHttp } from './observability/http-observer.js';
+import { APP_LOGGER } from './observability/observability.module.js';
+import { ServerMetrics } from './observability/server-metrics.js';
 
-/** What an application needs beyond its modules: request ids, the JSON body parser with its
- *  limits, and the OpenAPI document. Shared by `main.ts` and the e2e tests; create the app with
+/** What an application needs beyond its modules: request ids, in-flight tracking for the drain,
+ *  access log and latency metrics, security headers, CORS, the JSON body parser with its limits,
+ *  and the OpenAPI document. The SIGTERM drain is installed by `main.ts`. Shared by `main.ts` and the e2e tests; create the app with
  *  `{ bodyParser: false }`. */
 export function configureApp(app: INestApplication, config: AppConfig): INestApplication {
   const express = app as NestExpressApplication;
+  express.set('trust proxy', config.trustProxy);
   express.use(requestId);
+  express.use(app.get(ShutdownState).track);
+  express.use(observeHttp(app.get(ServerMetrics), app.get(APP_LOGGER)));
+  express.use(securityHeaders());
+  const cors = corsOptions(config);
+  if (cors) express.enableCors(cors);
   express.use(guardUrl);
   express.useBodyParser('json', { limit: config.maxBodyBytes, verify: guardJsonBody });
   express.disable('x-powered-by');
-  express.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -1,9 +1,14 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import type { Server } from 'node:http';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
 import { ConfigError, loadConfig } from './config/config.js';
+import { installGracefulShutdown } from './health/graceful-shutdown.js';
 import { InstallationService } from './installation/installation.service.js';
+import { type Logger, loggerFor, PinoNestLogger } from './observability/logger.js';
+
+let logger: Logger | undefined;
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -16,27 +21,32 @@ async function bootstrap(): Promise<void> {
     }
     throw err;
   }
-  const app = await NestFactory.create(AppModule.register(config), {
-    bodyParser: false,
-    logger: ['error', 'warn', 'log', 'debug', 'verbose'].slice(0, ['error', 'warn', 'log', 'debug', 'verbose'].indexOf(config.logLevel) + 1) as never,
-  });
+  logger = loggerFor(config);
+  const app = await NestFactory.create(AppModule.register(config), { bodyParser: false, logger: new PinoNestLogger(logger) });
   configureApp(app, config);
+  installGracefulShutdown(app, config.shutdownTimeoutMs, logger.child({ context: 'Shutdown' }));
+  // Longer than the idle timeout of common load balancers (60 s), so they never reuse a closed connection.
+  const server = app.getHttpServer() as Server;
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await app.listen(config.port, config.host);
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const url = `http://${shown}:${(app.getHttpServer().address() as { port: number }).port}`;
+  const url = `http://${shown}:${(server.address() as { port: number }).port}`;
   // Printed whatever LOG_LEVEL says: this is how a user finds the server.
-  console.log(`Aviary listening on ${url} (admin API ${url}/api/v1)`);
-  console.log(`API docs: ${url}/docs (OpenAPI ${url}/openapi.json)`);
-  console.log(config.databaseUrl ? 'Database: DATABASE_URL' : `Database: embedded PGlite in ${config.dataDir}`);
+  const banner = logger.child({ context: 'Aviary' }, { level: 'info' });
+  banner.info(`listening on ${url} (admin API ${url}/api/v1)`);
+  banner.info(`API docs: ${url}/docs (OpenAPI ${url}/openapi.json)`);
+  banner.info(config.databaseUrl ? 'Database: DATABASE_URL' : `Database: embedded PGlite in ${config.dataDir}`);
   const installation = app.get(InstallationService);
   if (installation.generatedAdminKey) {
-    // Printed once: only its hash is stored.
+    // Printed once, past the log scrubbing: only its hash is stored. Set AVIARY_ADMIN_TOKEN to avoid it.
     console.log(`\n  Admin key (shown once, store it now):\n\n    ${installation.generatedAdminKey}\n`);
     installation.generatedAdminKey = undefined;
   }
 }
 
 bootstrap().catch((err: Error) => {
-  console.error(`Aviary failed to start: ${err.message}`);
+  if (logger) logger.fatal({ err }, `Aviary failed to start: ${err.message}`);
+  else console.error(`Aviary failed to start: ${err.message}`);
   process.exit(1);
 });

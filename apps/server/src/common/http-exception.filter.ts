@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { pgCode, PG_UNIQUE_VIOLATION } from '../database/sql.js';
+import { isDatabaseUnavailable } from '../observability/database-errors.js';
+import { loggableUrl } from '../observability/logger.js';
 import type { AviaryRequest } from './actor.js';
 
 /** The one error body: `{ statusCode, error, message, requestId }` (+ `errors` for field
@@ -17,8 +19,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const res = http.getResponse<ServerResponse>();
     const requestId = req.requestId ?? randomUUID();
     const { statusCode, message, errors } = this.describe(exception);
-    if (statusCode >= 500) {
-      this.logger.error(`${req.method} ${req.originalUrl ?? req.url} ${requestId}: ${(exception as Error)?.stack ?? String(exception)}`);
+    const unavailable = statusCode === 503 && isDatabaseUnavailable(exception);
+    if (statusCode >= 500 && !unavailable) {
+      this.logger.error(`${req.method} ${loggableUrl(req.originalUrl ?? req.url ?? '')} ${requestId}: ${(exception as Error)?.stack ?? String(exception)}`);
     }
     if (res.headersSent) {
       res.end();
@@ -27,6 +30,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const body = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, requestId, ...(errors ? { errors } : {}) };
     res.statusCode = statusCode;
     res.setHeader('X-Request-Id', requestId);
+    // Counted and logged (rate-limited) where the database error happens.
+    if (unavailable) res.setHeader('Retry-After', '5');
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.end(JSON.stringify(body));
   }
@@ -51,6 +56,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     if (pgCode(exception) === PG_UNIQUE_VIOLATION) {
       return { statusCode: 409, message: 'A resource with this key already exists' };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      return { statusCode: 503, message: 'The database is unreachable, so this request could not be completed; retry in a few seconds' };
     }
     return { statusCode: 500, message: 'Internal server error' };
   }

@@ -1,19 +1,29 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
 import { Public } from '../common/auth.js';
+import { ReadinessService } from './readiness.service.js';
 
 @ApiTags('health')
-@Controller('health')
+@Public()
+@Controller()
 export class HealthController {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly readiness: ReadinessService) {}
 
-  @Get()
-  @Public()
-  @ApiOperation({ summary: 'Liveness and database reachability (no key needed)' })
-  async check() {
-    await this.dataSource.query('SELECT 1');
-    return { status: 'ok' };
+  @Get('healthz')
+  @ApiOperation({ summary: 'Liveness: the process answers (no key needed)' })
+  healthz() {
+    return this.readiness.alive();
+  }
+
+  @Get('readyz')
+  @ApiOperation({ summary: 'Readiness: Postgres and Redis reachable and not shutting down, else 503 (no key needed)' })
+  readyz() {
+    return this.readiness.ready();
+  }
+
+  @Get('health')
+  @ApiOperation({ summary: 'Alias of /readyz' })
+  health() {
+    return this.readiness.ready();
   }
 }

@@ -1,5 +1,25 @@
-import { Module } from '@nestjs/common';
+import { Module, type OnModuleInit } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { ServerMetrics } from '../observability/server-metrics.js';
+import { SdkModule } from '../sdk/sdk.module.js';
 import { HealthController } from './health.controller.js';
+import { ReadinessService } from './readiness.service.js';
+import { ShutdownState } from './shutdown-state.js';
 
-@Module({ controllers: [HealthController] })
-export class HealthModule {}
+@Module({
+  // Readiness logs its own transitions; terminus would log every failed probe.
+  imports: [TerminusModule.forRoot({ logger: false }), SdkModule],
+  controllers: [HealthController],
+  providers: [ReadinessService, ShutdownState],
+  exports: [ShutdownState],
+})
+export class HealthModule implements OnModuleInit {
+  constructor(
+    private readonly metrics: ServerMetrics,
+    private readonly shutdown: ShutdownState,
+  ) {}
+
+  onModuleInit(): void {
+    this.metrics.attach({ draining: () => this.shutdown.draining });
+  }
+}
