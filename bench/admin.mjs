@@ -59,9 +59,12 @@ async function main() {
   await root.connect();
   await root.query(`CREATE DATABASE ${name}`);
   const dbUrl = PG_URL.replace(/\/[^/]*$/, `/${name}`);
-  const { child, url } = await startServer(dbUrl);
   const rows = [];
+  let child;
   try {
+    const started = await startServer(dbUrl);
+    child = started.child;
+    const url = started.url;
     const flags = Array.from({ length: 32 }, (_, i) => `bench-${i}`);
     for (const key of flags) await admin(url, 'POST', '/api/v1/flags', { key, variants: [{ key: 'on' }] });
 
@@ -116,8 +119,10 @@ async function main() {
     const page = await admin(url, 'GET', '/api/v1/cohorts/million/members?limit=1000&cursor=user-k');
     rows.push(['  one page of 1,000 members', `${page.items.length} keys`, `${(performance.now() - t0).toFixed(1)} ms`]);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    if (child && child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
     await root.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await root.end();
   }
