@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestDatabase, startApp, type TestApp } from './helpers.js';
@@ -18,6 +21,7 @@ interface Plan {
   outcome: string | null;
   reason: string | null;
   nextStepAt: string | null;
+  guard: object | null;
   history?: Array<{ type: string; actor: string; stepIndex: number | null; percentage: number | null; revision: number | null; reason: string | null; verdict: object | null }>;
 }
 
@@ -231,6 +235,28 @@ describe('guard end to end with synthetic metrics', () => {
     expect(done.verdict).toMatchObject({ status: 'insufficient-data', looks: 0 });
     expect(done.warnings.map((w) => [w.code, w.stepIndex])).toEqual([['sample-ratio-mismatch', 0]]);
     expect(done.warnings[0].message).toMatch(/900 exposed vs 100 control exposures where 50 % exposed was expected/);
+  });
+});
+
+describe('embedded PGlite (one backend for every connection)', () => {
+  it('steps, guard looks and the kill all run inside their own transaction without deadlocking', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'aviary-rollouts-'));
+    const main = { t, serverKey };
+    t = await startApp({ DATABASE_URL: undefined, AVIARY_DATA_DIR: dataDir, AVIARY_SCHEDULER_INTERVAL_MS: '50' });
+    try {
+      serverKey = (await api().post('/api/v1/api-keys').set(auth()).send({ name: 'svc', kind: 'server', environment: 'production' }).expect(201)).body.secret;
+      await canaryFlag('embedded');
+      const plan = await createPlan('embedded', { steps: [{ percentage: 10, holdSeconds: 0.2 }, { percentage: 50, holdSeconds: 5 }, { percentage: 100, holdSeconds: 0 }], guard: GUARD, start: true });
+      await waitFor(plan.id, (p) => p.stepIndex === 1);
+      await report('embedded', { exposed: [300, 1000], control: [10, 1000] });
+      const done = await waitFor(plan.id, (p) => p.state !== 'running');
+      expect(done).toMatchObject({ state: 'rolled-back', stepIndex: 1 });
+      expect((await config('embedded')).enabled).toBe(false);
+    } finally {
+      await t.close();
+      ({ t, serverKey } = main);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

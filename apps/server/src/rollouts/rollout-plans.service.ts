@@ -46,6 +46,8 @@ interface HistoryEntry {
 @Injectable()
 export class RolloutPlansService {
   private readonly logger = new Logger('RolloutPlans');
+  /** Log lines of each open write, printed once it commits. */
+  private readonly logs = new WeakMap<WriteTransaction, Array<() => void>>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -58,7 +60,7 @@ export class RolloutPlansService {
   create(actor: Actor, environmentKey: string, flagKey: string, dto: CreateRolloutPlanDto): Promise<RolloutPlanView> {
     checkPlan(dto);
     const id = randomUUID();
-    return this.changes.write(planActor(id, actor), async (tx) => {
+    return this.write(planActor(id, actor), async (tx) => {
       const [env] = await sql<{ id: string }>(tx.manager, 'SELECT id FROM environments WHERE key = $1', [environmentKey]);
       if (!env) throw new NotFoundException(`No environment "${environmentKey}"`);
       const flag = await findLiveFlag(tx.manager, flagKey);
@@ -125,7 +127,7 @@ export class RolloutPlansService {
 
   /** start, pause, resume, approve, cancel, rollback; 409 when the plan's state does not allow it. */
   act(actor: Actor, id: string, action: PlanAction, reason?: string): Promise<RolloutPlanView> {
-    return this.changes.write(planActor(id, actor), async (tx) => {
+    return this.write(planActor(id, actor), async (tx) => {
       const plan = await this.lock(tx, id);
       const now = await this.now(tx);
       let next;
@@ -188,10 +190,10 @@ export class RolloutPlansService {
    *  pauses the plan with a `step-failed` warning instead of failing again every tick. */
   async runDue(id: string): Promise<void> {
     try {
-      await this.changes.write(planActor(id), (tx) => this.advance(tx, id));
+      await this.write(planActor(id), (tx) => this.advance(tx, id));
     } catch (err) {
       if (!(err instanceof HttpException) || err.getStatus() >= 500) throw err;
-      await this.changes.write(planActor(id), (tx) => this.suspend(tx, id, err.message));
+      await this.write(planActor(id), (tx) => this.suspend(tx, id, err.message));
     }
   }
 
@@ -219,7 +221,7 @@ export class RolloutPlansService {
       const outcome = afterHold({ stepIndex: plan.step_index!, steps: plan.steps, requireApproval: plan.require_approval });
       if (outcome.next === 'complete') {
         finish(plan, 'completed', now, null);
-        this.logger.log(`Rollout plan ${id} (${plan.flag} in ${plan.environment}) completed`);
+        this.afterCommit(tx, () => this.logger.log(`Rollout plan ${id} (${plan.flag} in ${plan.environment}) completed`));
         await this.history(tx, plan, { type: 'completed', actor: planActor(id).name, stepIndex: plan.step_index, verdict });
       } else if (outcome.next === 'await-approval') {
         plan.state = 'awaiting-approval';
@@ -227,7 +229,10 @@ export class RolloutPlansService {
         await this.history(tx, plan, { type: 'awaiting-approval', actor: planActor(id).name, stepIndex: plan.step_index! + 1, verdict });
       } else {
         const config = await this.step(tx, plan, outcome.stepIndex, now, verdict);
-        this.logger.debug(`Rollout plan ${id} wrote step ${outcome.stepIndex + 1}/${plan.steps.length} (${plan.steps[outcome.stepIndex]!.percentage} %) at revision ${config.revision}`);
+        const { percentage } = plan.steps[outcome.stepIndex]!;
+        this.afterCommit(tx, () =>
+          this.logger.debug(`Rollout plan ${id} wrote step ${outcome.stepIndex + 1}/${plan.steps.length} (${percentage} %) at revision ${config.revision}`),
+        );
       }
     }
     await this.save(tx, plan, now);
@@ -278,7 +283,7 @@ export class RolloutPlansService {
     const config = await this.configs.killIn(tx, plan.environment, plan.flag, reason);
     finish(plan, 'rolled-back', now, reason);
     await this.history(tx, plan, { type: 'rolled-back', actor: by, stepIndex: plan.step_index, revision: config.revision, reason, verdict });
-    this.logger.warn(`Rollout plan ${plan.id} (${plan.flag} in ${plan.environment}) rolled back: ${reason}`);
+    this.afterCommit(tx, () => this.logger.warn(`Rollout plan ${plan.id} (${plan.flag} in ${plan.environment}) rolled back: ${reason}`));
   }
 
   /** One look of the guard at the counts since the plan started. Unchanged counts are not a new
@@ -339,7 +344,22 @@ export class RolloutPlansService {
     if (plan.warnings.some((w) => w.code === code && w.stepIndex === stepIndex && w.message === message)) return;
     plan.warnings = [...plan.warnings, { code, stepIndex, at: now.toISOString(), message }];
     await this.history(tx, plan, { type: 'warning', actor: planActor(plan.id).name, stepIndex, reason: `${code}: ${message}` });
-    this.logger.warn(`Rollout plan ${plan.id} (${plan.flag} in ${plan.environment}): ${code}: ${message}`);
+    this.afterCommit(tx, () => this.logger.warn(`Rollout plan ${plan.id} (${plan.flag} in ${plan.environment}): ${code}: ${message}`));
+  }
+
+  /** One write through the change log; what it logs is printed only once it has committed. */
+  private async write<T>(actor: Actor, work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
+    const logs: Array<() => void> = [];
+    const result = await this.changes.write(actor, (tx) => {
+      this.logs.set(tx, logs);
+      return work(tx);
+    });
+    for (const log of logs) log();
+    return result;
+  }
+
+  private afterCommit(tx: WriteTransaction, log: () => void): void {
+    this.logs.get(tx)?.push(log);
   }
 
   private async lock(tx: WriteTransaction, id: string): Promise<PlanRow> {
