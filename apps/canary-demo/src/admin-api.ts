@@ -17,12 +17,28 @@ export type PlanState = 'pending' | 'running' | 'paused' | 'awaiting-approval' |
 
 export interface GuardVerdict {
   status: string;
+  breached?: boolean;
+  looks?: number;
+  /** When the guard looked. */
+  at?: string;
   z?: number;
   threshold?: number;
   exposedRatio?: number;
   controlRatio?: number;
   exposed?: { numerator: number; denominator: number };
   control?: { numerator: number; denominator: number };
+}
+
+/** One entry of a plan's history (docs/rollouts.md), oldest first. */
+export interface PlanHistoryEntry {
+  at: string;
+  type: string;
+  stepIndex?: number | null;
+  percentage?: number | null;
+  revision?: number | string | null;
+  actor?: string;
+  reason?: string | null;
+  verdict?: GuardVerdict | null;
 }
 
 /** A plan as the server answers it; fields beyond the contract are kept as they come. */
@@ -32,9 +48,11 @@ export interface RolloutPlan {
   flag: string;
   ruleId: string;
   state: PlanState;
-  stepIndex: number;
+  /** The step whose percentage is live; null before the plan starts. */
+  stepIndex: number | null;
   steps: RolloutStep[];
   guard?: GuardConfig | null;
+  startedAt?: string | null;
   stepStartedAt?: string | null;
   nextStepAt?: string | null;
   verdict?: GuardVerdict | null;
@@ -43,6 +61,9 @@ export interface RolloutPlan {
   reason?: string | null;
   createdAt: string;
   updatedAt: string;
+  finishedAt?: string | null;
+  /** On `GET /rollout-plans/:id` only. */
+  history?: PlanHistoryEntry[];
   [more: string]: unknown;
 }
 

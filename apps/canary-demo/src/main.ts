@@ -11,7 +11,7 @@ import { createAdminApi } from './admin-api.js';
 import { type AviaryServer, startAviaryServer } from './aviary-server.js';
 import { guardConfig, parseDemoArgs, planSteps, usage, type DemoOptions } from './options.js';
 import { renderChart, renderReport, renderTable, summaryRows, type RunResult } from './report.js';
-import { type DemoEnvironment, ENVIRONMENT, FLAG, runScenario } from './scenario.js';
+import { type DemoEnvironment, ENVIRONMENT, FLAG, freshBucketAfter, runScenario } from './scenario.js';
 import { summarize, toTimeline } from './summary.js';
 
 const defaultOutDir = fileURLToPath(new URL('../report', import.meta.url));
@@ -48,6 +48,7 @@ async function demo(options: DemoOptions): Promise<void> {
     log(`starting the Aviary server (embedded PGlite in ${dataDir})`);
     server = await startAviaryServer({
       dataDir,
+      env: { AVIARY_SCHEDULER_INTERVAL_MS: String(options.schedulerIntervalMs) },
       onLine: options.verbose ? (line) => log(`server: ${line}`) : undefined,
     });
     log(`server on ${server.url} (pid ${server.process.pid})`);
@@ -57,8 +58,10 @@ async function demo(options: DemoOptions): Promise<void> {
     const env: DemoEnvironment = { serverUrl: server.url, admin, sdkKey, serviceEntry, log };
 
     const runs: RunResult[] = [];
+    let previousRunEnd: number | undefined;
     for (const scenario of options.scenarios) {
       const record = await runScenario(env, {
+        planNotBefore: previousRunEnd === undefined ? undefined : freshBucketAfter(previousRunEnd),
         scenario,
         bugRate: scenario === 'buggy' ? options.bugRate : 0,
         baseErrorRate: options.baseErrorRate,
@@ -74,6 +77,7 @@ async function demo(options: DemoOptions): Promise<void> {
         planGraceMs: options.planGraceMs,
         seed: options.seed,
       });
+      previousRunEnd = record.endedAt;
       const summary = summarize(record);
       runs.push({ summary, timeline: toTimeline(record, summary) });
     }

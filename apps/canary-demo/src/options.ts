@@ -19,6 +19,7 @@ export interface DemoOptions {
   tailMs: number;
   sampleMs: number;
   metricsIntervalMs: number;
+  schedulerIntervalMs: number;
   /** How long past its holds a plan may take to end before the run gives up. */
   planGraceMs: number;
   seed: number;
@@ -34,23 +35,29 @@ export const usage = `Usage: npm run demo -- [options]
 Runs the canary demo twice (healthy v2, buggy v2) against an embedded Aviary server on 127.0.0.1
 and writes report/report.html and report/summary.json.
 
-  --quick                 both runs in under a minute (short holds, more traffic)
-  --scenarios LIST        healthy,buggy (default both)
-  --users N               distinct users of the load (default 2000)
-  --rps N                 requests per second (default 300; quick 600)
-  --bug-rate X            share of v2 requests that fail in the buggy run (default 0.2)
-  --base-error-rate X     share of requests that fail in either version (default 0.005)
-  --latency-ms N          service latency, jittered ±50 % (default 2)
-  --steps LIST            plan percentages (default 1,5,25,50,100)
-  --hold-seconds N        hold of each step but the last (default 15; quick 3)
-  --last-hold-seconds N   hold of the last step (default 5; quick 1)
-  --min-samples N         guard minSamples per arm (default 200; quick 100)
-  --max-relative-increase X  guard threshold on v2/v1 (default 0.5)
-  --plan-grace-seconds N  give up on a plan this long after its holds (default 60; quick 30)
-  --seed N                seed of the load's user picks (default 42)
-  --out DIR               where to write the report (default apps/canary-demo/report)
-  --render FILE           re-render report.html from a saved runs.json, run nothing
-  --verbose               print the server's log
+  --quick                       both runs in under a minute (short holds, more traffic)
+  --scenarios LIST              healthy,buggy (default both)
+  --users N                     distinct users of the load (default 2000)
+  --rps N                       requests per second (default 300; quick 600)
+  --bug-rate X                  share of v2 requests that fail in the buggy run (default 0.2)
+  --base-error-rate X           share of requests that fail in either version (default 0.005)
+  --latency-ms N                service latency, jittered ±50 % (default 2)
+  --steps LIST                  plan percentages (default 1,5,25,50,100)
+  --hold-seconds N              hold of each step but the last (default 15; quick 3)
+  --last-hold-seconds N         hold of the last step (default 5; quick 1)
+  --min-samples N               guard minSamples per arm (default 200; quick 100)
+  --max-relative-increase X     guard: breach when v2's error ratio > (1 + X) × v1's (default 0.5)
+  --false-alarm-rate X          guard: false-alarm rate over the plan (default 0.01)
+  --scheduler-interval-ms N     the server's rollout scheduler tick (default 200)
+  --metrics-interval-ms N       how often the router's SDK reports metrics (default 1000)
+  --sample-ms N                 timeline resolution (default 1000)
+  --warmup-ms N                 traffic before the plan starts (default 3000; quick 1000)
+  --tail-ms N                   traffic after the plan ends (default 5000; quick 3000)
+  --plan-grace-seconds N        give up on a plan this long after its holds (default 60; quick 30)
+  --seed N                      seed of the load's user picks (default 42)
+  --out DIR                     where to write the report (default apps/canary-demo/report)
+  --render FILE                 re-render the report from a saved runs.json, run nothing
+  --verbose                     print the server's log
   --help`;
 
 function number(name: string, raw: string | undefined, fallback: number, check: (v: number) => boolean, what: string): number {
@@ -83,6 +90,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
       'false-alarm-rate': { type: 'string' },
       'sample-ms': { type: 'string' },
       'metrics-interval-ms': { type: 'string' },
+      'scheduler-interval-ms': { type: 'string' },
       'plan-grace-seconds': { type: 'string' },
       'warmup-ms': { type: 'string' },
       'tail-ms': { type: 'string' },
@@ -117,6 +125,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
     tailMs: number('tail-ms', values['tail-ms'], quick ? 3000 : 5000, (v) => v >= 0, 'milliseconds ≥ 0'),
     sampleMs: number('sample-ms', values['sample-ms'], 1000, (v) => v >= 100, 'milliseconds ≥ 100'),
     metricsIntervalMs: number('metrics-interval-ms', values['metrics-interval-ms'], 1000, (v) => v >= 100, 'milliseconds ≥ 100'),
+    schedulerIntervalMs: number('scheduler-interval-ms', values['scheduler-interval-ms'], 200, (v) => Number.isInteger(v) && v >= 10 && v <= 60_000, 'whole milliseconds from 10 to 60000'),
     planGraceMs: number('plan-grace-seconds', values['plan-grace-seconds'], quick ? 30 : 60, (v) => v > 0, 'seconds > 0') * 1000,
     seed: number('seed', values.seed, 42, Number.isInteger, 'an integer'),
     outDir: values.out,

@@ -5,6 +5,7 @@ import { type ChildHandle, listeningLine, startChild } from './children.js';
 import { wallClock } from './http.js';
 import { type LoadGenerator, startLoad } from './load.js';
 import { arms, type Arm, type ArmCounts, type Router, startRouter } from './router.js';
+import { METRICS_BUCKET_MS } from './summary.js';
 import type { RunRecord, ScenarioName, TimelineSample } from './timeline.js';
 
 export const FLAG = 'checkout-v2';
@@ -24,6 +25,8 @@ export interface ScenarioOptions {
   guard: GuardConfig;
   /** Traffic before the plan starts, all on v1. */
   warmupMs: number;
+  /** The plan starts no earlier (wall clock, ms): see `freshBucketAfter`. */
+  planNotBefore?: number;
   /** Traffic after the plan ended, to show where it settles. */
   tailMs: number;
   sampleMs: number;
@@ -41,8 +44,6 @@ export interface DemoEnvironment {
   /** dist/service.js, the checkout service's entry. */
   serviceEntry: string;
   log: (message: string) => void;
-  /** Called with each run's router once it listens (tests look at its counts). */
-  onRouter?: (router: Router) => void;
 }
 
 async function startService(env: DemoEnvironment, name: Arm, options: ScenarioOptions, bugRate: number): Promise<ChildHandle> {
@@ -55,6 +56,24 @@ async function startService(env: DemoEnvironment, name: Arm, options: ScenarioOp
     ready: listeningLine,
     timeoutMs: 15_000,
   });
+}
+
+/** The plan's own record of its steps (exact server times), when it has a history. */
+function stepsFromHistory(plan: RolloutPlan): RunRecord['stepStarts'] | undefined {
+  if (!plan.history) return undefined;
+  return plan.history
+    .filter((h) => h.type === 'step' && typeof h.stepIndex === 'number')
+    .map((h) => ({ stepIndex: h.stepIndex!, percentage: h.percentage ?? plan.steps[h.stepIndex!]?.percentage ?? 0, at: Date.parse(h.at) }));
+}
+
+/**
+ * The server counts a plan's events from the start of the 10 s metrics bucket holding the plan's
+ * start, and the flag is the same in every run: a plan must start in a bucket the previous run's
+ * traffic (reported up to its client's close) did not reach, or its exposed arm would begin with
+ * the previous run's v2 requests.
+ */
+export function freshBucketAfter(previousRunEnd: number, bucketMs = METRICS_BUCKET_MS): number {
+  return (Math.floor(previousRunEnd / bucketMs) + 1) * bucketMs + 250;
 }
 
 const percent = (value: number) => `${Number((value * 100).toFixed(1))} %`;
@@ -97,9 +116,10 @@ export async function runScenario(env: DemoEnvironment, options: ScenarioOptions
     if (!client.initialized) throw new Error(`${tag} the router's SDK client got no ruleset from ${env.serverUrl}`);
 
     router = await startRouter({ gate: client, flag: FLAG, upstreams: { v1: `http://127.0.0.1:${v1.port}`, v2: `http://127.0.0.1:${v2.port}` } });
-    env.onRouter?.(router);
     const holdMs = options.steps.reduce((sum, s) => sum + s.holdSeconds * 1000, 0);
-    const loadMs = options.warmupMs + holdMs + options.planGraceMs + options.tailMs;
+    const warmupMs = Math.max(options.warmupMs, (options.planNotBefore ?? 0) - wallClock());
+    if (warmupMs > options.warmupMs) env.log(`${tag} warming up for ${(warmupMs / 1000).toFixed(1)} s: the plan starts in a fresh metrics bucket`);
+    const loadMs = warmupMs + holdMs + options.planGraceMs + options.tailMs + 1000;
     load = startLoad({
       target: router.url,
       users: options.users,
@@ -110,7 +130,8 @@ export async function runScenario(env: DemoEnvironment, options: ScenarioOptions
     });
     const startedAt = wallClock();
     const samples: TimelineSample[] = [];
-    const stepStarts: RunRecord['stepStarts'] = [];
+    const observedSteps: RunRecord['stepStarts'] = [];
+    let observedStep: number | null = null;
     let previous: Record<Arm, ArmCounts> = router.counts();
     let from = startedAt;
     let plan: RolloutPlan | undefined;
@@ -121,7 +142,7 @@ export async function runScenario(env: DemoEnvironment, options: ScenarioOptions
 
     // Samples from the start of the load; the plan starts once the warm-up is over.
     for (;;) {
-      const planDue = plan === undefined ? startedAt + options.warmupMs : Number.POSITIVE_INFINITY;
+      const planDue = plan === undefined ? startedAt + warmupMs : Number.POSITIVE_INFINITY;
       await sleep(Math.max(0, Math.min(next, planDue) - wallClock()));
       if (plan === undefined && wallClock() >= planDue) {
         plan = await env.admin.createPlan(ENVIRONMENT, FLAG, {
@@ -132,7 +153,7 @@ export async function runScenario(env: DemoEnvironment, options: ScenarioOptions
           start: true,
           reason: `canary demo: ${options.scenario} v2`,
         });
-        planStartedAt = Date.parse(plan.stepStartedAt ?? plan.createdAt);
+        planStartedAt = Date.parse(plan.startedAt ?? plan.stepStartedAt ?? plan.createdAt);
         giveUpAt = planStartedAt + holdMs + options.planGraceMs;
         env.log(`${tag} plan ${plan.id} started: ${options.steps.map((s) => `${s.percentage} %`).join(' → ')}`);
         continue;
@@ -157,11 +178,11 @@ export async function runScenario(env: DemoEnvironment, options: ScenarioOptions
       from = t;
       if (planNow === undefined) continue;
       plan = planNow;
-      const last = stepStarts[stepStarts.length - 1];
-      if ((last === undefined || last.stepIndex !== planNow.stepIndex) && planNow.state !== 'rolled-back' && planNow.state !== 'cancelled') {
-        const at = planNow.stepStartedAt ? Date.parse(planNow.stepStartedAt) : t;
-        stepStarts.push({ stepIndex: planNow.stepIndex, percentage: options.steps[planNow.stepIndex]?.percentage ?? percentage ?? 0, at });
-        env.log(`${tag} step ${planNow.stepIndex + 1}/${options.steps.length}: ${options.steps[planNow.stepIndex]?.percentage} %`);
+      const index = planNow.stepIndex;
+      if (index !== null && index !== observedStep && planNow.state !== 'rolled-back' && planNow.state !== 'cancelled') {
+        observedStep = index;
+        observedSteps.push({ stepIndex: index, percentage: options.steps[index]?.percentage ?? percentage ?? 0, at: planNow.stepStartedAt ? Date.parse(planNow.stepStartedAt) : t });
+        env.log(`${tag} step ${index + 1}/${options.steps.length}: ${options.steps[index]?.percentage} %`);
       }
       const seen = counts.v1.requests + counts.v2.requests;
       env.log(
@@ -197,7 +218,7 @@ export async function runScenario(env: DemoEnvironment, options: ScenarioOptions
       startedAt,
       planStartedAt,
       endedAt: wallClock(),
-      stepStarts,
+      stepStarts: stepsFromHistory(finalPlan) ?? observedSteps,
       samples,
       log: router.log,
       routerSawKillAt,

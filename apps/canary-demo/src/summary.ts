@@ -38,23 +38,35 @@ export interface RunSummary {
   planDurationMs: number | null;
   /** The plan's recorded reason (for a rollback, the guard and its numbers). */
   reason: string | null;
-  serverVerdict: { status: string; z: number | null; threshold: number | null } | null;
+  /** The guard's last look on the server, with the counts it saw. */
+  serverVerdict: {
+    status: string;
+    z: number | null;
+    threshold: number | null;
+    exposed: { numerator: number; denominator: number } | null;
+    control: { numerator: number; denominator: number } | null;
+  } | null;
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 const round = (ms: number | null) => (ms === null ? null : Math.round(ms));
 
+/** The server counts a plan's events from the start of the 10 s metrics bucket holding its start. */
+export const METRICS_BUCKET_MS = 10_000;
+
 /**
  * Replays the router's log through the guard's test: cumulative per-arm counts of requests sent
- * since the plan started, looked at after every answer; answers the first time it breaches.
+ * since the plan's first metrics bucket began (as the server counts), looked at after every
+ * answer; answers the first time it breaches.
  */
 export function firstEvidence(record: Pick<RunRecord, 'log' | 'planStartedAt' | 'guard'>, threshold?: number): number | null {
   const limit = threshold ?? guardThreshold(record.guard);
+  const since = Math.floor(record.planStartedAt / METRICS_BUCKET_MS) * METRICS_BUCKET_MS;
   const exposed = { numerator: 0, denominator: 0 };
   const control = { numerator: 0, denominator: 0 };
   const byAnswer = [...record.log].sort((a, b) => a.doneAt - b.doneAt);
   for (const entry of byAnswer) {
-    if (entry.sentAt < record.planStartedAt) continue;
+    if (entry.sentAt < since) continue;
     const arm = entry.arm === 'v2' ? exposed : control;
     arm.denominator += 1;
     if (isError(entry.status)) arm.numerator += 1;
@@ -111,7 +123,13 @@ export function summarize(record: RunRecord): RunSummary {
     planDurationMs: end === null ? null : round(end - record.planStartedAt),
     reason: record.plan.reason ?? null,
     serverVerdict: record.plan.verdict
-      ? { status: record.plan.verdict.status, z: record.plan.verdict.z ?? null, threshold: record.plan.verdict.threshold ?? null }
+      ? {
+          status: record.plan.verdict.status,
+          z: record.plan.verdict.z ?? null,
+          threshold: record.plan.verdict.threshold ?? null,
+          exposed: record.plan.verdict.exposed ?? null,
+          control: record.plan.verdict.control ?? null,
+        }
       : null,
   };
 }

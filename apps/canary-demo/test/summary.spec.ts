@@ -78,7 +78,7 @@ describe('the run summary', () => {
       finalPercentage: 10,
       flagEnabled: false,
       planDurationMs: 3000,
-      serverVerdict: { status: 'breach', z: 9, threshold: 4.26 },
+      serverVerdict: { status: 'breach', z: 9, threshold: 4.26, exposed: null, control: null },
     });
     expect(summary.errorRate.v2).toBeCloseTo(3 / 5);
     expect(summary.errorRate.v1).toBe(0);
