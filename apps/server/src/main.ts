@@ -34,7 +34,7 @@ async function bootstrap(): Promise<void> {
   const url = `http://${shown}:${(server.address() as { port: number }).port}`;
   // Printed whatever LOG_LEVEL says: this is how a user finds the server.
   const banner = logger.child({ context: 'Aviary' }, { level: 'info' });
-  banner.info(`listening on ${url} (admin API ${url}/api/v1)`);
+  banner.info(`Aviary listening on ${url} (admin API ${url}/api/v1)`);
   banner.info(`API docs: ${url}/docs (OpenAPI ${url}/openapi.json)`);
   banner.info(config.databaseUrl ? 'Database: DATABASE_URL' : `Database: embedded PGlite in ${config.dataDir}`);
   const installation = app.get(InstallationService);

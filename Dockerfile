@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+# Aviary flag server. Build: docker build -t aviary-server .   Run: see docker-compose.yml and docs/deploy.md.
+# The runtime stage is exercised without Docker by apps/server/test/deploy-start.spec.ts, which
+# repeats its COPY and RUN steps in a temporary folder: keep the two in step.
+
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+# ---- build: every dependency, then compile @aviary/core and @aviary/server ----
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+ENV NX_DAEMON=false NX_NO_CLOUD=true CI=true
+COPY package.json package-lock.json ./
+COPY packages/core/package.json packages/core/
+COPY apps/server/package.json apps/server/
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.base.json ./
+COPY packages/core/ packages/core/
+COPY migrations/ migrations/
+COPY apps/server/ apps/server/
+# The same compilation as `nx run @aviary/server:build` (tsc --build, core first by reference).
+RUN npx tsc -b apps/server/tsconfig.lib.json
+
+# ---- runtime: production dependencies only, non-root ----
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    PORT=4000 \
+    AVIARY_DATA_DIR=/data
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY packages/core/package.json packages/core/
+COPY apps/server/package.json apps/server/
+# Installs the server's dependencies and links the @aviary/core workspace (its dist comes below).
+RUN npm ci --omit=dev --workspace @aviary/server --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force \
+ && mkdir -p /data && chown node:node /data
+COPY --from=build /app/packages/core/dist packages/core/dist
+COPY --from=build /app/apps/server/dist apps/server/dist
+USER node
+EXPOSE 4000
+# Only the embedded database (no DATABASE_URL) writes here.
+VOLUME ["/data"]
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# SIGTERM drains: readiness off, streams closed, in-flight requests finished, exit 0 (AVIARY_SHUTDOWN_TIMEOUT_MS).
+STOPSIGNAL SIGTERM
+CMD ["node", "apps/server/dist/apps/server/src/main.js"]

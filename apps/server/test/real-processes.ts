@@ -1,0 +1,371 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Real processes for the deploy, fault and soak tests: the built server, a private Postgres
+ * cluster (initdb + pg_ctl) and a private redis-server, each on its own loopback port and in its
+ * own temporary folder, so stopping them disturbs nothing else on the machine.
+ */
+
+export const SERVER_DIR = fileURLToPath(new URL('..', import.meta.url));
+export const REPO = resolve(SERVER_DIR, '../..');
+const TSC = join(REPO, 'node_modules/typescript/bin/tsc');
+
+// ---------------------------------------------------------------- builds
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  if (!existsSync(dir)) return newest;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Runs `work` while holding a lock folder, so parallel test files never build into one folder at once. */
+function locked<T>(name: string, work: () => T): T {
+  const lock = join(tmpdir(), `aviary-${name}-${Buffer.from(REPO).toString('hex').slice(-16)}.lock`);
+  const until = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock older than two minutes belongs to a build that died.
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > until) throw new Error(`timed out waiting for ${lock}`);
+      execFileSync('sleep', ['0.2']);
+    }
+  }
+  try {
+    return work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The folder holding the compiled server as `apps/server/dist` lays it out
+ * (`apps/server/src/main.js`, `migrations/`): the `nx build` output when it is newer than every
+ * source, else a fresh compilation of the same sources into out-tsc (never into dist/, which a
+ * concurrent `nx build` may be writing).
+ */
+export function serverBuild(): string {
+  const dist = join(SERVER_DIR, 'dist');
+  const sources = Math.max(newestSource(join(SERVER_DIR, 'src')), newestSource(join(REPO, 'migrations')));
+  const fresh = (root: string) => existsSync(join(root, 'apps/server/src/main.js')) && statSync(join(root, 'apps/server/src/main.js')).mtimeMs > sources;
+  if (fresh(dist)) return dist;
+  const out = join(SERVER_DIR, 'out-tsc/ops-server');
+  return locked('ops-server', () => {
+    if (!fresh(out)) {
+      execFileSync(process.execPath, [TSC, '-p', 'tsconfig.lib.json', '--outDir', out, '--tsBuildInfoFile', join(out, 'tsconfig.tsbuildinfo')], {
+        cwd: SERVER_DIR,
+        stdio: 'inherit',
+      });
+    }
+    return out;
+  });
+}
+
+/** The entry of the Node SDK (`@aviary/node`), built the same way when its dist is stale. */
+export function nodeSdkEntry(): string {
+  const pkg = join(REPO, 'packages/node');
+  const sources = newestSource(join(pkg, 'src'));
+  const fresh = (root: string) => existsSync(join(root, 'index.js')) && statSync(join(root, 'index.js')).mtimeMs > sources;
+  if (fresh(join(pkg, 'dist'))) return join(pkg, 'dist/index.js');
+  const out = join(pkg, 'out-tsc/ops-node');
+  return locked('ops-node', () => {
+    if (!fresh(out)) {
+      execFileSync(process.execPath, [TSC, '-p', 'tsconfig.lib.json', '--outDir', out, '--tsBuildInfoFile', join(out, 'tsconfig.tsbuildinfo')], {
+        cwd: pkg,
+        stdio: 'inherit',
+      });
+    }
+    return join(out, 'index.js');
+  });
+}
+
+// ---------------------------------------------------------------- small helpers
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `check` until it answers something truthy, or fails naming `what`. */
+export async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 15_000, everyMs = 50): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+function run(command: string, args: string[], options: { asPostgres?: boolean } = {}): string {
+  const asRoot = process.getuid?.() === 0;
+  const [cmd, argv] = options.asPostgres && asRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+  return execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+// ---------------------------------------------------------------- Postgres
+
+function postgresBin(name: string): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  for (const version of versions) {
+    const path = join(root, version, 'bin', name);
+    if (existsSync(path)) return path;
+  }
+  return name;
+}
+
+/** A private Postgres cluster in a temporary folder, on its own port, trust authentication. */
+export class PrivatePostgres {
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {}
+
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  static async create(): Promise<PrivatePostgres> {
+    const dir = mkdtempSync(join(tmpdir(), 'aviary-pg-'));
+    // initdb refuses to run as root: the cluster belongs to the postgres user.
+    if (process.getuid?.() === 0) {
+      const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+      const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+      chownSync(dir, uid, gid);
+    }
+    run(postgresBin('initdb'), ['-D', join(dir, 'data'), '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C'], { asPostgres: true });
+    const pg = new PrivatePostgres(dir, await freePort());
+    await pg.start();
+    return pg;
+  }
+
+  async start(): Promise<void> {
+    const options = `-p ${this.port} -c listen_addresses=127.0.0.1 -k ${this.dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+    run(postgresBin('pg_ctl'), ['-D', join(this.dir, 'data'), '-o', options, '-l', join(this.dir, 'log'), '-w', '-t', '30', 'start'], { asPostgres: true });
+  }
+
+  /** `fast` rolls back open transactions and disconnects everyone, like a restart by an operator. */
+  async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    run(postgresBin('pg_ctl'), ['-D', join(this.dir, 'data'), '-m', mode, '-w', '-t', '30', 'stop'], { asPostgres: true });
+  }
+
+  async destroy(): Promise<void> {
+    try {
+      await this.stop('immediate');
+    } catch {
+      // Already stopped.
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- Redis
+
+/** A private redis-server on its own port, without persistence. */
+export class PrivateRedis {
+  private child?: ChildProcess;
+
+  private constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  static async create(): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(await freePort());
+    await redis.start();
+    return redis;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    await new Promise<void>((resolveReady, reject) => {
+      const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
+      child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        if (/Ready to accept connections/.test(line)) {
+          clearTimeout(timer);
+          resolveReady();
+        }
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  destroy(): Promise<void> {
+    return this.stop();
+  }
+}
+
+// ---------------------------------------------------------------- the server
+
+export interface ServerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  ms: number;
+}
+
+/** The built server as a child process (what `npm start` and the Docker image run). */
+export class ServerProcess {
+  readonly output: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  private constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+    readonly url: string,
+  ) {
+    this.exited = child.exitCode !== null ? Promise.resolve({ code: child.exitCode, signal: null }) : new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  }
+
+  /** Starts `node <entry>` with only `env` (plus PATH) and waits until it listens. */
+  static start(name: string, entry: string, env: Record<string, string | undefined>, options: { cwd?: string; timeoutMs?: number } = {}): Promise<ServerProcess> {
+    const child = spawn(process.execPath, [entry], {
+      cwd: options.cwd ?? REPO,
+      env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_FORMAT: 'json', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    return new Promise((resolveStart, rejectStart) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        rejectStart(new Error(`${name} did not start:\n${output.join('\n')}`));
+      }, options.timeoutMs ?? 30_000);
+      child.once('exit', (code) => rejectStart(new Error(`${name} exited (${code}) before listening:\n${output.join('\n')}`)));
+      let started: ServerProcess | undefined;
+      for (const stream of [child.stdout!, child.stderr!]) {
+        createInterface({ input: stream }).on('line', (line) => {
+          (started?.output ?? output).push(line);
+          const listening = /listening on (http:\/\/[^\s"]+)/.exec(line);
+          if (listening && !started) {
+            clearTimeout(timer);
+            started = new ServerProcess(name, child, listening[1]!);
+            started.output.push(...output);
+            resolveStart(started);
+          }
+        });
+      }
+    });
+  }
+
+  /** Sends `signal` and waits for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<ServerExit> {
+    const started = Date.now();
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    const { code, signal: by } = await this.exited;
+    return { code, signal: by, ms: Date.now() - started };
+  }
+
+  kill(): Promise<ServerExit> {
+    return this.stop('SIGKILL');
+  }
+
+  /** Log lines parsed as JSON (others skipped). */
+  logs(): Array<Record<string, unknown>> {
+    return this.output.flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  }
+}
+
+// ---------------------------------------------------------------- a load balancer stand-in
+
+/**
+ * A TCP round-robin balancer over some backends: a connection goes to the next backend that
+ * accepts it (a refused connection tries the next one, as HAProxy's redispatch does).
+ */
+export class RoundRobinProxy {
+  private next = 0;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: ReturnType<typeof createServer>,
+    readonly port: number,
+    private readonly backends: number[],
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async create(backendUrls: string[]): Promise<RoundRobinProxy> {
+    const backends = backendUrls.map((u) => Number(new URL(u).port));
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const proxy = new RoundRobinProxy(server, (server.address() as { port: number }).port, backends);
+    server.on('connection', (client) => proxy.route(client, 0));
+    return proxy;
+  }
+
+  private route(client: Socket, attempt: number): void {
+    if (attempt >= this.backends.length) {
+      client.destroy();
+      return;
+    }
+    const port = this.backends[this.next++ % this.backends.length]!;
+    const upstream = connect(port, '127.0.0.1');
+    let connected = false;
+    upstream.once('connect', () => {
+      connected = true;
+      this.sockets.add(client).add(upstream);
+      client.pipe(upstream).pipe(client);
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+        this.sockets.delete(client);
+        this.sockets.delete(upstream);
+      };
+      client.once('close', close).once('error', close);
+      upstream.once('close', close).once('error', close);
+    });
+    upstream.once('error', () => {
+      if (!connected) this.route(client, attempt + 1);
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
