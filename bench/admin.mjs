@@ -1,6 +1,7 @@
 // Admin API benchmark against the local Postgres: config writes per second (sequential and
 // 16 concurrent) and the time and peak server memory to upload a 1,000,000-member cohort.
 // Usage: npm run bench:admin   (BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres)
+// The admin rate limit is off for the run: the bench measures the write path, not the limiter.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -29,7 +30,7 @@ async function admin(url, method, path, body) {
 
 function startServer(databaseUrl) {
   const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), SERVER], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, AVIARY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', AVIARY_DB_POOL_SIZE: '10' },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, AVIARY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', AVIARY_DB_POOL_SIZE: '10', AVIARY_RATE_LIMIT_ADMIN: '0' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
