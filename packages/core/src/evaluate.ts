@@ -44,7 +44,8 @@ interface Split {
 
 interface PreparedCohort {
   readonly included: ReadonlySet<string>;
-  readonly excluded: ReadonlySet<string>;
+  /** Undefined when no one is excluded: most cohorts exclude no one, and a lookup costs. */
+  readonly excluded: ReadonlySet<string> | undefined;
   readonly conditions: Predicate | undefined;
 }
 
@@ -80,6 +81,9 @@ interface PreparedRuleset {
   readonly flags: Map<string, PreparedFlag>;
   /** `null`: the cohort breaks the schema; `undefined`: there is no such cohort. */
   readonly cohorts: Map<string, PreparedCohort | null | undefined>;
+  /** The flag evaluated last, to skip the map when a caller asks about one flag over and over. */
+  lastKey: string | undefined;
+  lastFlag: PreparedFlag | undefined;
 }
 
 const prepared = new WeakMap<object, PreparedRuleset>();
@@ -100,7 +104,8 @@ function prepareCohort(ruleset: PreparedRuleset, key: string): PreparedCohort | 
   else if (validateCohort(source).length > 0) cohort = null;
   else {
     const c = source as Cohort;
-    cohort = { included: new Set(c.included ?? []), excluded: new Set(c.excluded ?? []), conditions: compileConditions(c.conditions) };
+    const excluded = new Set(c.excluded ?? []);
+    cohort = { included: new Set(c.included ?? []), excluded: excluded.size > 0 ? excluded : undefined, conditions: compileConditions(c.conditions) };
   }
   ruleset.cohorts.set(key, cohort);
   return cohort;
@@ -185,19 +190,24 @@ function prepareFlag(ruleset: PreparedRuleset, key: string): PreparedFlag {
   };
 }
 
+/** The ruleset evaluated last: callers ask about one ruleset over and over, a WeakMap lookup each time costs. */
+let last: PreparedRuleset | undefined;
+
 function prepareRuleset(ruleset: Ruleset): PreparedRuleset {
+  if (last !== undefined && last.source === ruleset) return last;
   let p = prepared.get(ruleset);
   if (p === undefined) {
-    p = { source: ruleset, flags: new Map(), cohorts: new Map() };
+    p = { source: ruleset, flags: new Map(), cohorts: new Map(), lastKey: undefined, lastFlag: undefined };
     prepared.set(ruleset, p);
   }
+  last = p;
   return p;
 }
 
 /** The unit as a string, or undefined when missing or empty. */
 function unitOf(context: Context, attribute: string): string | undefined {
   const value = context[attribute];
-  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'string') return value.length === 0 ? undefined : value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return undefined;
 }
@@ -214,7 +224,7 @@ function pick(outcome: Result | Split, unit: string | undefined): Result {
 function inCohort(cohort: PreparedCohort | undefined, context: Context, now: number): boolean {
   if (cohort === undefined) return false;
   const key = unitOf(context, 'key') ?? (context.key === '' ? '' : undefined);
-  if (key !== undefined && cohort.excluded.has(key)) return false;
+  if (key !== undefined && cohort.excluded !== undefined && cohort.excluded.has(key)) return false;
   if (key !== undefined && cohort.included.has(key)) return true;
   return cohort.conditions !== undefined && cohort.conditions(context, now);
 }
@@ -222,10 +232,15 @@ function inCohort(cohort: PreparedCohort | undefined, context: Context, now: num
 const evaluating: string[] = [];
 
 function evaluateFlag(ruleset: PreparedRuleset, key: string, context: Context, now: number, depth: number): Result {
-  let flag = ruleset.flags.get(key);
+  let flag = ruleset.lastKey === key ? ruleset.lastFlag : undefined;
   if (flag === undefined) {
-    flag = prepareFlag(ruleset, key);
-    ruleset.flags.set(key, flag);
+    flag = ruleset.flags.get(key);
+    if (flag === undefined) {
+      flag = prepareFlag(ruleset, key);
+      ruleset.flags.set(key, flag);
+    }
+    ruleset.lastKey = key;
+    ruleset.lastFlag = flag;
   }
   if (flag.fixed !== undefined) return flag.fixed;
 
@@ -278,8 +293,10 @@ export function evaluate(ruleset: Ruleset, flagKey: string, context?: Context | 
     const at = options?.now;
     // NaN: read the clock only if a date condition needs it.
     const now = at === undefined ? NaN : typeof at === 'number' ? at : at.getTime();
-    evaluating.length = 0;
-    return evaluateFlag(prepareRuleset(ruleset), String(flagKey), ctx, now, 0);
+    // Balanced by the try/finally in evaluateFlag; writing `length` costs more than reading it.
+    if (evaluating.length !== 0) evaluating.length = 0;
+    // String() is a call into the runtime even for a string.
+    return evaluateFlag(prepareRuleset(ruleset), typeof flagKey === 'string' ? flagKey : String(flagKey), ctx, now, 0);
   } catch (e) {
     return error(ErrorCodes.GENERAL, e instanceof Error ? e.message : String(e));
   }
