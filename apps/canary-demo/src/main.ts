@@ -17,6 +17,8 @@ import { summarize, toTimeline } from './summary.js';
 const defaultOutDir = fileURLToPath(new URL('../report', import.meta.url));
 const serviceEntry = fileURLToPath(new URL('./service.js', import.meta.url));
 
+let interrupted = false;
+
 function log(message: string): void {
   console.log(`${new Date().toISOString().slice(11, 23)} ${message}`);
 }
@@ -38,12 +40,13 @@ async function demo(options: DemoOptions): Promise<void> {
     await server?.stop();
     await rm(dataDir, { recursive: true, force: true });
   };
-  const interrupted = () => {
+  const onSignal = () => {
+    interrupted = true;
     log('interrupted: stopping the server and the services');
     void stop().finally(() => process.exit(130));
   };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     log(`starting the Aviary server (embedded PGlite in ${dataDir})`);
     server = await startAviaryServer({
@@ -86,8 +89,8 @@ async function demo(options: DemoOptions): Promise<void> {
     log(`report: ${join(outDir, 'report.html')}`);
     log(`summary: ${join(outDir, 'summary.json')}`);
   } finally {
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await stop();
   }
 }
@@ -109,6 +112,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {
+  // After Ctrl-C the run fails as its server goes away; that is not news.
+  if (interrupted) return;
   console.error(`canary demo failed: ${err.message}`);
   process.exitCode = 1;
 });
