@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { type ClientRequest, get as httpGet } from 'node:http';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -368,4 +369,102 @@ export class RoundRobinProxy {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
+}
+
+// ---------------------------------------------------------------- a raw SSE reader
+
+export interface SseEvent {
+  id?: number;
+  event: string;
+  data: string;
+}
+
+/** One `GET /sdk/v1/stream` read frame by frame; `revision` is the id of the last event. */
+export class SseReader {
+  readonly events: SseEvent[] = [];
+  revision = -1;
+  status = 0;
+  ended = false;
+  private request?: ClientRequest;
+
+  private constructor() {}
+
+  static open(baseUrl: string, sdkKey: string, lastEventId?: number): Promise<SseReader> {
+    const reader = new SseReader();
+    return new Promise((resolveOpen, reject) => {
+      const headers: Record<string, string> = { Authorization: `Bearer ${sdkKey}`, Accept: 'text/event-stream' };
+      if (lastEventId !== undefined) headers['Last-Event-ID'] = String(lastEventId);
+      const req = httpGet(`${baseUrl}/sdk/v1/stream`, { headers, agent: false }, (res) => {
+        reader.status = res.statusCode ?? 0;
+        res.setEncoding('utf8');
+        let buffer = '';
+        res.on('data', (chunk: string) => {
+          buffer += chunk;
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const frame = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const event: SseEvent = { event: 'message', data: '' };
+            for (const line of frame.split('\n')) {
+              if (line.startsWith('id: ')) event.id = Number(line.slice(4));
+              else if (line.startsWith('event: ')) event.event = line.slice(7);
+              else if (line.startsWith('data: ')) event.data += line.slice(6);
+            }
+            if (event.id === undefined && event.data === '') continue; // a comment (heartbeat)
+            reader.events.push(event);
+            if (event.id !== undefined) reader.revision = event.id;
+          }
+        });
+        const end = () => {
+          reader.ended = true;
+        };
+        res.on('end', end).on('close', end).on('error', end);
+        resolveOpen(reader);
+      });
+      reader.request = req;
+      req.on('error', (err) => {
+        reader.ended = true;
+        if (reader.status === 0) reject(err);
+      });
+    });
+  }
+
+  close(): void {
+    this.request?.destroy();
+    this.ended = true;
+  }
+}
+
+// ---------------------------------------------------------------- admin calls
+
+export async function adminCall(
+  baseUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    parsed = { text };
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/** Reads one metric's value (summed over its series) from a `/metrics` text. */
+export function metricValue(text: string, name: string): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
 }
