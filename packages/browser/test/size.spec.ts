@@ -8,8 +8,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const TARGET = 4096;
 /** Ceiling of this package's own code, core left out. Raise it only on purpose. */
 const SDK_BUDGET = 2304;
-/** Ceiling of the whole client while core is over the target (10 KiB; 9.3 KiB today), so that it cannot grow unchecked. */
-const WHOLE_CEILING = 10_240;
+/** Ceiling of the whole client, core included (6.35 KiB today), so that it cannot grow unchecked.
+ *  The goal is TARGET; see packages/browser/README.md for where the bytes go. */
+const WHOLE_CEILING = 6_656;
 
 const entry = (name: string) => fileURLToPath(new URL(`../src/${name}.ts`, import.meta.url));
 
@@ -25,7 +26,7 @@ describe('bundle size (min + gzip -9)', () => {
   beforeAll(async () => {
     whole = await bundle(entry('index'));
     sdk = await bundle(entry('index'), ['@aviary/core']);
-    console.log(`@aviary/browser: whole client ${whole.gzip} B (target ${TARGET} B), SDK code without core ${sdk.gzip} B (budget ${SDK_BUDGET} B)`);
+    console.log(`@aviary/browser: whole client ${whole.gzip} B (ceiling ${WHOLE_CEILING} B, goal ${TARGET} B), SDK code without core ${sdk.gzip} B (budget ${SDK_BUDGET} B)`);
   });
 
   it(`keeps the SDK's own code within ${SDK_BUDGET} B`, () => {
@@ -34,13 +35,6 @@ describe('bundle size (min + gzip -9)', () => {
 
   it(`keeps the whole client, core included, within today's ${WHOLE_CEILING} B`, () => {
     expect(whole.gzip).toBeLessThanOrEqual(WHOLE_CEILING);
-  });
-
-  // KNOWN GAP, tracked in packages/browser/README.md: @aviary/core alone is ~7.4 KB gzip, so the
-  // whole client is over the 4 KB target. `it.fails` keeps the target executable: the day core is
-  // trimmed enough, this test starts failing and must become a plain `it` (then drop WHOLE_CEILING).
-  it.fails(`KNOWN GAP: the whole client, core included, is within ${TARGET} B`, () => {
-    expect(whole.gzip).toBeLessThanOrEqual(TARGET);
   });
 
   it('leaves OpenFeature out of the main entry', async () => {

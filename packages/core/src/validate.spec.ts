@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validateCohort, validateFlag } from './schema.js';
+import { validateCohort, validateFlag } from './validate.js';
 import type { Ruleset } from './types.js';
 
 const ruleset: Ruleset = {
