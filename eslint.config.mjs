@@ -26,7 +26,7 @@ export default [
           depConstraints: [
             { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:sdk', 'scope:core'] },
             { sourceTag: 'scope:sdk', onlyDependOnLibsWithTags: ['scope:core'] },
-            { sourceTag: 'scope:core', onlyDependOnLibsWithTags: [], allowedExternalImports: ['murmurhash'] },
+            { sourceTag: 'scope:core', onlyDependOnLibsWithTags: [], allowedExternalImports: [] },
             {
               sourceTag: 'platform:browser',
               onlyDependOnLibsWithTags: ['platform:any', 'platform:browser'],
