@@ -52,7 +52,7 @@ and writes report/report.html and report/summary.json.
   --metrics-interval-ms N       how often the router's SDK reports metrics (default 1000)
   --sample-ms N                 timeline resolution (default 1000)
   --warmup-ms N                 traffic before the plan starts (default 3000; quick 1000)
-  --tail-ms N                   traffic after the plan ends (default 5000; quick 3000)
+  --tail-ms N                   traffic after the plan ends (default 5000; quick 2000)
   --plan-grace-seconds N        give up on a plan this long after its holds (default 60; quick 30)
   --seed N                      seed of the load's user picks (default 42)
   --out DIR                     where to write the report (default apps/canary-demo/report)
@@ -122,7 +122,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
     maxRelativeIncrease: number('max-relative-increase', values['max-relative-increase'], 0.5, (v) => v >= 0, 'a number ≥ 0'),
     falseAlarmRate: number('false-alarm-rate', values['false-alarm-rate'], 0.01, (v) => v > 0 && v < 1, 'a share in (0, 1)'),
     warmupMs: number('warmup-ms', values['warmup-ms'], quick ? 1000 : 3000, (v) => v >= 0, 'milliseconds ≥ 0'),
-    tailMs: number('tail-ms', values['tail-ms'], quick ? 3000 : 5000, (v) => v >= 0, 'milliseconds ≥ 0'),
+    tailMs: number('tail-ms', values['tail-ms'], quick ? 2000 : 5000, (v) => v >= 0, 'milliseconds ≥ 0'),
     sampleMs: number('sample-ms', values['sample-ms'], 1000, (v) => v >= 100, 'milliseconds ≥ 100'),
     metricsIntervalMs: number('metrics-interval-ms', values['metrics-interval-ms'], 1000, (v) => v >= 100, 'milliseconds ≥ 100'),
     schedulerIntervalMs: number('scheduler-interval-ms', values['scheduler-interval-ms'], 200, (v) => Number.isInteger(v) && v >= 10 && v <= 60_000, 'whole milliseconds from 10 to 60000'),

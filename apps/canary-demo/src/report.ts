@@ -226,7 +226,7 @@ export function renderReport(runs: readonly RunResult[], generatedAt = new Date(
     const facts: Array<[string, string]> = [
       ['outcome', summary.outcome],
       ['users (distinct, sent ≥ 1 request)', String(summary.users)],
-      ['requests / on v2', `${summary.requests} / ${summary.canaryRequests}`],
+      ['requests / on v2', `${summary.requests} / ${summary.canaryRequests}${summary.requestsSkipped ? ` (${summary.requestsSkipped} skipped: load generator saturated)` : ''}`],
       ['users on v2 / exposed to the bug / got a v2 error', `${summary.usersOnCanary} / ${summary.usersExposedToBug} / ${summary.usersWithCanaryErrors}`],
       ['error rate v1 / v2', `${pct(summary.errorRate.v1)} / ${pct(summary.errorRate.v2)}`],
       ['first significant evidence → kill', ms(summary.breachToKillMs)],

@@ -10,7 +10,10 @@ export interface RunSummary {
   outcome: string;
   /** Distinct users who sent at least one request. */
   users: number;
+  /** Requests the router handled (its log). */
   requests: number;
+  /** Requests the load generator skipped because 256 were already in flight (a saturated machine). */
+  requestsSkipped: number;
   canaryRequests: number;
   /** Distinct users the router sent to v2 at least once. */
   usersOnCanary: number;
@@ -107,6 +110,7 @@ export function summarize(record: RunRecord): RunSummary {
     outcome: record.plan.state,
     users: distinctUsers(log, () => true),
     requests: log.length,
+    requestsSkipped: record.load.skipped,
     canaryRequests: canary.length,
     usersOnCanary: distinctUsers(canary, () => true),
     usersExposedToBug: record.bugRate > 0 ? distinctUsers(canary, () => true) : 0,

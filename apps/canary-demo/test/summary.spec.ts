@@ -65,6 +65,7 @@ describe('the run summary', () => {
       outcome: 'rolled-back',
       users: 10,
       requests: 16,
+      requestsSkipped: 0,
       canaryRequests: 5,
       usersOnCanary: 4,
       usersExposedToBug: 4,
