@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { type ClientRequest, get as httpGet } from 'node:http';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -52,6 +52,13 @@ function locked<T>(name: string, work: () => T): T {
   }
 }
 
+/** An incremental build rewrites only changed files but always its build info: that dates it. */
+function builtAfter(root: string, entry: string, sources: number): boolean {
+  if (!existsSync(root)) return false;
+  const info = readdirSync(root, { withFileTypes: true }).find((e) => e.isFile() && e.name.endsWith('.tsbuildinfo'));
+  return existsSync(join(root, entry)) && info !== undefined && statSync(join(root, info.name)).mtimeMs > sources;
+}
+
 /**
  * The folder holding the compiled server as `apps/server/dist` lays it out
  * (`apps/server/src/main.js`, `migrations/`): the `nx build` output when it is newer than every
@@ -61,7 +68,7 @@ function locked<T>(name: string, work: () => T): T {
 export function serverBuild(): string {
   const dist = join(SERVER_DIR, 'dist');
   const sources = Math.max(newestSource(join(SERVER_DIR, 'src')), newestSource(join(REPO, 'migrations')));
-  const fresh = (root: string) => existsSync(join(root, 'apps/server/src/main.js')) && statSync(join(root, 'apps/server/src/main.js')).mtimeMs > sources;
+  const fresh = (root: string) => builtAfter(root, 'apps/server/src/main.js', sources);
   if (fresh(dist)) return dist;
   const out = join(SERVER_DIR, 'out-tsc/ops-server');
   return locked('ops-server', () => {
@@ -70,6 +77,8 @@ export function serverBuild(): string {
         cwd: SERVER_DIR,
         stdio: 'inherit',
       });
+      // A build with nothing to do leaves its build info untouched: date it anyway.
+      utimesSync(join(out, 'tsconfig.tsbuildinfo'), new Date(), new Date());
     }
     return out;
   });
@@ -79,7 +88,7 @@ export function serverBuild(): string {
 export function nodeSdkEntry(): string {
   const pkg = join(REPO, 'packages/node');
   const sources = newestSource(join(pkg, 'src'));
-  const fresh = (root: string) => existsSync(join(root, 'index.js')) && statSync(join(root, 'index.js')).mtimeMs > sources;
+  const fresh = (root: string) => builtAfter(root, 'index.js', sources);
   if (fresh(join(pkg, 'dist'))) return join(pkg, 'dist/index.js');
   const out = join(pkg, 'out-tsc/ops-node');
   return locked('ops-node', () => {
@@ -88,6 +97,7 @@ export function nodeSdkEntry(): string {
         cwd: pkg,
         stdio: 'inherit',
       });
+      utimesSync(join(out, 'tsconfig.tsbuildinfo'), new Date(), new Date());
     }
     return join(out, 'index.js');
   });
