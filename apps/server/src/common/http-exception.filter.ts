@@ -20,7 +20,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const requestId = req.requestId ?? randomUUID();
     const { statusCode, message, errors } = this.describe(exception);
     const unavailable = statusCode === 503 && isDatabaseUnavailable(exception);
-    if (statusCode >= 500 && !unavailable) {
+    // A deliberate 503 (not ready, draining, database down) is in the access log, not worth a stack.
+    if (statusCode >= 500 && statusCode !== 503) {
       this.logger.error(`${req.method} ${loggableUrl(req.originalUrl ?? req.url ?? '')} ${requestId}: ${(exception as Error)?.stack ?? String(exception)}`);
     }
     if (res.headersSent) {

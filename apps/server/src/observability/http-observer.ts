@@ -36,7 +36,7 @@ export function observeHttp(metrics: ServerMetrics, logger: Logger) {
         ms,
         ...(res.writableFinished || stream ? {} : { aborted: true }),
       };
-      const level = status >= 500 ? 'error' : QUIET_ROUTES.has(route) ? 'debug' : 'info';
+      const level = QUIET_ROUTES.has(route) ? 'debug' : status === 503 ? 'warn' : status >= 500 ? 'error' : 'info';
       logger[level](fields, stream ? `stream closed after ${(seconds).toFixed(1)} s` : `${method} ${route} ${status} ${ms} ms`);
     });
     next();
