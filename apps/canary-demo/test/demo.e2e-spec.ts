@@ -12,10 +12,14 @@ import type { RunSummary } from '../src/summary.js';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
-/** The demo as a user runs it, shortened to seconds: half-second holds, a small guard, more bug. */
+/**
+ * The demo as a user runs it, shortened to seconds: 2 s holds, a small guard, a worse bug, metrics
+ * every 0.5 s. The holds leave the guard time to see a few metric reports per step even on a
+ * saturated machine; with 1 s holds a buggy plan could reach its end before the server had counts.
+ */
 const args = [
-  '--users', '500', '--rps', '800', '--bug-rate', '0.3', '--latency-ms', '1',
-  '--hold-seconds', '1', '--last-hold-seconds', '0.5', '--min-samples', '50',
+  '--users', '500', '--rps', '800', '--bug-rate', '0.5', '--latency-ms', '1',
+  '--hold-seconds', '2', '--last-hold-seconds', '2', '--min-samples', '50', '--metrics-interval-ms', '500',
   '--warmup-ms', '500', '--tail-ms', '1500', '--sample-ms', '500', '--plan-grace-seconds', '20',
 ];
 
@@ -52,7 +56,7 @@ describe('npm run demo, shortened', () => {
 
   it('rolls the buggy canary back: plan rolled-back, flag killed, no v2 request after the kill', () => {
     const buggy = summary.buggy;
-    expect(buggy.outcome).toBe('rolled-back');
+    expect(buggy.outcome, JSON.stringify(buggy, null, 2)).toBe('rolled-back');
     expect(buggy.flagEnabled).toBe(false);
     expect(buggy.killAt).not.toBeNull();
     expect(buggy.reason).toMatch(/^guard error\/request: exposed .* z = [\d.]+ > [\d.]+$/);
@@ -67,7 +71,7 @@ describe('npm run demo, shortened', () => {
 
   it('completes the healthy canary: 100 %, flag on, no kill', () => {
     const healthy = summary.healthy;
-    expect(healthy.outcome).toBe('completed');
+    expect(healthy.outcome, JSON.stringify(healthy, null, 2)).toBe('completed');
     expect(healthy.flagEnabled).toBe(true);
     expect(healthy.finalPercentage).toBe(100);
     expect(healthy.killAt).toBeNull();
