@@ -242,15 +242,16 @@ export class RolloutPlansService {
     const plan = await this.lock(tx, id);
     if (!isGuarded(plan.state)) return;
     const now = await this.now(tx);
+    // Guard looks stop too until someone resumes (or cancels) the plan.
+    plan.next_check_at = null;
+    plan.reason = message;
+    await this.warn(tx, plan, now, 'step-failed', message);
     if (plan.state === 'running') {
       plan.state = 'paused';
       plan.paused_remaining_ms = '0';
       plan.next_step_at = null;
+      await this.history(tx, plan, { type: 'paused', actor: planActor(id).name, reason: message });
     }
-    plan.next_check_at = null;
-    plan.reason = message;
-    await this.warn(tx, plan, now, 'step-failed', message);
-    await this.history(tx, plan, { type: 'paused', actor: planActor(id).name, reason: message });
     await this.save(tx, plan, now);
   }
 
