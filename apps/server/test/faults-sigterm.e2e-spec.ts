@@ -82,7 +82,8 @@ describe('SIGTERM to one of two instances under load', () => {
           const res = await adminCall(proxy.url, ADMIN_TOKEN, 'PUT', `/api/v1/environments/production/flags/w${w}/rollout`, { percentage: n % 100 });
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         } catch {
-          // A keep-alive connection closed under the request by the draining instance: a client retries.
+          // A request racing the listener's close on an idle connection: a client (or HAProxy's
+          // retry-on conn-failure) sends it again. Requests the server has read always finish.
           networkErrors++;
         }
       }
@@ -103,7 +104,7 @@ describe('SIGTERM to one of two instances under load', () => {
     // Writes: answered 200 throughout (in-flight ones on A finished), never a 5xx.
     expect([...statuses.keys()]).toEqual([200]);
     expect(statuses.get(200)).toBeGreaterThan(WRITERS * 5);
-    expect(networkErrors).toBeLessThanOrEqual(WRITERS);
+    expect(networkErrors).toBeLessThanOrEqual(3);
 
     const revision = (await adminCall(b.url, ADMIN_TOKEN, 'GET', '/api/v1/environments/production')).body.revision as number;
     await waitFor(`every client at revision ${revision}`, () => clients.every((c) => c.revision === revision), 10_000);
@@ -111,7 +112,7 @@ describe('SIGTERM to one of two instances under load', () => {
     expect(b.child.exitCode).toBeNull();
     console.log(
       `SIGTERM: A (${onA} of ${CLIENTS} streams) exited ${exit.code} after ${exit.ms} ms; ${statuses.get(200)} writes answered 200, ` +
-        `${networkErrors} closed keep-alive connections retried; all ${CLIENTS} clients at revision ${revision}`,
+        `${networkErrors} requests cut by the listener's close; all ${CLIENTS} clients at revision ${revision}`,
     );
   });
 });

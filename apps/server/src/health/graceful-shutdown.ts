@@ -4,8 +4,9 @@ import type { Logger } from '../observability/logger.js';
 import { ShutdownState } from './shutdown-state.js';
 
 /**
- * On SIGTERM (or SIGINT): readiness goes false and streams close at once, the listener stops,
- * in-flight requests finish, then the application closes (bus, database) and the process exits 0.
+ * On SIGTERM (or SIGINT): readiness goes false and streams close at once; requests keep being
+ * answered (with `Connection: close`) for up to 2 s while balancers notice; then the listener
+ * stops, in-flight requests finish, the application closes (bus, database) and the process exits 0.
  * If that takes longer than `timeoutMs`, remaining connections are cut and it exits 1.
  */
 export function installGracefulShutdown(app: INestApplication, timeoutMs: number, logger: Logger): void {
@@ -39,11 +40,14 @@ export async function shutdown(app: INestApplication, timeoutMs: number, logger:
   const state = app.get(ShutdownState);
   const server = app.getHttpServer() as Server;
   state.begin();
-  logger.info({ reason, pending: state.pending }, 'draining: readiness off, streams closed, no new connections');
+  // Keep answering for a moment: balancers see /readyz fail, and keep-alive clients get
+  // `Connection: close` on their next response instead of a connection cut under a request.
+  const grace = Math.min(2000, timeoutMs / 4);
+  logger.info({ reason, pending: state.pending, graceMs: grace }, 'draining: readiness off, streams closed, connections closing');
+  await delay(grace);
   server.close();
-  server.closeIdleConnections();
   // Leave part of the budget to closing the application itself.
-  const budget = Math.max(timeoutMs - 2000, timeoutMs / 2);
+  const budget = Math.max(timeoutMs - grace - 2000, (timeoutMs - grace) / 2);
   const finished = await Promise.race([state.idle().then(() => true), delay(budget).then(() => false)]);
   if (!finished) logger.warn({ pending: state.pending }, 'in-flight requests still open after the drain budget: closing them');
   server.closeAllConnections();
