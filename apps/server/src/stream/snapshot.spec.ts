@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RulesetSnapshot, clientPatch, publicPatch } from './snapshot.js';
+import { RulesetSnapshot, clientPatch, publicPatch, type RulesetPatch } from './snapshot.js';
 
 const base = new RulesetSnapshot(
   {
@@ -51,5 +51,28 @@ describe('RulesetSnapshot', () => {
       cohorts: { beta: { key: 'beta', included: ['u2'], excluded: [], conditions: [] } },
     });
     expect(publicPatch(patch)).not.toHaveProperty('clientVisible');
+  });
+
+  it('never names a hidden flag to clients: created, changed or archived, it is not in their patch', () => {
+    const patches: RulesetPatch[] = [
+      { revision: 8, flags: { hush: { key: 'hush', enabled: true } }, clientVisible: { hush: false } },
+      { revision: 8, flags: { secret: { key: 'secret', enabled: false } }, clientVisible: { secret: false } },
+      { revision: 8, flags: { secret: null } },
+    ];
+    for (const patch of patches) {
+      expect(clientPatch(patch, base.apply(patch)!, 'u1')).toEqual({ revision: 8, flags: {} });
+    }
+  });
+
+  it('removes a flag from clients when it is hidden or archived; a replay that cannot tell asks for the whole ruleset', () => {
+    const hide = { revision: 8, flags: { open: { key: 'open', enabled: true } }, clientVisible: { open: false } };
+    const hidden = base.apply(hide)!;
+    expect(clientPatch(hide, hidden, 'u1')).toEqual({ revision: 8, flags: { open: null } });
+    const archive = { revision: 8, flags: { open: null } };
+    expect(clientPatch(archive, base.apply(archive)!, 'u1')).toEqual({ revision: 8, flags: { open: null } });
+    // Replayed against a later snapshot, the visibility before revision 8 is unknown.
+    const later = hidden.apply({ revision: 9, cohorts: {} })!;
+    expect(clientPatch(hide, later, 'u1')).toBeUndefined();
+    expect(clientPatch({ revision: 8, flags: { secret: { key: 'secret', enabled: false } }, clientVisible: { secret: false } }, later, 'u1')).toBeUndefined();
   });
 });

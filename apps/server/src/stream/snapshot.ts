@@ -18,6 +18,8 @@ export class RulesetSnapshot {
   constructor(
     readonly ruleset: Ruleset,
     readonly clientVisible: ReadonlySet<string>,
+    /** The client-visible flags one revision earlier, when this snapshot was made by `apply`. */
+    readonly visibleBefore?: ReadonlySet<string>,
   ) {}
 
   get revision(): number {
@@ -46,7 +48,7 @@ export class RulesetSnapshot {
       if (cohort === null) delete cohorts[key];
       else cohorts[key] = cohort;
     }
-    return new RulesetSnapshot({ environment: this.ruleset.environment, revision: patch.revision, flags, cohorts }, visible);
+    return new RulesetSnapshot({ environment: this.ruleset.environment, revision: patch.revision, flags, cohorts }, visible, this.clientVisible);
   }
 
   toJSON(): string {
@@ -84,15 +86,24 @@ function clientCohort(cohort: Cohort, userKey: string | undefined, included: boo
   return { key: cohort.key, included: own(included), excluded: own(excluded), conditions: cohort.conditions ?? [] };
 }
 
-/** A patch as a client key may see it: same revision, hidden flags dropped, cohorts cut to the user. */
-export function clientPatch(patch: RulesetPatch, snapshot: RulesetSnapshot, userKey: string | undefined): RulesetPatch {
+/**
+ * A patch as a client key may see it: same revision, hidden flags dropped, cohorts cut to the user.
+ * A flag that was visible and is now hidden or deleted goes out as `null`; a hidden flag's key never
+ * goes out at all. Which of the two a `null` or a `clientVisible: false` is needs the visibility one
+ * revision earlier: known when `snapshot` is the one this patch made (live changes), else only when
+ * the flag is visible now. Otherwise the answer is undefined: send the client its whole ruleset.
+ */
+export function clientPatch(patch: RulesetPatch, snapshot: RulesetSnapshot, userKey: string | undefined): RulesetPatch | undefined {
   const out: RulesetPatch = { revision: patch.revision };
   if (patch.flags) {
+    const before = snapshot.revision === patch.revision ? snapshot.visibleBefore : undefined;
     const flags: Record<string, Flag | null> = {};
     for (const [key, flag] of Object.entries(patch.flags)) {
-      // A flag that stopped being visible is removed from the client's ruleset.
       if (flag !== null && snapshot.clientVisible.has(key)) flags[key] = flag;
-      else if (flag === null || patch.clientVisible?.[key] === false) flags[key] = null;
+      else if (flag === null || patch.clientVisible?.[key] === false) {
+        if (before?.has(key) || snapshot.clientVisible.has(key)) flags[key] = null;
+        else if (before === undefined) return undefined;
+      }
     }
     out.flags = flags;
   }

@@ -82,6 +82,12 @@ export class StreamHub {
       return;
     }
     const patch = sub.client ? clientPatch(change.patch, snapshot, sub.client.userKey) : publicPatch(change.patch);
+    if (patch === undefined) {
+      // The patch cannot be cut for a client without knowing what it holds: a replay stops here and
+      // the caller sends the whole client ruleset.
+      if (!replay) this.sendRuleset(sub, snapshot);
+      return;
+    }
     if (writeFrame(sub.res, sseEvent(change.kind === 'kill' ? 'kill' : 'change', change.revision, JSON.stringify(patch)))) sub.revision = change.revision;
   }
 
