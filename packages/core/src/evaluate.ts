@@ -34,8 +34,10 @@ interface Prepared {
 }
 
 const prepared = new WeakMap<object, Prepared>();
-/** The ruleset evaluated last: callers ask about one ruleset over and over. */
+/** The ruleset evaluated last, and the flag asked about last in it: callers ask about one ruleset, often one flag, over and over. */
 let last: Prepared | undefined;
+let lastKey: string | undefined;
+let lastFn: FlagFn | undefined;
 /** Flags being evaluated, to find prerequisite cycles. */
 const stack: string[] = [];
 
@@ -60,8 +62,8 @@ function cohort(p: Prepared, key: string): Predicate | null | undefined {
       const conditions = compileConditions(c.conditions);
       member = (context, now) => {
         const k = context.key;
-        const id = typeof k === 'string' || typeof k === 'number' || typeof k === 'boolean' ? String(k) : undefined;
-        if (id !== undefined && excluded.has(id)) return false;
+        const id = typeof k === 'string' ? k : typeof k === 'number' || typeof k === 'boolean' ? String(k) : undefined;
+        if (id !== undefined && excluded.size > 0 && excluded.has(id)) return false;
         return (id !== undefined && included.has(id)) || (conditions !== undefined && conditions(context, now));
       };
     }
@@ -183,11 +185,16 @@ export function evaluate(ruleset: Ruleset, flagKey: string, context?: Context | 
     if (!isObject(ctx)) return error('INVALID_INPUT', 'the context must be an object');
     let p = last !== undefined && last.source === ruleset ? last : prepared.get(ruleset);
     if (p === undefined) prepared.set(ruleset, (p = { source: ruleset, flags: new Map(), cohorts: new Map() }));
-    last = p;
     const at = options?.now;
     if (stack.length) stack.length = 0;
+    const key = typeof flagKey === 'string' ? flagKey : String(flagKey);
+    if (p !== last || key !== lastKey) {
+      lastFn = flagFn(p, key);
+      last = p;
+      lastKey = key;
+    }
     // NaN: read the clock only if a date condition needs it.
-    return flagFn(p, typeof flagKey === 'string' ? flagKey : String(flagKey))(ctx, at === undefined ? NaN : typeof at === 'number' ? at : at.getTime(), 0);
+    return lastFn!(ctx, at === undefined ? NaN : typeof at === 'number' ? at : at.getTime(), 0);
   } catch (e) {
     return error('GENERAL', String(e));
   }

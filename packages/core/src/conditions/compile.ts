@@ -32,7 +32,8 @@ const STRING_TESTS: Record<string, (actual: string, value: string) => boolean> =
 function base(c: Condition): Predicate | undefined {
   const { attribute, operator } = c;
   const raw: readonly unknown[] = c.values ?? [];
-  const fold = (s: string) => (c.caseInsensitive === true ? s.toLowerCase() : s);
+  const ci = c.caseInsensitive === true;
+  const fold = (s: string) => (ci ? s.toLowerCase() : s);
   const values = raw.map((v) => fold(String(v)));
   /** A string operator: `whenMissing` for a missing attribute, else `test` on the folded text. */
   const text = (test: (s: string) => boolean, whenMissing = false): Predicate => (context) => {
@@ -54,10 +55,18 @@ function base(c: Condition): Predicate | undefined {
 
   if (operator === 'in' || operator === 'notIn') {
     const set = new Set(values);
-    return text((s) => set.has(s) === (operator === 'in'), operator === 'notIn');
+    const member = operator === 'in';
+    return text((s) => set.has(s) === member, !member);
   }
   const stringTest = STRING_TESTS[operator];
-  if (stringTest) return text((s) => values.some((v) => stringTest(s, v)));
+  if (stringTest) {
+    // A loop, not `some` (a closure per call), over a dense copy (`some` skips holes).
+    const dense = values.filter(() => true);
+    return text((s) => {
+      for (const v of dense) if (stringTest(s, v)) return true;
+      return false;
+    });
+  }
   if (operator === 'exists') return (context) => (read(context, attribute) ?? '') !== '';
   if (operator === 'matches') {
     const source = raw[0];
