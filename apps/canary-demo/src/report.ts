@@ -57,7 +57,7 @@ function polyline(points: Array<[number, number] | null>, color: string): string
 }
 
 function niceMax(value: number): number {
-  for (const step of [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1]) if (value <= step) return step;
+  for (const step of [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1]) if (value <= step) return step;
   return Math.ceil(value);
 }
 
@@ -91,15 +91,20 @@ export function renderChart(timeline: Timeline, options: ChartOptions = {}): str
   const rates = { v1: rollingErrorRate(samples, 'v1', window), v2: rollingErrorRate(samples, 'v2', window) };
   const peak = Math.max(0.01, ...rates.v1.map((r) => r ?? 0), ...rates.v2.map((r) => r ?? 0));
   const errorMax = niceMax(peak * 1.1);
-  const yShare = (share: number) => top.y + top.h - share * top.h;
+  // A canary caught at 5 % would be a flat line on a 0–100 % axis: the axis ends where the run went.
+  const shares = samples.map(canaryShare).filter((v): v is number => v !== null);
+  const planned = timeline.markers.filter((m) => m.kind === 'step').map((m) => (m.percentage ?? 0) / 100);
+  const shareMax = Math.min(1, niceMax(Math.max(0.01, ...shares, ...planned) * 1.1));
+  const yShare = (share: number) => top.y + top.h - (share / shareMax) * top.h;
   const yError = (rate: number) => bottom.y + bottom.h - (rate / errorMax) * bottom.h;
 
   const parts: string[] = [];
   parts.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#fff"/>`);
   // Grid and axes.
-  for (const share of [0, 0.25, 0.5, 0.75, 1]) {
+  for (const fraction of [0, 0.25, 0.5, 0.75, 1]) {
+    const share = fraction * shareMax;
     parts.push(`<line x1="${left}" x2="${left + plotWidth}" y1="${fmt(yShare(share))}" y2="${fmt(yShare(share))}" stroke="#e2e8f0"/>`);
-    parts.push(`<text x="${left - 6}" y="${fmt(yShare(share) + 4)}" text-anchor="end">${share * 100} %</text>`);
+    parts.push(`<text x="${left - 6}" y="${fmt(yShare(share) + 4)}" text-anchor="end">${fmt(share * 100, 2)} %</text>`);
   }
   for (const rate of [0, errorMax / 2, errorMax]) {
     parts.push(`<line x1="${left}" x2="${left + plotWidth}" y1="${fmt(yError(rate))}" y2="${fmt(yError(rate))}" stroke="#e2e8f0"/>`);
