@@ -30,7 +30,7 @@ export async function bundleForBrowser(): Promise<string> {
 /**
  * The test page: shows `new-checkout` for the user in `?user=`, re-rendering on `change`, and
  * records each state it showed with a timestamp (`window.renders`), so a test can tell what the
- * very first paint was and when a kill arrived.
+ * very first paint was and when a kill arrived. `?streaming=0` makes it poll only.
  */
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
@@ -43,6 +43,7 @@ const PAGE = `<!doctype html>
     url: q.get('flags'),
     clientKey: q.get('clientKey'),
     context: { key: q.get('user') },
+    streaming: q.get('streaming') !== '0',
     pollIntervalMs: 300,
     readyTimeoutMs: 3000,
   });
