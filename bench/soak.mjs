@@ -12,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { get } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -85,6 +86,16 @@ async function stopServer(server) {
   const exited = new Promise((r) => server.child.once('exit', r));
   server.child.kill('SIGTERM');
   await exited;
+}
+
+/** CPU seconds a process has used so far (Linux /proc; NaN elsewhere). */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 // ------------------------------------------------------------------ HTTP
@@ -337,7 +348,9 @@ async function main() {
     }
 
     const writeStart = performance.now();
+    const cpuStart = [...servers.map((srv) => cpuSeconds(srv.child.pid)), cpuSeconds(process.pid)];
     await new Promise((r) => setTimeout(r, SECONDS * 1000));
+    const cpuEnd = [...servers.map((srv) => cpuSeconds(srv.child.pid)), cpuSeconds(process.pid)];
     running = false;
     await Promise.all(writers);
     await outage;
@@ -407,6 +420,7 @@ async function main() {
       lost,
       settleMs: Math.round(settleMs),
       rssMb: rss.map((m) => Math.round(m)),
+      cpuPercent: cpuEnd.map((end, i) => Math.round(((end - cpuStart[i]) / SECONDS) * 100)),
       totalSeconds: (performance.now() - started) / 1000,
       checks,
       pass: Object.values(checks).every(Boolean),
@@ -432,6 +446,7 @@ async function main() {
     ['streams holding the server ruleset', `${n(result.equal)} / ${n(result.streams)}`],
     ['acknowledged writes lost', String(result.lost)],
     ['server RSS per instance', result.rssMb.map((m) => `${m} MB`).join(', ')],
+    ['CPU while writing (of one core)', `${result.cpuPercent.slice(0, -1).map((c, i) => `server-${i} ${c} %`).join(', ')}, soak clients ${result.cpuPercent.at(-1)} %`],
     ['result', result.pass ? 'PASS' : `FAIL: ${Object.entries(result.checks).filter(([, ok]) => !ok).map(([k]) => k).join('; ')}`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
