@@ -74,10 +74,12 @@ export class LiveRulesets {
     return this.keysById.get(id);
   }
 
-  /** A change committed by this instance: applied here at once, then published to the others. */
+  /** A change committed by this instance: published to the others and applied here at once. The
+   *  publish goes out first, so the other instances do not wait for this one's own fan-out. */
   async committed(change: RulesetChange): Promise<void> {
+    const published = this.bus.publish(change);
     await this.receive(change);
-    await this.bus.publish(change);
+    await published;
   }
 
   /** Applies a change from anywhere; duplicates and stale ones are ignored. */
