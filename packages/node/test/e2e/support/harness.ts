@@ -234,7 +234,7 @@ export class AviaryServer {
             return false;
           }
         },
-        20_000,
+        30_000, // a first start migrates the database; a busy 2-core machine has taken 15 s
         50,
       );
     } catch (error) {
