@@ -53,7 +53,7 @@ afterAll(async () => {
 const user = { key: 'user-1' };
 
 describe('Redis outage', () => {
-  it('with Redis up, a write through A reaches B\'s client over the fan-out', async () => {
+  it('with Redis up, a write through A reaches B\'s client', async () => {
     const revision = await admin.rollout('search-v2', 0);
     await waitFor('the change', () => client.revision === revision, 2_000);
     expect(client.isEnabled('search-v2', user)).toBe(false);
