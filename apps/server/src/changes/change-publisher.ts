@@ -17,6 +17,8 @@ export interface RulesetPatch {
 
 export interface ChangeEvent {
   environment: string;
+  /** The environment's id: tells this installation's changes from another's on a shared Redis. */
+  environmentId?: string;
   revision: number;
   kind: ChangeKind;
   patch: RulesetPatch;

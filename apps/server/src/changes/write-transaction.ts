@@ -58,7 +58,7 @@ export class WriteTransaction {
       [env.id, kind, JSON.stringify(body)],
     );
     const patch: RulesetPatch = { revision: row.revision, ...body };
-    this.events.push({ environment: env.key, revision: row.revision, kind, patch });
+    this.events.push({ environment: env.key, environmentId: env.id, revision: row.revision, kind, patch });
     return row.revision;
   }
 

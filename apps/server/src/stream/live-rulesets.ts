@@ -35,6 +35,7 @@ export class LiveRulesets {
   private readonly recent = new Map<string, RulesetChange[]>();
   private timer?: NodeJS.Timeout;
   private reconciling?: Promise<void>;
+  private lastLookup = 0;
   lastReconcileError?: string;
   /** Largest number of revisions this instance was found behind Postgres at a check. */
   lag = 0;
@@ -82,8 +83,9 @@ export class LiveRulesets {
     await published;
   }
 
-  /** Applies a change from anywhere; duplicates and stale ones are ignored. */
-  receive(change: RulesetChange): Promise<void> {
+  /** Applies a change from anywhere; duplicates, stale ones and other installations' are ignored. */
+  async receive(change: RulesetChange): Promise<void> {
+    if (!(await this.isOurs(change))) return;
     return this.serialize(change.environment, async () => {
       const current = this.snapshots.get(change.environment);
       if (current !== undefined && change.revision <= current.revision) return;
@@ -93,6 +95,20 @@ export class LiveRulesets {
       }
       this.advance(change, current);
     });
+  }
+
+  /**
+   * Whether a change belongs to this installation: its environment id is one of ours (several
+   * installations may share a Redis). An unknown id is looked up, at most once a second.
+   */
+  private async isOurs(change: RulesetChange): Promise<boolean> {
+    const id = change.environmentId;
+    if (id === undefined || this.keysById.get(id) === change.environment) return true;
+    if (!this.keysById.has(id) && Date.now() - this.lastLookup > 1000) {
+      this.lastLookup = Date.now();
+      await this.reconcile();
+    }
+    return this.keysById.get(id) === change.environment;
   }
 
   /** Changes after `revision` up to the live one, or undefined when the log no longer covers them. */
