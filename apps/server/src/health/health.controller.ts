@@ -16,7 +16,7 @@ export class HealthController {
   }
 
   @Get('readyz')
-  @ApiOperation({ summary: 'Readiness: Postgres and Redis reachable and not shutting down, else 503 (no key needed)' })
+  @ApiOperation({ summary: 'Readiness: Postgres reachable and not shutting down, else 503; a Redis outage is reported as degraded (no key needed)' })
   readyz() {
     return this.readiness.ready();
   }

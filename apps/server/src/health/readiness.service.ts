@@ -6,7 +6,12 @@ import { ShutdownState } from './shutdown-state.js';
 
 const CHECK_TIMEOUT_MS = 2000;
 
-/** Liveness (the process answers) and readiness (Postgres and Redis reachable, not draining). */
+/**
+ * Liveness (the process answers) and readiness (Postgres reachable, not draining). Redis is
+ * reported but does not make an instance unready: without it updates still arrive through the
+ * revision check, a little later, and taking every instance out of the balancer over a Redis
+ * blip would turn a delay into an outage.
+ */
 @Injectable()
 export class ReadinessService {
   private readonly logger = new Logger('Readiness');
@@ -25,7 +30,7 @@ export class ReadinessService {
   }
 
   /** Answers the checks, or throws a 503 naming what is not ready. */
-  async ready(): Promise<HealthCheckResult> {
+  async ready(): Promise<HealthCheckResult & { degraded?: string }> {
     if (this.shutdown.draining) {
       throw new ServiceUnavailableException({ message: 'Not ready: this instance is shutting down', errors: { shutdown: { status: 'down' } } });
     }
@@ -37,13 +42,15 @@ export class ReadinessService {
       });
     const down = Object.entries(result.details).filter(([, detail]) => detail.status === 'down');
     const problem = down.map(([name, detail]) => `${name} is unreachable${detail.message ? ` (${String(detail.message)})` : ''}`).join('; ');
+    const fatal = down.filter(([name]) => name !== 'redis');
     if (problem !== (this.lastProblem ?? '')) {
       if (problem) this.logger.warn(`not ready: ${problem}`);
       else this.logger.log('ready again');
       this.lastProblem = problem || undefined;
     }
-    if (down.length > 0) throw new ServiceUnavailableException({ message: `Not ready: ${problem}`, errors: result.details });
-    return result;
+    if (fatal.length > 0) throw new ServiceUnavailableException({ message: `Not ready: ${problem}`, errors: result.details });
+    // Degraded: serving, with updates delayed to the revision check.
+    return down.length > 0 ? { ...result, status: 'ok', degraded: problem } : result;
   }
 
   private async redis() {

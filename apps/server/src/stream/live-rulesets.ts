@@ -104,9 +104,12 @@ export class LiveRulesets {
   private async isOurs(change: RulesetChange): Promise<boolean> {
     const id = change.environmentId;
     if (id === undefined || this.keysById.get(id) === change.environment) return true;
-    if (!this.keysById.has(id) && Date.now() - this.lastLookup > 1000) {
-      this.lastLookup = Date.now();
-      await this.reconcile();
+    if (!this.keysById.has(id)) {
+      if (this.reconciling) await this.reconciling;
+      else if (Date.now() - this.lastLookup > 1000) {
+        this.lastLookup = Date.now();
+        await this.reconcile();
+      }
     }
     return this.keysById.get(id) === change.environment;
   }
@@ -140,9 +143,12 @@ export class LiveRulesets {
       for (const { environment, id, revision } of revisions) {
         known.add(environment);
         this.keysById.set(id, environment);
+        // Let changes already being applied land first: they are not lag.
+        await this.queues.get(environment);
         const current = this.snapshots.get(environment)?.revision ?? -1;
         if (revision > current) {
-          lag = Math.max(lag, revision - Math.max(current, 0));
+          // A first load is not lag.
+          if (current >= 0) lag = Math.max(lag, revision - current);
           await this.serialize(environment, () => this.catchUp(environment));
         }
       }
