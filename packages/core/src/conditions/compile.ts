@@ -56,7 +56,10 @@ function base(c: Condition): Predicate | undefined {
   if (operator === 'in' || operator === 'notIn') {
     const set = new Set(values);
     const member = operator === 'in';
-    return text((s) => set.has(s) === member, !member);
+    return (context) => {
+      const v = read(context, attribute);
+      return v === undefined ? !member : set.has(fold(typeof v === 'string' ? v : String(v))) === member;
+    };
   }
   const stringTest = STRING_TESTS[operator];
   if (stringTest) {
@@ -111,6 +114,7 @@ export function compileCondition(condition: Condition): Predicate {
 export function compileConditions(conditions: readonly Condition[] | undefined): Predicate | undefined {
   if (!conditions?.length) return undefined;
   const predicates = conditions.map(compileCondition);
+  if (predicates.length === 1) return predicates[0];
   return (context, now) => {
     for (let i = 0; i < predicates.length; i++) if (!predicates[i]!(context, now)) return false;
     return true;
