@@ -179,7 +179,7 @@ describe('plan lifecycle', () => {
     ]);
   });
 
-  it('rollback by hand kills the flag; a step the config refuses pauses the plan; a disabled flag is a warning', async () => {
+  it('rollback by hand kills the flag; a killed flag pauses the plan instead of widening; a step the config refuses pauses it', async () => {
     await canaryFlag('manual');
     const plan = await createPlan('manual', { steps: [{ percentage: 5, holdSeconds: 60 }, { percentage: 100, holdSeconds: 0 }], start: true });
     const rolled = (await act(plan.id, 'rollback', 'pager went off').expect(200)).body;
@@ -188,13 +188,19 @@ describe('plan lifecycle', () => {
     const kill = (await configWrites('manual')).at(-1)!;
     expect(kill).toMatchObject({ action: 'flag-config.kill', actor: { name: `rollout-plan:${plan.id}` }, reason: 'rolled back by first admin key: pager went off' });
 
-    // The flag is off now: a new plan starts but warns that no one is exposed.
+    // The flag is off now: a new plan starts but warns that no one is exposed, and it never
+    // widens a killed flag: at its next step it pauses instead.
     const next = await createPlan('manual', { steps: [{ percentage: 10, holdSeconds: 0.2 }, { percentage: 20, holdSeconds: 0 }], start: true });
     expect(next.warnings.map((w) => w.code)).toEqual(['flag-disabled']);
-    // Someone removes the plan's rule: the next step cannot be written, so the plan pauses.
+    const held = await waitFor(next.id, (p) => p.state === 'paused');
+    expect(held.reason).toMatch(/is off in "production": revive it, then resume the plan/);
+    expect((await config('manual')).rules[0].rollout.percentage).toBe(10);
+    // Revived, but someone removed the plan's rule: resuming cannot write the next step, so the plan pauses again.
+    await api().post(`${flagPath('manual')}/revive`).set(auth()).send({}).expect(200);
     await api().put(flagPath('manual')).set(auth()).send({ rules: [] }).expect(200);
-    const stuck = await waitFor(next.id, (p) => p.state === 'paused');
-    expect(stuck.warnings.map((w) => w.code)).toEqual(['flag-disabled', 'step-failed']);
+    await act(next.id, 'resume').expect(200);
+    const stuck = await waitFor(next.id, (p) => p.state === 'paused' && /ruleId/.test(p.reason ?? ''));
+    expect(stuck.warnings.map((w) => w.code)).toEqual(['flag-disabled', 'flag-disabled', 'step-failed']);
     expect(stuck.reason).toMatch(/ruleId: names no rule/);
     await act(next.id, 'cancel').expect(200);
   });

@@ -216,6 +216,12 @@ export class RolloutPlansService {
     } else if (lookDue) {
       plan.next_check_at = null;
     }
+    if (stepDue && !(await this.flagEnabled(tx, plan))) {
+      // Someone killed the flag: widening it now would expose more users the moment it is revived.
+      await this.hold(tx, plan, now, 'flag-disabled', `flag "${plan.flag}" is off in "${plan.environment}": revive it, then resume the plan`);
+      await this.save(tx, plan, now);
+      return;
+    }
     if (stepDue) {
       await this.checkStep(tx, plan, now);
       const outcome = afterHold({ stepIndex: plan.step_index!, steps: plan.steps, requireApproval: plan.require_approval });
@@ -242,17 +248,31 @@ export class RolloutPlansService {
     const plan = await this.lock(tx, id);
     if (!isGuarded(plan.state)) return;
     const now = await this.now(tx);
-    // Guard looks stop too until someone resumes (or cancels) the plan.
+    await this.hold(tx, plan, now, 'step-failed', message);
+    await this.save(tx, plan, now);
+  }
+
+  /** Pauses a plan that cannot go on by itself, with a warning saying why; the next step fires
+   *  as soon as someone resumes it. Guard looks stop too until then. */
+  private async hold(tx: WriteTransaction, plan: PlanRow, now: Date, code: PlanWarningView['code'], message: string): Promise<void> {
     plan.next_check_at = null;
     plan.reason = message;
-    await this.warn(tx, plan, now, 'step-failed', message);
+    await this.warn(tx, plan, now, code, message);
     if (plan.state === 'running') {
       plan.state = 'paused';
       plan.paused_remaining_ms = '0';
       plan.next_step_at = null;
-      await this.history(tx, plan, { type: 'paused', actor: planActor(id).name, reason: message });
+      await this.history(tx, plan, { type: 'paused', actor: planActor(plan.id).name, reason: message });
     }
-    await this.save(tx, plan, now);
+  }
+
+  private async flagEnabled(tx: WriteTransaction, plan: PlanRow): Promise<boolean> {
+    const [row] = await sql<{ enabled: boolean }>(
+      tx.manager,
+      'SELECT enabled FROM flag_configs WHERE flag_id = $1 AND environment_id = $2',
+      [plan.flag_id, plan.environment_id],
+    );
+    return row?.enabled === true;
   }
 
   private async start(tx: WriteTransaction, plan: PlanRow, now: Date, by: string, reason?: string): Promise<void> {
