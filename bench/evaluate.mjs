@@ -1,20 +1,27 @@
 // Evaluation benchmark: @aviary/core against a raw-hash baseline and four peers' SDKs in local
 // mode, in one process, in alternating rounds. Run with `npm run bench:evaluate` (builds core
-// first). Knobs (environment): BENCH_ROUNDS (default 7), BENCH_ROUND_MS (time budget per peer per
-// round, default 300), BENCH_CONTEXTS_A (default 1000000), BENCH_CONTEXTS_B (default 200000).
+// first). Knobs (environment):
+//   BENCH_ROUNDS (default 7, at least 5)       BENCH_ROUND_MS (time per peer per round, default 300)
+//   BENCH_CONTEXTS_A (default 1000000)         BENCH_CONTEXTS_B (default 200000)
+//   BENCH_PEER_CONTEXTS (peers' pool, 100000)  BENCH_SETTLE_MS (pause after gc(), default 100)
+//   BENCH_ONLY (regex: only matching peers)    BENCH_CORE (path of another core build to time)
+//   BENCH_VERBOSE (print every round)
+/* global process, console, setTimeout, URL */
 import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { evaluate, bucket } from '@aviary/core';
 import { Unleash, InMemStorageProvider } from 'unleash-client';
 import { GrowthBookClient } from '@growthbook/growthbook';
 import { FlagdCore } from '@openfeature/flagd-core';
 import { init as ldInit, integrations as ldIntegrations, basicLogger } from '@launchdarkly/node-server-sdk';
 import * as esbuild from 'esbuild';
+
+// BENCH_CORE=/path/to/index.js times another build of the engine against the same workloads.
+const { evaluate, bucket } = await import(process.env.BENCH_CORE ? pathToFileURL(process.env.BENCH_CORE).href : '@aviary/core');
 
 const require = createRequire(import.meta.url);
 const murmurhash = require('murmurhash'); // reference implementation, only to check the baseline
@@ -24,6 +31,8 @@ const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 300);
 const N_A = Number(process.env.BENCH_CONTEXTS_A ?? 1_000_000);
 const N_B = Number(process.env.BENCH_CONTEXTS_B ?? 200_000);
 const COHORT_SIZE = 10_000;
+const PEER_POOL = Number(process.env.BENCH_PEER_CONTEXTS ?? 100_000);
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 100);
 
 // gc() between contenders (never inside a timed section), so one SDK's garbage is not collected
 // on the next one's clock. Works without --expose-gc on the command line.
@@ -487,6 +496,7 @@ async function bench(label, contenders, key, n, rounds) {
   for (const c of contenders) {
     const { run } = c[key];
     const contexts = c.ctx[key];
+    const n = contexts.length; // peers: their pool of pre-built contexts
     if (c.full) {
       await timeOnce(run, contexts, 0, n);
       c.count = n;
@@ -514,8 +524,11 @@ async function bench(label, contenders, key, n, rounds) {
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < contenders.length; k++) {
       const c = contenders[(k + r) % contenders.length];
-      const start = c.count >= n ? 0 : Math.floor((r * n) / rounds) % (n - c.count + 1);
+      const pool = c.ctx[key].length;
+      const start = c.count >= pool ? 0 : Math.floor((r * pool) / rounds) % (pool - c.count + 1);
+      // Collect the last contender's garbage off the clock, then let the concurrent sweeper finish.
       gc();
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const { ns } = await timeOnce(c[key].run, c.ctx[key], start, c.count);
       c.samples.push(ns);
     }
@@ -591,10 +604,23 @@ async function main() {
   let t = Date.now();
   const aContexts = buildA();
   const b = buildB();
-  const { contenders, close } = await makeContenders(aContexts, b);
+  const made = await makeContenders(aContexts, b);
+  const { close } = made;
+  // BENCH_ONLY=regex keeps the baseline, core and the contenders whose name matches.
+  const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined;
+  const contenders = made.contenders.filter((c) => !only || c.baseline || c.ours || only.test(c.name));
+  // Peers evaluate a pool of the first PEER_POOL contexts, pre-built in their SDK's shape: a few
+  // million extra live objects would make every major GC of an allocating SDK scan them all.
   const built = new Map();
   for (const c of contenders) {
-    if (!built.has(c.shape)) built.set(c.shape, { a: c.shape ? aContexts.map(c.shape) : aContexts, b: c.shape ? b.contexts.map(c.shape) : b.contexts });
+    if (!built.has(c.shape)) {
+      built.set(
+        c.shape,
+        c.shape
+          ? { a: aContexts.slice(0, Math.min(N_A, PEER_POOL)).map(c.shape), b: b.contexts.slice(0, Math.min(N_B, PEER_POOL)).map(c.shape) }
+          : { a: aContexts, b: b.contexts },
+      );
+    }
     c.ctx = built.get(c.shape);
   }
   log(`setup (contexts in every SDK's shape, SDKs ready): ${fmt(Date.now() - t)} ms`);
@@ -619,8 +645,8 @@ async function main() {
     for (let i = 0; i < n && out.length < max; i += step) out.push(i);
     return out;
   };
-  const aIdx = sampleIdx(N_A, 100_000);
-  const bIdx = sampleIdx(N_B, 4_000);
+  const aIdx = sampleIdx(Math.min(N_A, PEER_POOL), 100_000);
+  const bIdx = sampleIdx(Math.min(N_B, PEER_POOL), 4_000);
   const oursA = await shares(ours.a, aContexts, aContexts, aIdx, (c) => (aTarget.has(c.country) ? 0 : 1), 2);
   for (const c of contenders) {
     c.a.name = c.name;
@@ -640,12 +666,7 @@ async function main() {
     }
     const sb = await shares(c.b, b.contexts, c.ctx.b, bIdx, (_ctx, i) => b.groups[i], 4);
     c.shareColsB = Object.fromEntries(GROUPS.map((g, k) => [g, pct(sb.on[k], sb.total[k])]));
-    const want = [
-      [1, 1],
-      [1, 1],
-      [0.45, 0.55],
-      [0, 0],
-    ];
+    const want = { [G_COHORT]: [1, 1], [G_EMAIL]: [1, 1], [G_PCT]: [0.45, 0.55], [G_NONE]: [0, 0] };
     GROUPS.forEach((g, k) => {
       const s = sb.on[k] / sb.total[k];
       if (s < want[k][0] || s > want[k][1]) fail(`(b) ${c.name}: group ${g} enabled ${pct(sb.on[k], sb.total[k])}`);
@@ -674,7 +695,7 @@ async function main() {
   log(`timing: ${fmt((Date.now() - t) / 1000, 1)} s; load average at end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const notes = contenders.filter((c) => c.note).map((c) => `  ${c.name}: ${c.note}`);
   log(`notes:\n${notes.join('\n')}`);
-  log(`  peers run on a contiguous slice (evals/round) of the same contexts, at a different offset each round;`);
+  log(`  peers run on a contiguous slice (evals/round) of the first ${fmt(PEER_POOL)} contexts, at a different offset each round;`);
   log(`  each peer gets the contexts pre-built in its own SDK's shape; @launchdarkly awaits variation() one call at a time.`);
 
   // ---- verdict
