@@ -249,6 +249,26 @@ describe('flag configs', () => {
     expectError(await api().patch('/api/v1/flags/new-checkout').set(auth()).send({ variants: [{ key: 'green' }] }), 409); // blue is served
   });
 
+  it('keeps client-visible flags evaluable in browsers: their prerequisites must be client-visible too', async () => {
+    await api().post('/api/v1/flags').set(auth()).send({ key: 'web-base' }).expect(201);
+    await api().post('/api/v1/flags').set(auth()).send({ key: 'web-top', clientVisible: true }).expect(201);
+    const hidden = await api().put('/api/v1/environments/production/flags/web-top').set(auth()).send({ prerequisites: [{ flag: 'web-base' }] });
+    expectError(hidden, 400);
+    expect(hidden.body.message).toMatch(/prerequisites\[0\]\.flag.*"web-base" is not client-visible/);
+    // Hidden flag with the prerequisite, then made visible: refused until the prerequisite is visible.
+    await api().patch('/api/v1/flags/web-top').set(auth()).send({ clientVisible: false }).expect(200);
+    await api().put('/api/v1/environments/production/flags/web-top').set(auth()).send({ prerequisites: [{ flag: 'web-base' }] }).expect(200);
+    const refused = await api().patch('/api/v1/flags/web-top').set(auth()).send({ clientVisible: true });
+    expectError(refused, 400);
+    expect(refused.body.message).toMatch(/clientVisible.*"web-base"/);
+    await api().patch('/api/v1/flags/web-base').set(auth()).send({ clientVisible: true }).expect(200);
+    await api().patch('/api/v1/flags/web-top').set(auth()).send({ clientVisible: true }).expect(200);
+    // Hiding a prerequisite of a client-visible flag would break it in browsers.
+    const conflict = await api().patch('/api/v1/flags/web-base').set(auth()).send({ clientVisible: false });
+    expectError(conflict, 409);
+    expect(conflict.body.message).toMatch(/"web-top" need "web-base"/);
+  });
+
   it('404 for unknown environments and flags, 400 for a bad If-Match', async () => {
     expectError(await api().get('/api/v1/environments/nope/flags/new-checkout').set(auth()), 404);
     expectError(await api().get('/api/v1/environments/production/flags/nope').set(auth()), 404);

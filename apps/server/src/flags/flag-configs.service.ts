@@ -140,6 +140,20 @@ export class FlagConfigsService {
         if (!known.has(v)) issues.push({ path: `prerequisites[${i}].variants[${j}]`, message: `names no variant of flag "${p.flag}" ("${v}")` });
       });
     });
+    if (flag.client_visible && next.prerequisites.length > 0) {
+      // Browsers get only client-visible flags: they could not evaluate a hidden prerequisite.
+      const hidden = await sql<{ key: string }>(
+        tx.manager,
+        'SELECT key FROM flags WHERE key = ANY($1) AND NOT client_visible AND archived_at IS NULL',
+        [next.prerequisites.map((p) => p.flag)],
+      );
+      const hiddenKeys = new Set(hidden.map((h) => h.key));
+      next.prerequisites.forEach((p, i) => {
+        if (hiddenKeys.has(p.flag)) {
+          issues.push({ path: `prerequisites[${i}].flag`, message: `flag "${p.flag}" is not client-visible, so browsers could not evaluate this client-visible flag: make it client-visible too` });
+        }
+      });
+    }
     if (issues.length > 0) throw new ValidationFailedException(dedupe(issues));
   }
 }

@@ -89,6 +89,7 @@ export class FlagsService {
         checkVariants(key, variants);
         await this.assertVariantsUnused(tx.manager, before, variants);
       }
+      if (dto.clientVisible !== undefined && dto.clientVisible !== before.client_visible) await this.assertVisibilityConsistent(tx.manager, before, dto.clientVisible);
       const [row] = await sql<FlagRow>(
         tx.manager,
         `UPDATE flags SET name = COALESCE($2, name), description = COALESCE($3, description), tags = COALESCE($4, tags),
@@ -134,6 +135,36 @@ export class FlagsService {
       const flags = await this.rulesets.flags(tx.manager, env.id, [key]);
       return { flags: { [key]: flags[key] as Flag }, clientVisible: { [key]: clientVisible } };
     });
+  }
+
+  /** Browsers get only client-visible flags, so a client-visible flag's prerequisites must be
+   *  client-visible too, in every environment. */
+  private async assertVisibilityConsistent(manager: EntityManager, flag: FlagRow, visible: boolean): Promise<void> {
+    if (visible) {
+      const hidden = await sql<{ key: string }>(
+        manager,
+        `SELECT DISTINCT t.key FROM flag_configs c
+           CROSS JOIN LATERAL jsonb_array_elements(c.prerequisites) p
+           JOIN flags t ON t.key = p->>'flag' AND t.archived_at IS NULL AND NOT t.client_visible
+          WHERE c.flag_id = $1 ORDER BY t.key`,
+        [flag.id],
+      );
+      if (hidden.length > 0) {
+        throw new ValidationFailedException([
+          { path: 'clientVisible', message: `its prerequisites ${hidden.map((h) => `"${h.key}"`).join(', ')} are not client-visible: make them client-visible first` },
+        ]);
+      }
+    } else {
+      const dependents = await sql<{ key: string }>(
+        manager,
+        `SELECT DISTINCT f.key FROM flag_configs c JOIN flags f ON f.id = c.flag_id AND f.archived_at IS NULL AND f.client_visible
+          WHERE c.prerequisites @> $1::jsonb ORDER BY f.key`,
+        [JSON.stringify([{ flag: flag.key }])],
+      );
+      if (dependents.length > 0) {
+        throw new ConflictException(`Client-visible flags ${dependents.map((d) => `"${d.key}"`).join(', ')} need "${flag.key}" as a prerequisite: it must stay client-visible`);
+      }
+    }
   }
 
   /** Removing a variant that some rule or prerequisite still serves would break those flags. */
