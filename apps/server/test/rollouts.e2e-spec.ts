@@ -224,6 +224,13 @@ describe('guard end to end with synthetic metrics', () => {
     expect(kill).toMatchObject({ action: 'flag-config.kill', actor: { name: `rollout-plan:${plan.id}` } });
     expect(kill.reason).toMatch(expected);
     expect(done.history!.at(-1)).toMatchObject({ type: 'rolled-back', revision: kill.revision, verdict: { status: 'breach' } });
+
+    // A retry right away is not judged on the previous canary's traffic, still in the same 10 s bucket.
+    await api().post(`${flagPath('bad')}/revive`).set(auth()).send({}).expect(200);
+    const retry = await createPlan('bad', { steps: [{ percentage: 50, holdSeconds: 60 }, { percentage: 100, holdSeconds: 0 }], guard: GUARD, start: true });
+    const looked = await waitFor(retry.id, (p) => p.verdict !== null);
+    expect(looked).toMatchObject({ state: 'running', verdict: { status: 'insufficient-data', exposed: { denominator: 0 }, control: { denominator: 0 } } });
+    await act(retry.id, 'cancel').expect(200);
   });
 
   it('a healthy canary completes; verdicts are recorded at each step; the series API shows both arms', async () => {

@@ -311,13 +311,26 @@ export class RolloutPlansService {
    *  look: only looks that could decide spend the false-alarm budget. */
   private async look(tx: WriteTransaction, plan: PlanRow, guard: StoredGuard, now: Date): Promise<GuardVerdictView> {
     plan.next_check_at = new Date(now.getTime() + lookIntervalMs(plan.steps, this.config.schedulerIntervalMs));
-    const { exposed, control } = await this.metrics.guardCounts(tx.manager, plan.environment_id, plan.flag_id, guard, plan.started_at!);
+    const { exposed, control } = await this.metrics.guardCounts(tx.manager, plan.environment_id, plan.flag_id, guard, await this.countFrom(tx, plan));
     const last = plan.verdict;
     if (last && sameCounts(last.exposed, exposed) && sameCounts(last.control, control)) return last;
     const verdict = evaluateGuard({ ...guard, maxLooks: MAX_LOOKS }, exposed, control);
     if (verdict.status !== 'insufficient-data') plan.looks += 1;
     plan.verdict = { ...verdict, looks: plan.looks, at: now.toISOString() };
     return plan.verdict;
+  }
+
+  /** Where the guard starts counting: the 10 s bucket holding the plan's start, or, when an
+   *  earlier plan on this flag finished in or after that bucket, the bucket after it, so that a
+   *  retried rollout is not judged on the previous canary's traffic. */
+  private async countFrom(tx: WriteTransaction, plan: PlanRow): Promise<Date> {
+    const start = bucketOf(plan.started_at!.getTime());
+    const [previous] = await sql<{ finished: Date | null }>(
+      tx.manager,
+      'SELECT max(finished_at) AS finished FROM rollout_plans WHERE flag_id = $1 AND environment_id = $2 AND id <> $3 AND finished_at >= $4',
+      [plan.flag_id, plan.environment_id, plan.id, new Date(start)],
+    );
+    return previous?.finished ? new Date(bucketOf(previous.finished.getTime()) + BUCKET_MS) : plan.started_at!;
   }
 
   /** Warnings when a step's hold ends: no traffic, or exposures per arm off the step's percentage. */
