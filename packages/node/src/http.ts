@@ -9,7 +9,11 @@ export function baseHeaders(sdkKey: string): Record<string, string> {
 }
 
 /** Turns a non-2xx answer into the error to report: 401/403 are fatal, everything else is retried. */
-export async function errorForStatus(response: Response, method: string, url: string): Promise<AviaryError> {
+export async function errorForStatus(
+  response: { readonly status: number; text(): Promise<string> },
+  method: string,
+  url: string,
+): Promise<AviaryError> {
   const body = await response.text().catch(() => '');
   if (response.status === 401 || response.status === 403) {
     return new AuthenticationError(response.status, url, serverMessage(body));
@@ -22,8 +26,19 @@ export async function errorForStatus(response: Response, method: string, url: st
 }
 
 export function describeFailure(method: string, url: string, cause: unknown): ConnectionError {
-  const reason = cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause);
-  return new ConnectionError(`Aviary: ${method} ${url} failed: ${reason}`, { cause });
+  return new ConnectionError(`Aviary: ${method} ${url} failed: ${reasonOf(cause)}`, { cause });
+}
+
+/** What a network error says: fetch wraps it in `TypeError: fetch failed`; a refused dual-stack connect is an AggregateError without a message. */
+function reasonOf(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  const error = cause.cause instanceof Error ? cause.cause : cause;
+  if (error.message !== '') return error.message;
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return error.errors.map((inner: unknown) => (inner instanceof Error ? inner.message : String(inner))).join('; ');
+  }
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : error.name;
 }
 
 function serverMessage(body: string): string | undefined {

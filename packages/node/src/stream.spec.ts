@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AviaryError } from './errors/aviary-error.js';
 import { createConsoleLogger } from './logger.js';
+import { openFetchStream } from './platform/fetch-stream.js';
 import type { FetchLike, Platform } from './platform/platform.js';
 import { createStream, type StreamMessage, type StreamOptions } from './stream.js';
 
@@ -9,13 +10,14 @@ function fakePlatform(fetch: FetchLike, heartbeatMs: number) {
   const delays: number[] = [];
   const platform: Platform = {
     fetch,
+    openStream: openFetchStream(fetch),
     now: () => 0,
     random: () => 0.5,
     schedule(delayMs, callback) {
-      if (delayMs === heartbeatMs) return { cancel: () => undefined };
+      if (delayMs === heartbeatMs) return { cancel: () => undefined, refresh: () => undefined };
       delays.push(delayMs);
       const handle = setImmediate(callback);
-      return { cancel: () => clearImmediate(handle) };
+      return { cancel: () => clearImmediate(handle), refresh: () => undefined };
     },
   };
   return { platform, delays };

@@ -7,12 +7,8 @@ import { baseHeaders, describeFailure, errorForStatus } from './http.js';
 import type { Logger } from './logger.js';
 import type { Platform, Timer } from './platform/platform.js';
 
-/** One parsed server-sent event. */
-export interface StreamMessage {
-  event: string;
-  id: string | undefined;
-  data: string;
-}
+/** One parsed server-sent event, as the parser made it; `event` is undefined for the default `message`. */
+export type StreamMessage = EventSourceMessage;
 
 export interface StreamOptions {
   platform: Platform;
@@ -33,8 +29,11 @@ export interface StreamOptions {
    * works end to end: a buffering proxy can answer 200 and then deliver nothing.
    */
   onAlive(): void;
-  /** The events of one received chunk, in order; applied before anyone is told, so a kill is never delayed by a listener. */
-  onMessages(messages: StreamMessage[]): void;
+  /**
+   * The events of one received chunk, in order; applied before anyone is told, so a kill is never
+   * delayed by a listener. The array is reused for the next chunk: read it before returning.
+   */
+  onMessages(messages: readonly StreamMessage[]): void;
   /** A connection ended before anything arrived on it; `consecutive` counts them since the last live one. */
   onConnectFailure(error: AviaryError, consecutive: number): void;
   /** A live stream ended (server closed it, network dropped, heartbeat timeout). */
@@ -81,19 +80,15 @@ export function createStream(options: StreamOptions): Stream {
   async function connectOnce(): Promise<{ alive: boolean; openedAt: number; error?: AviaryError; fatal?: boolean }> {
     const abort = new AbortController();
     controller = abort;
-    let heartbeat: Timer | undefined;
     let timedOut = false;
-    const armHeartbeat = () => {
-      heartbeat?.cancel();
-      heartbeat = platform.schedule(options.heartbeatTimeoutMs, () => {
-        timedOut = true;
-        abort.abort();
-      });
-    };
+    // Armed before the request (a connect or an answer that never comes also times out), restarted by every chunk.
+    const heartbeat = platform.schedule(options.heartbeatTimeoutMs, () => {
+      timedOut = true;
+      abort.abort();
+    });
     let alive = false;
     let openedAt = 0;
     try {
-      armHeartbeat();
       const headers: Record<string, string> = {
         ...baseHeaders(options.sdkKey),
         accept: 'text/event-stream',
@@ -103,14 +98,14 @@ export function createStream(options: StreamOptions): Stream {
       if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
       logger.debug(`opening stream ${url}${lastEventId !== undefined ? ` (Last-Event-ID ${lastEventId})` : ''}`);
 
-      const response = await platform.fetch(url, { headers, signal: abort.signal });
-      if (!response.ok) {
+      const response = await platform.openStream(url, headers, abort.signal);
+      if (response.status < 200 || response.status > 299) {
         const error = await errorForStatus(response, 'GET', url);
         return { alive, openedAt, error, fatal: error.fatal };
       }
-      const contentType = response.headers.get('content-type') ?? '';
-      if (!contentType.includes('text/event-stream') || response.body === null) {
-        await response.body?.cancel().catch(() => undefined);
+      const contentType = response.contentType;
+      if (!contentType.includes('text/event-stream')) {
+        response.cancel();
         return {
           alive,
           openedAt,
@@ -122,45 +117,36 @@ export function createStream(options: StreamOptions): Stream {
 
       openedAt = platform.now();
       open = true;
-      armHeartbeat();
+      heartbeat.refresh();
       options.onOpen();
 
-      let batch: StreamMessage[] = [];
-      const parser = createParser({
-        onEvent(message: EventSourceMessage) {
-          batch.push({ event: message.event ?? 'message', id: message.id, data: message.data });
-        },
-      });
-      const reader = response.body.getReader();
-      const decoder = new TextDecoder();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          armHeartbeat();
-          if (!alive) {
-            alive = true;
-            failures = 0;
-            options.onAlive();
-          }
-          parser.feed(decoder.decode(value, { stream: true }));
-          if (batch.length > 0) {
-            const messages = batch;
-            batch = [];
-            options.onMessages(messages);
-            if (!restartRequested) restartStreak = 0;
-          }
-          if (restartRequested || !running) break;
+      // The events of one chunk; handed over synchronously and then reused.
+      const batch: StreamMessage[] = [];
+      const parser = createParser({ onEvent: (message) => void batch.push(message) });
+      await response.read((text) => {
+        heartbeat.refresh();
+        if (!alive) {
+          alive = true;
+          failures = 0;
+          options.onAlive();
         }
-      } finally {
-        reader.cancel().catch(() => undefined);
-      }
+        parser.feed(text);
+        if (batch.length > 0) {
+          try {
+            options.onMessages(batch);
+          } finally {
+            batch.length = 0;
+          }
+          if (!restartRequested) restartStreak = 0;
+        }
+        if (restartRequested || !running) abort.abort();
+      });
       return { alive, openedAt, error: new ConnectionError(`Aviary: the server closed the stream ${url}`) };
     } catch (cause) {
       if (timedOut) return { alive, openedAt, error: new HeartbeatTimeoutError(options.heartbeatTimeoutMs) };
       return { alive, openedAt, error: describeFailure('GET', url, cause) };
     } finally {
-      heartbeat?.cancel();
+      heartbeat.cancel();
       open = false;
       abort.abort();
       if (controller === abort) controller = undefined;

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AviaryClient, AviaryEvents } from '../src/client.js';
 import { AuthenticationError } from '../src/errors/authentication-error.js';
+import type { AviaryOptions } from '../src/options.js';
 import { baseRuleset, clientFactory } from './support/fixtures.js';
 import { format, sleep, startAviary, waitFor, type FakeAviary } from './support/aviary-server.js';
 
@@ -10,6 +11,7 @@ let server: FakeAviary | undefined;
 const clients = clientFactory();
 
 afterEach(async () => {
+  vi.unstubAllGlobals();
   await clients.closeAll();
   await server?.close();
   server = undefined;
@@ -21,7 +23,22 @@ function collect<K extends keyof AviaryEvents>(client: AviaryClient, event: K): 
   return seen;
 }
 
-describe('streaming client', () => {
+/** Creates clients (closed after each test) with `extra` options under each test's own. */
+function withOptions(extra: Partial<AviaryOptions>) {
+  return { create: (options: Partial<AviaryOptions> & { url: string }) => clients.create({ ...extra, ...options }) };
+}
+
+// The stream goes over node:http by default and through `fetch` when the caller passes one: the
+// client's behaviour must not depend on which.
+const transports = [
+  { transport: 'node:http' as const, options: {} },
+  { transport: 'fetch' as const, options: { fetch: (input: string, init?: RequestInit) => fetch(input, init) } },
+];
+
+describe.each(transports)('streaming client (stream over $transport)', ({ transport, options: transportOptions }) => {
+  // Every client in here streams over `transport`.
+  const clients = withOptions(transportOptions);
+
   it('is ready with the ruleset from the stream and evaluates locally', async () => {
     server = await startAviary(baseRuleset);
     const client = clients.create({ url: server.url });
@@ -34,7 +51,7 @@ describe('streaming client', () => {
     expect(client.revision).toBe(10);
     expect(client.status).toBe('streaming');
     expect(ready).toEqual([{ revision: 10 }]);
-    expect(server.streamRequests[0]).toMatchObject({ authorization: 'Bearer avs_test', lastEventId: undefined, answer: 'ruleset' });
+    expect(server.streamRequests[0]).toMatchObject({ authorization: 'Bearer avs_test', lastEventId: undefined, answer: 'ruleset', transport });
     expect(client.isEnabled('beta', user)).toBe(true);
     expect(client.isEnabled('beta', { key: 'user-1', country: 'DE' })).toBe(false);
     expect(client.evaluate('beta', user)).toMatchObject({ enabled: true, reason: 'RULE_MATCH', ruleId: 'nl' });
@@ -367,6 +384,24 @@ describe('streaming client', () => {
     await sleep(100);
     expect(client.revision).toBe(10);
     expect(client.isEnabled('beta', user)).toBe(true);
+  });
+});
+
+describe('stream transport', () => {
+  it('streams through the global fetch when it was replaced after the SDK loaded (a test double, an interceptor)', async () => {
+    server = await startAviary(baseRuleset);
+    const seen: string[] = [];
+    const original = globalThis.fetch;
+    vi.stubGlobal('fetch', (input: string, init?: RequestInit) => {
+      seen.push(input);
+      return original(input, init);
+    });
+    const client = clients.create({ url: server.url });
+    await client.ready();
+    expect(seen).toEqual([`${server.url}/sdk/v1/stream`]);
+    expect(server.streamRequests[0]).toMatchObject({ transport: 'fetch' });
+    server.kill('beta');
+    await waitFor(() => client.revision === 11, 2_000, 'the kill');
   });
 });
 

@@ -9,6 +9,8 @@ export interface StreamRequest {
   lastEventId: string | undefined;
   /** `ruleset` when it got a whole ruleset, `replay` when missed patches, `nothing` when already current. */
   answer: 'ruleset' | 'replay' | 'nothing' | 'refused';
+  /** What sent the request: a WHATWG fetch (it adds `Sec-Fetch-Mode`) or `node:http`. */
+  transport: 'fetch' | 'node:http';
 }
 
 export interface RulesetRequest {
@@ -173,7 +175,12 @@ export async function startAviary(initial: Ruleset, options: { listen?: boolean 
   function serveStream(req: IncomingMessage, res: ServerResponse): void {
     const header = req.headers['last-event-id'];
     const lastEventId = Array.isArray(header) ? header[0] : header;
-    const request: StreamRequest = { authorization: req.headers.authorization, lastEventId, answer: 'refused' };
+    const request: StreamRequest = {
+      authorization: req.headers.authorization,
+      lastEventId,
+      answer: 'refused',
+      transport: req.headers['sec-fetch-mode'] === undefined ? 'node:http' : 'fetch',
+    };
     fake.streamRequests.push(request);
     if (!authorize(req, res)) return;
     if (fake.streamMode === 'fail') {
