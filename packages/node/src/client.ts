@@ -8,7 +8,7 @@ import { resolveOptions, type AviaryOptions, type ResolvedOptions } from './opti
 import { createNodePlatform } from './platform/node-platform.js';
 import type { Platform, Timer } from './platform/platform.js';
 import { createPoller, type Poller } from './poller.js';
-import { applyPatch, diffRulesets, emptyRuleset, toPatch, toRuleset } from './ruleset.js';
+import { diffRulesets, emptyRuleset, patchRuleset, toPatch, toRuleset, type RulesetDiff } from './ruleset.js';
 import { createStream, type Stream, type StreamMessage } from './stream.js';
 
 /** How the client currently gets its updates. */
@@ -140,25 +140,32 @@ export function createClientOnPlatform(
   /**
    * Makes the last of `steps` the served ruleset, then tells listeners, one event per revision:
    * every kill first, then the changes, then ready. Listeners thus always see the newest state.
+   * `patched[i]` is what step `i` changed when it came from a patch; a whole ruleset is diffed
+   * against the step before it.
    */
-  function install(steps: Ruleset[]): void {
-    const next = steps.at(-1);
-    if (next === undefined) return;
+  function install(steps: readonly Ruleset[], patched?: readonly (RulesetDiff | undefined)[]): void {
+    const last = steps.length - 1;
+    if (last < 0) return;
+    const next = steps[last]!;
     const previous = current;
     const first = !initialized;
     current = next;
     initialized = true;
     needsWholeRuleset = false;
     if (previous !== undefined) {
-      const diffs = steps.map((step, i) => ({ revision: step.revision, ...diffRulesets(i === 0 ? previous : steps[i - 1]!, step) }));
-      for (const diff of diffs) {
-        if (diff.killed.length === 0) continue;
-        logger.info(`killed at revision ${diff.revision}: ${diff.killed.join(', ')}`);
-        emitter.emit('kill', { revision: diff.revision, flags: diff.killed });
+      const diffs: RulesetDiff[] = [];
+      for (let i = 0; i <= last; i++) diffs.push(patched?.[i] ?? diffRulesets(i === 0 ? previous : steps[i - 1]!, steps[i]!));
+      for (let i = 0; i <= last; i++) {
+        const killed = diffs[i]!.killed;
+        if (killed.length === 0) continue;
+        const revision = steps[i]!.revision;
+        logger.info(`killed at revision ${revision}: ${killed.join(', ')}`);
+        emitter.emit('kill', { revision, flags: killed });
       }
-      for (const diff of diffs) {
+      for (let i = 0; i <= last; i++) {
+        const diff = diffs[i]!;
         if (diff.flags.length > 0 || diff.cohorts.length > 0) {
-          emitter.emit('change', { revision: diff.revision, flags: diff.flags, cohorts: diff.cohorts });
+          emitter.emit('change', { revision: steps[i]!.revision, flags: diff.flags, cohorts: diff.cohorts });
         }
       }
     }
@@ -170,9 +177,10 @@ export function createClientOnPlatform(
   }
 
   /** Applies one chunk's events to a working copy, installs the result once, then notifies. */
-  function onMessages(messages: StreamMessage[]): void {
+  function onMessages(messages: readonly StreamMessage[]): void {
     if (closed) return;
     const steps: Ruleset[] = [];
+    const patched: (RulesetDiff | undefined)[] = [];
     let working = current;
     let base = serverRevision();
     let gap = false;
@@ -202,6 +210,7 @@ export function createClientOnPlatform(
         working = ruleset;
         base = ruleset.revision;
         steps.push(working);
+        patched.push(undefined);
         continue;
       }
       const patch = toPatch(data);
@@ -220,11 +229,13 @@ export function createClientOnPlatform(
         gap = true;
         break;
       }
-      working = applyPatch(working, patch, revision);
+      const { ruleset, diff } = patchRuleset(working, patch, revision);
+      working = ruleset;
       base = revision;
       steps.push(working);
+      patched.push(diff);
     }
-    install(steps);
+    install(steps, patched);
     if (gap) {
       needsWholeRuleset = true;
       stream?.restart();
@@ -429,9 +440,16 @@ export function createClientOnPlatform(
   };
 }
 
+/** An event id made of ASCII digits (surrounding white space allowed) as a revision. */
 function parseRevision(id: string | undefined): number | undefined {
-  if (id === undefined || !/^\d+$/.test(id.trim())) return undefined;
-  const revision = Number(id);
+  if (id === undefined) return undefined;
+  const digits = id.trim();
+  if (digits.length === 0) return undefined;
+  for (let i = 0; i < digits.length; i++) {
+    const c = digits.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  const revision = Number(digits);
   return Number.isSafeInteger(revision) ? revision : undefined;
 }
 

@@ -64,20 +64,79 @@ export function toPatch(value: unknown): RulesetPatch | undefined {
 
 /** A new ruleset with the patch applied; the old one is left untouched (the evaluator may cache by identity). */
 export function applyPatch(base: Ruleset, patch: RulesetPatch, revision: number): Ruleset {
-  const flags = { ...base.flags };
-  for (const [key, flag] of Object.entries(patch.flags ?? {})) {
-    if (flag === null) delete flags[key];
-    else flags[key] = flag;
-  }
-  const cohorts = { ...base.cohorts };
-  for (const [key, cohort] of Object.entries(patch.cohorts ?? {})) {
-    if (cohort === null) delete cohorts[key];
-    else cohorts[key] = cohort;
-  }
-  return { ...base, revision, flags, cohorts };
+  return patchRuleset(base, patch, revision).ruleset;
 }
 
-/** The flags and cohorts that differ between two rulesets, and the flags switched off. */
+/**
+ * Applies a patch and tells what it changed, looking only at what the patch names (a patch carries
+ * one or a few flags; the ruleset may hold thousands). The diff is the one `diffRulesets` gives for
+ * the same two rulesets: a named flag or cohort counts when it is added, removed, or no longer
+ * equal as JSON data (an object with the same members in another order counts as equal).
+ */
+export function patchRuleset(base: Ruleset, patch: RulesetPatch, revision: number): { ruleset: Ruleset; diff: RulesetDiff } {
+  const changedFlags: string[] = [];
+  const killed: string[] = [];
+  let flags = base.flags;
+  const patchFlags = patch.flags;
+  if (patchFlags !== undefined) {
+    flags = { ...base.flags };
+    for (const key in patchFlags) {
+      if (!Object.hasOwn(patchFlags, key)) continue;
+      const after = patchFlags[key] ?? undefined;
+      const before = Object.hasOwn(base.flags, key) ? base.flags[key] : undefined;
+      if (after === undefined) delete flags[key];
+      else flags[key] = after;
+      if (sameJson(before, after)) continue;
+      changedFlags.push(key);
+      if (isRecord(before) && before['enabled'] === true && isRecord(after) && after['enabled'] === false) killed.push(key);
+    }
+  }
+  const changedCohorts: string[] = [];
+  let cohorts = base.cohorts;
+  const patchCohorts = patch.cohorts;
+  if (patchCohorts !== undefined) {
+    cohorts = { ...base.cohorts };
+    for (const key in patchCohorts) {
+      if (!Object.hasOwn(patchCohorts, key)) continue;
+      const after = patchCohorts[key] ?? undefined;
+      const before = Object.hasOwn(base.cohorts, key) ? base.cohorts[key] : undefined;
+      if (after === undefined) delete cohorts[key];
+      else cohorts[key] = after;
+      if (!sameJson(before, after)) changedCohorts.push(key);
+    }
+  }
+  if (changedFlags.length > 1) changedFlags.sort();
+  if (killed.length > 1) killed.sort();
+  if (changedCohorts.length > 1) changedCohorts.sort();
+  return { ruleset: { ...base, revision, flags, cohorts }, diff: { flags: changedFlags, cohorts: changedCohorts, killed } };
+}
+
+/** Whether two values of parsed JSON are the same data (members in any order); stops at the first difference. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let members = 0;
+  for (const key in x) {
+    if (!Object.hasOwn(x, key) || x[key] === undefined) continue;
+    if (!Object.hasOwn(y, key) || !sameJson(x[key], y[key])) return false;
+    members++;
+  }
+  for (const key in y) if (Object.hasOwn(y, key) && y[key] !== undefined) members--;
+  return members === 0;
+}
+
+/**
+ * The flags and cohorts that differ between two rulesets (as JSON data, members in any order), and
+ * the flags switched off.
+ */
 export function diffRulesets(before: Ruleset, after: Ruleset): RulesetDiff {
   const flags = changedKeys(before.flags, after.flags);
   const killed = flags.filter((key) => before.flags[key]?.enabled === true && after.flags[key]?.enabled === false);
@@ -90,8 +149,7 @@ function changedKeys(before: Record<string, unknown>, after: Record<string, unkn
   for (const key of keys) {
     const a = before[key];
     const b = after[key];
-    if (a === b) continue;
-    if (a === undefined || b === undefined || JSON.stringify(a) !== JSON.stringify(b)) changed.push(key);
+    if (!sameJson(a, b)) changed.push(key);
   }
   return changed.sort();
 }
