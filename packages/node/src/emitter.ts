@@ -11,22 +11,24 @@ export interface Emitter<Events extends object> {
 }
 
 export function createEmitter<Events extends object>(logger: Logger): Emitter<Events> {
-  const listeners = new Map<keyof Events, Set<Listener<never>>>();
+  // Copy on write: `emit` walks the array it found, so a listener added or removed meanwhile takes
+  // effect from the next emit, and emitting allocates nothing.
+  const listeners = new Map<keyof Events, readonly Listener<never>[]>();
   return {
     on(event, listener) {
-      let set = listeners.get(event);
-      if (!set) listeners.set(event, (set = new Set()));
-      set.add(listener as Listener<never>);
+      const list = listeners.get(event) ?? [];
+      if (!list.includes(listener as Listener<never>)) listeners.set(event, [...list, listener as Listener<never>]);
     },
     off(event, listener) {
-      listeners.get(event)?.delete(listener as Listener<never>);
+      const list = listeners.get(event);
+      if (list?.includes(listener as Listener<never>)) listeners.set(event, list.filter((l) => l !== listener));
     },
     emit(event, payload) {
-      const set = listeners.get(event);
-      if (!set) return;
-      for (const listener of [...set]) {
+      const list = listeners.get(event);
+      if (list === undefined) return;
+      for (let i = 0; i < list.length; i++) {
         try {
-          (listener as Listener<typeof payload>)(payload);
+          (list[i] as Listener<typeof payload>)(payload);
         } catch (error) {
           logger.error(`a "${String(event)}" listener threw`, error);
         }
