@@ -187,6 +187,13 @@ describe('plan lifecycle', () => {
     expect((await config('manual')).enabled).toBe(false);
     const kill = (await configWrites('manual')).at(-1)!;
     expect(kill).toMatchObject({ action: 'flag-config.kill', actor: { name: `rollout-plan:${plan.id}` }, reason: 'rolled back by first admin key: pager went off' });
+    // What the person did is in the audit log under their own key.
+    const actions = (await api().get('/api/v1/audit?resourceType=rollout-plan&resource=manual').set(auth()).expect(200)).body.items;
+    expect(actions.map((a: { action: string; actor: { name: string } }) => `${a.action} by ${a.actor.name}`)).toEqual([
+      'rollout-plan.rollback by first admin key',
+      'rollout-plan.create by first admin key',
+    ]);
+    expect(actions[0]).toMatchObject({ reason: 'pager went off', before: { state: 'running' }, after: { state: 'rolled-back' } });
 
     // The flag is off now: a new plan starts but warns that no one is exposed, and it never
     // widens a killed flag: at its next step it pauses instead.

@@ -9,7 +9,7 @@ import type { AuditQuery } from './dto/audit-query.dto.js';
 /** One audit entry as a write describes it. */
 export interface AuditEntry {
   action: string;
-  resourceType: 'environment' | 'flag' | 'flag-config' | 'cohort' | 'cohort-members' | 'api-key';
+  resourceType: 'environment' | 'flag' | 'flag-config' | 'cohort' | 'cohort-members' | 'api-key' | 'rollout-plan';
   resourceKey: string;
   environment?: string | null;
   revision?: number | null;

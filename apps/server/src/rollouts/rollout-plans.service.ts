@@ -7,6 +7,7 @@ import type { Actor } from '../common/actor.js';
 import { type Page, type PageQuery, toPage } from '../common/paging.js';
 import { type FieldError, ValidationFailedException } from '../common/validation-failed.exception.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { AuditService } from '../audit/audit.service.js';
 import { ChangeLogService } from '../changes/change-log.service.js';
 import type { WriteTransaction } from '../changes/write-transaction.js';
 import { pgCode, PG_UNIQUE_VIOLATION, sql } from '../database/sql.js';
@@ -55,6 +56,7 @@ export class RolloutPlansService {
     private readonly changes: ChangeLogService,
     private readonly configs: FlagConfigsService,
     private readonly metrics: MetricsService,
+    private readonly audit: AuditService,
   ) {}
 
   create(actor: Actor, environmentKey: string, flagKey: string, dto: CreateRolloutPlanDto): Promise<RolloutPlanView> {
@@ -92,7 +94,9 @@ export class RolloutPlansService {
       const now = await this.now(tx);
       await this.history(tx, plan, { type: 'created', actor: actor.name, reason: dto.reason });
       if (dto.start) await this.start(tx, plan, now, actor.name, dto.reason);
-      return this.save(tx, plan, now);
+      const view = await this.save(tx, plan, now);
+      await this.recordAction(tx, actor, 'create', plan, null, view, dto.reason);
+      return view;
     });
   }
 
@@ -129,6 +133,7 @@ export class RolloutPlansService {
   act(actor: Actor, id: string, action: PlanAction, reason?: string): Promise<RolloutPlanView> {
     return this.write(planActor(id, actor), async (tx) => {
       const plan = await this.lock(tx, id);
+      const before = toPlanView(plan);
       const now = await this.now(tx);
       let next;
       try {
@@ -170,7 +175,23 @@ export class RolloutPlansService {
           await this.rollBack(tx, plan, now, `rolled back by ${by}${reason ? `: ${reason}` : ''}`, by, plan.verdict);
           break;
       }
-      return this.save(tx, plan, now);
+      const after = await this.save(tx, plan, now);
+      await this.recordAction(tx, actor, action, plan, before, after, reason);
+      return after;
+    });
+  }
+
+  /** What a person did to a plan goes to the audit log under their own key; the writes the plan
+   *  makes are audited separately, by `rollout-plan:<id>`. */
+  private recordAction(tx: WriteTransaction, actor: Actor, action: string, plan: PlanRow, before: RolloutPlanView | null, after: RolloutPlanView, reason?: string): Promise<void> {
+    return this.audit.record(tx.manager, actor, {
+      action: `rollout-plan.${action}`,
+      resourceType: 'rollout-plan',
+      resourceKey: plan.flag,
+      environment: plan.environment,
+      before,
+      after,
+      reason,
     });
   }
 

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
 import { FlagsModule } from '../flags/flags.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { RolloutPlansController } from './rollout-plans.controller.js';
@@ -6,7 +7,7 @@ import { RolloutPlansService } from './rollout-plans.service.js';
 import { RolloutScheduler } from './rollout-scheduler.js';
 
 @Module({
-  imports: [FlagsModule, MetricsModule],
+  imports: [AuditModule, FlagsModule, MetricsModule],
   controllers: [RolloutPlansController],
   providers: [RolloutPlansService, RolloutScheduler],
 })

@@ -2,6 +2,8 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDateString, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageQuery } from '../../common/paging.js';
 
+const RESOURCE_TYPES = ['environment', 'flag', 'flag-config', 'cohort', 'cohort-members', 'api-key', 'rollout-plan'];
+
 export class AuditQuery extends PageQuery {
   @ApiPropertyOptional({ example: 'flag-config.kill' })
   @IsOptional()
@@ -9,9 +11,9 @@ export class AuditQuery extends PageQuery {
   @MaxLength(64)
   action?: string;
 
-  @ApiPropertyOptional({ enum: ['environment', 'flag', 'flag-config', 'cohort', 'cohort-members', 'api-key'] })
+  @ApiPropertyOptional({ enum: RESOURCE_TYPES })
   @IsOptional()
-  @IsIn(['environment', 'flag', 'flag-config', 'cohort', 'cohort-members', 'api-key'])
+  @IsIn(RESOURCE_TYPES)
   resourceType?: string;
 
   @ApiPropertyOptional({ description: 'The key of the flag, cohort, environment, or the id of the API key' })
