@@ -115,6 +115,10 @@ describe('plan lifecycle', () => {
     expect(steps.map((h) => [h.stepIndex, h.percentage, h.revision])).toEqual(writes.map((w, i) => [i, w.after.rules[0].rollout.percentage, w.revision]));
     // Steps that held without traffic say so.
     expect(done.warnings.map((w) => [w.code, w.stepIndex])).toEqual([['no-traffic', 0], ['no-traffic', 1]]);
+    // Prometheus counts what the plans did.
+    const metrics = (await api().get('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/aviary_rollout_steps_total\{environment="production",action="advanced"\} [3-9]/);
+    expect(metrics).toMatch(/aviary_rollout_steps_total\{environment="production",action="completed"\} [1-9]/);
     // A finished plan frees the flag for the next one; finished plans take no actions.
     expect((await act(plan.id, 'resume').expect(409)).body.message).toMatch(/completed plan cannot resume/);
     await createPlan('life', { steps: [{ percentage: 100, holdSeconds: 0 }] });

@@ -8,6 +8,7 @@ import { type Page, type PageQuery, toPage } from '../common/paging.js';
 import { type FieldError, ValidationFailedException } from '../common/validation-failed.exception.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AuditService } from '../audit/audit.service.js';
+import { type RolloutStepAction, ServerMetrics } from '../observability/server-metrics.js';
 import { ChangeLogService } from '../changes/change-log.service.js';
 import type { WriteTransaction } from '../changes/write-transaction.js';
 import { pgCode, PG_UNIQUE_VIOLATION, sql } from '../database/sql.js';
@@ -57,6 +58,7 @@ export class RolloutPlansService {
     private readonly configs: FlagConfigsService,
     private readonly metrics: MetricsService,
     private readonly audit: AuditService,
+    private readonly serverMetrics: ServerMetrics,
   ) {}
 
   create(actor: Actor, environmentKey: string, flagKey: string, dto: CreateRolloutPlanDto): Promise<RolloutPlanView> {
@@ -430,6 +432,8 @@ export class RolloutPlansService {
   }
 
   private async history(tx: WriteTransaction, plan: PlanRow, entry: HistoryEntry): Promise<void> {
+    const counted = STEP_ACTIONS[entry.type];
+    if (counted) this.afterCommit(tx, () => this.serverMetrics.rolloutSteps.inc({ environment: plan.environment, action: counted }));
     await sql(
       tx.manager,
       `INSERT INTO rollout_plan_history (plan_id, type, step_index, percentage, revision, actor, reason, verdict)
@@ -458,6 +462,16 @@ export class RolloutPlansService {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Who writes a plan's steps and kills, in the audit log; the request id ties it to the call. */
+/** The plan history entries counted in `aviary_rollout_steps_total`, by their action label. */
+const STEP_ACTIONS: Partial<Record<string, RolloutStepAction>> = {
+  started: 'started',
+  step: 'advanced',
+  'awaiting-approval': 'awaiting-approval',
+  completed: 'completed',
+  paused: 'paused',
+  'rolled-back': 'rolled-back',
+};
+
 function planActor(id: string, caller?: Actor): Actor {
   return { keyId: null, name: `rollout-plan:${id}`, requestId: caller?.requestId };
 }
