@@ -509,14 +509,13 @@ async function bench(label, contenders, key, n, rounds) {
         await timeOnce(run, contexts, done % (n - chunk), chunk);
         done += chunk;
       }
-      let probed = 0;
-      let ns = 0;
+      // The median chunk, so that a burst of other work on the machine does not shrink the batch.
+      const chunks = [];
       const t1 = Date.now();
-      while (probed < 20_000 && Date.now() - t1 < ROUND_MS / 2) {
-        ns += (await timeOnce(run, contexts, (done + probed) % (n - chunk), chunk)).ns * chunk;
-        probed += chunk;
+      while (chunks.length * chunk < 20_000 && Date.now() - t1 < ROUND_MS / 2) {
+        chunks.push((await timeOnce(run, contexts, (done + chunks.length * chunk) % (n - chunk), chunk)).ns);
       }
-      c.count = Math.max(1_000, Math.min(n, Math.floor((ROUND_MS * 1e6) / (ns / probed))));
+      c.count = Math.max(1_000, Math.min(n, Math.floor((ROUND_MS * 1e6) / median(chunks))));
     }
     c.samples = [];
     gc();
