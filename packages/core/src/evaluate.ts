@@ -196,6 +196,6 @@ export function evaluate(ruleset: Ruleset, flagKey: string, context?: Context | 
     // NaN: read the clock only if a date condition needs it.
     return lastFn!(ctx, at === undefined ? NaN : typeof at === 'number' ? at : at.getTime(), 0);
   } catch (e) {
-    return error('GENERAL', String(e));
+    return error('GENERAL', e instanceof Error ? e.message : String(e));
   }
 }

@@ -92,4 +92,10 @@ export function hashUnit(p: HashPrefix, unit: string): number {
 export const bucketOf = (h: number): number => (h % 100) * 1000 + (Math.floor(h / 100) % 1000);
 
 /** The rollout bucket of `unit` under `salt` (DESIGN §2), `0 <= bucket < 100000`. */
-export const bucket = (salt: string, unit: string): number => bucketOf(hashUnit(hashPrefix(String(salt), 0), String(unit)));
+let lastSalt: string | undefined;
+let lastPrefix: HashPrefix = [0, 0, 0, 0];
+export function bucket(salt: string, unit: string): number {
+  // Callers usually bucket many units under one salt: keep its prefix.
+  if (salt !== lastSalt) lastPrefix = hashPrefix(String((lastSalt = salt)), 0);
+  return bucketOf(hashUnit(lastPrefix, String(unit)));
+}
