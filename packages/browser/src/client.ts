@@ -25,6 +25,8 @@ export interface ClientOptions {
   pollIntervalMs?: number;
   /** `ready()` resolves after at most this long, whatever happened (default 5 000 ms). */
   readyTimeoutMs?: number;
+  /** A stream silent for this long is taken for dead and reopened (default 45 000 ms; the server pings every 15 s). */
+  heartbeatTimeoutMs?: number;
   /** Where the last good ruleset is kept for an instant start (default `localStorage`; `null`: nowhere). */
   storage?: Pick<Storage, 'getItem' | 'setItem'> | null;
   /** Receives errors that no `error` listener took, and listeners' exceptions (default `console`). */
@@ -93,6 +95,7 @@ export function createClient(options: ClientOptions): AviaryClient {
   const base = `${options.url}`.replace(/\/+$/, '') + '/sdk/v1/';
   const pollMs = options.pollIntervalMs! > 0 ? options.pollIntervalMs! : 30_000;
   const readyMs = options.readyTimeoutMs! > 0 ? options.readyTimeoutMs! : 5_000;
+  const heartbeatMs = options.heartbeatTimeoutMs! > 0 ? options.heartbeatTimeoutMs! : 45_000;
   const streaming = options.streaming !== false && typeof EventSource == 'function';
   // Read lazily: merely touching `localStorage` throws where the browser blocks it; `null` throws too, inside the same guard.
   const storage = () => (options.storage === undefined ? localStorage : options.storage!);
@@ -106,6 +109,7 @@ export function createClient(options: ClientOptions): AviaryClient {
   let polling = !streaming;
   let closed = false;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let silence: ReturnType<typeof setTimeout> | undefined;
   let pollTimer: ReturnType<typeof setTimeout> | undefined;
   const listeners: Record<string, Set<Listener>> = {};
 
@@ -226,14 +230,22 @@ export function createClient(options: ClientOptions): AviaryClient {
   const connect = (reload?: boolean) => {
     source?.close();
     clearTimeout(retryTimer);
+    clearTimeout(silence);
     if (closed || !streaming) return;
     const stream = (source = new EventSource(url('stream') + (ruleset.revision < 0 || reload ? '' : '&lastEventId=' + ruleset.revision)));
+    // Anything heard proves the stream alive; silence past the timeout counts as an error.
+    const alive = () => {
+      clearTimeout(silence);
+      silence = setTimeout(() => stream.onerror?.(new Event('error')), heartbeatMs);
+    };
     stream.onopen = () => {
       failures = attempt = 0;
       status = 'streaming';
       stopPolling();
+      alive();
     };
     stream.onerror = () => {
+      clearTimeout(silence);
       stream.close();
       if (status == 'streaming') status = 'offline';
       fail('CONNECTION', 'the stream failed');
@@ -244,7 +256,11 @@ export function createClient(options: ClientOptions): AviaryClient {
       retryTimer = setTimeout(connect, Math.random() * Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** attempt++));
     };
     for (const type of ['ruleset', 'change', 'kill'])
-      stream.addEventListener(type, (event) => receive(type, (event as MessageEvent).data, (event as MessageEvent).lastEventId));
+      stream.addEventListener(type, (event) => {
+        alive();
+        receive(type, (event as MessageEvent).data, (event as MessageEvent).lastEventId);
+      });
+    stream.addEventListener('ping', alive);
   };
 
   const refresh = () => {
@@ -313,6 +329,7 @@ export function createClient(options: ClientOptions): AviaryClient {
       closed = true;
       source?.close();
       clearTimeout(retryTimer);
+      clearTimeout(silence);
       stopPolling();
       clearInterval(metricsTimer);
       globalThis.removeEventListener?.('pagehide', flush);

@@ -198,6 +198,28 @@ describe('reconnect, backoff and polling fallback', () => {
     expect(c.status).toBe('offline');
   });
 
+  it('reopens a stream that went silent past the heartbeat timeout, resuming from its revision', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const c = client({ heartbeatTimeoutMs: 45_000 });
+    const first = FakeEventSource.last;
+    first.open();
+    first.send('ruleset', 5, ruleset(5, { a: flag('a') }));
+    // Pings keep it open well past the timeout.
+    for (let i = 0; i < 4; i++) {
+      await vi.advanceTimersByTimeAsync(15_000);
+      first.ping();
+    }
+    expect(FakeEventSource.opened).toHaveLength(1);
+    expect(first.closed).toBe(false);
+    // Then silence: a dead connection that never errored.
+    await vi.advanceTimersByTimeAsync(45_000);
+    expect(first.closed).toBe(true);
+    expect(c.status).toBe('offline');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(FakeEventSource.opened).toHaveLength(2);
+    expect(FakeEventSource.last.params.get('lastEventId')).toBe('5');
+  });
+
   it('falls back to polling with If-None-Match after 3 failures, and back to streaming once it opens', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0);
     fetchMock.mockImplementation(async (input) => {

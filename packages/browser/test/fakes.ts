@@ -41,6 +41,11 @@ export class FakeEventSource {
     this.onerror?.();
   }
 
+  /** The server's heartbeat: an event without an id. */
+  ping(): void {
+    for (const listener of this.listeners.get('ping') ?? []) listener({ data: '{}', lastEventId: '' });
+  }
+
   send(type: 'ruleset' | 'change' | 'kill', id: number, data: unknown): void {
     if (this.closed) throw new Error('sending on a closed EventSource');
     for (const listener of this.listeners.get(type) ?? []) listener({ data: JSON.stringify(data), lastEventId: String(id) });

@@ -5,7 +5,9 @@ export function sseEvent(event: string, id: number, data: string): string {
   return `id: ${id}\nevent: ${event}\ndata: ${data}\n\n`;
 }
 
-export const SSE_HEARTBEAT = ': ping\n\n';
+/** An event, not a comment: a browser's EventSource never surfaces comments, and its SDK needs to
+ *  hear something to tell a live stream from a silently dead one. It has no id: resume points stay. */
+export const SSE_HEARTBEAT = 'event: ping\ndata: {}\n\n';
 
 /** A slow reader that lets this much pile up is cut off; it reconnects and resumes. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
