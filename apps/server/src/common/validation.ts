@@ -1,7 +1,7 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, type ApiPropertyOptions } from '@nestjs/swagger';
-import { IsString, Matches } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
+import { IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { type FieldError, ValidationFailedException } from './validation-failed.exception.js';
 
 /** Keys of environments, flags, cohorts and rules: URL-safe, bounded. */
@@ -15,6 +15,16 @@ export function IsResourceKey(options: ApiPropertyOptions = {}): PropertyDecorat
     IsString(),
     Matches(KEY_PATTERN, { message: `$property must be ${KEY_RULE}` }),
   );
+}
+
+/** An optional display name: 1–200 characters. */
+export function IsOptionalName(options: ApiPropertyOptions = {}): PropertyDecorator {
+  return applyDecorators(ApiPropertyOptional({ maxLength: 200, ...options } as ApiPropertyOptions), IsOptional(), IsString(), MinLength(1), MaxLength(200));
+}
+
+/** An optional free-text description: at most 2,000 characters. */
+export function IsOptionalDescription(): PropertyDecorator {
+  return applyDecorators(ApiPropertyOptional({ maxLength: 2000 }), IsOptional(), IsString(), MaxLength(2000));
 }
 
 /** The one validation pipe (an `APP_PIPE`): unknown properties are refused, and errors carry

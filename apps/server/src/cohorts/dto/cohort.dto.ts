@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, MaxLength, MinLength, ValidateNested } from 'class-validator';
 import { PageQuery } from '../../common/paging.js';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsResourceKey } from '../../common/validation.js';
+import { IsOptionalDescription, IsOptionalName, IsResourceKey } from '../../common/validation.js';
 import { ConditionDto } from '../../flags/dto/flag-config.dto.js';
 
 /** Most member keys one call may add, remove or exclude, per list. */
@@ -11,17 +11,10 @@ export const MAX_MEMBERS_PER_CALL = 100_000;
 export const MAX_MEMBER_KEY_LENGTH = 256;
 
 class CohortFieldsDto extends ReasonDto {
-  @ApiPropertyOptional({ maxLength: 200 })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  @IsOptionalName()
   name?: string;
 
-  @ApiPropertyOptional({ maxLength: 2000 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2000)
+  @IsOptionalDescription()
   description?: string;
 
   @ApiPropertyOptional({ type: [ConditionDto], maxItems: 50, description: 'A context matching all of them is a member (unless excluded)' })

@@ -1,38 +1,23 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsResourceKey } from '../../common/validation.js';
+import { IsOptionalDescription, IsOptionalName, IsResourceKey } from '../../common/validation.js';
 
 export class CreateEnvironmentDto extends ReasonDto {
   @IsResourceKey({ example: 'staging' })
   key!: string;
 
-  @ApiPropertyOptional({ maxLength: 200, description: 'Defaults to the key' })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  @IsOptionalName({ description: 'Defaults to the key' })
   name?: string;
 
-  @ApiPropertyOptional({ maxLength: 2000 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2000)
+  @IsOptionalDescription()
   description?: string;
 }
 
 export class UpdateEnvironmentDto extends ReasonDto {
-  @ApiPropertyOptional({ maxLength: 200 })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  @IsOptionalName()
   name?: string;
 
-  @ApiPropertyOptional({ maxLength: 2000 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2000)
+  @IsOptionalDescription()
   description?: string;
 }
 

@@ -4,7 +4,7 @@ import {
   ArrayMaxSize, IsArray, IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested,
 } from 'class-validator';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsResourceKey } from '../../common/validation.js';
+import { IsOptionalDescription, IsOptionalName, IsResourceKey } from '../../common/validation.js';
 
 export class VariantDto {
   @IsResourceKey({ example: 'blue' })
@@ -23,17 +23,10 @@ export class VariantDto {
 }
 
 class FlagFieldsDto extends ReasonDto {
-  @ApiPropertyOptional({ maxLength: 200 })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
+  @IsOptionalName()
   name?: string;
 
-  @ApiPropertyOptional({ maxLength: 2000 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2000)
+  @IsOptionalDescription()
   description?: string;
 
   @ApiPropertyOptional({ type: [String], maxItems: 20 })
