@@ -20,6 +20,7 @@ import { InstallationModule } from './installation/installation.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RolloutsModule } from './rollouts/rollouts.module.js';
+import { RetentionModule } from './retention/retention.module.js';
 import { RulesetModule } from './ruleset/ruleset.module.js';
 import { SdkModule } from './sdk/sdk.module.js';
 
@@ -44,6 +45,7 @@ export class AppModule {
         HealthModule,
         ThrottlerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: rateLimitOptions }),
         SdkModule,
+        RetentionModule,
         MetricsModule,
         RolloutsModule,
       ],

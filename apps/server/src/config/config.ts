@@ -68,6 +68,13 @@ class EnvSchema {
   AVIARY_SCHEDULER_INTERVAL_MS?: number;
 
   @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be a whole number of days' })
+  @Min(1)
+  @Max(3650)
+  AVIARY_RETENTION_DAYS?: number;
+
+  @IsOptional()
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL?: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 
@@ -127,6 +134,8 @@ export interface AppConfig {
   /** How often each instance's rollout scheduler looks for due plan steps and guard checks. */
   schedulerIntervalMs: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** Metric buckets and change-log rows older than this are deleted (the change log keeps its last 1,000 revisions per environment). */
+  retentionDays: number;
   /** How often each instance compares its revisions with Postgres. */
   revisionCheckMs: number;
   /** How often open streams get a comment line, so proxies keep them open. */
@@ -148,7 +157,7 @@ export const VARIABLES = [
   'PORT', 'HOST', 'DATABASE_URL', 'REDIS_URL', 'AVIARY_ADMIN_TOKEN', 'AVIARY_DATA_DIR',
   'AVIARY_DB_POOL_SIZE', 'AVIARY_MAX_BODY_MB', 'AVIARY_SCHEDULER_INTERVAL_MS', 'LOG_LEVEL', 'AVIARY_REVISION_CHECK_MS', 'AVIARY_STREAM_HEARTBEAT_MS',
   'LOG_FORMAT', 'AVIARY_CORS_ORIGINS', 'AVIARY_RATE_LIMIT_ADMIN', 'AVIARY_RATE_LIMIT_SDK_METRICS', 'AVIARY_RATE_LIMIT_WINDOW_S',
-  'AVIARY_TRUST_PROXY', 'AVIARY_SHUTDOWN_TIMEOUT_MS',
+  'AVIARY_TRUST_PROXY', 'AVIARY_SHUTDOWN_TIMEOUT_MS', 'AVIARY_RETENTION_DAYS',
 ] as const;
 
 /** Never echoed in an error message. */
@@ -186,6 +195,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dbPoolSize: parsed.AVIARY_DB_POOL_SIZE ?? 10,
     maxBodyBytes: (parsed.AVIARY_MAX_BODY_MB ?? 16) * 1024 * 1024,
     schedulerIntervalMs: parsed.AVIARY_SCHEDULER_INTERVAL_MS ?? 1000,
+    retentionDays: parsed.AVIARY_RETENTION_DAYS ?? 30,
     logLevel: parsed.LOG_LEVEL ?? 'log',
     revisionCheckMs: parsed.AVIARY_REVISION_CHECK_MS ?? 2000,
     heartbeatMs: parsed.AVIARY_STREAM_HEARTBEAT_MS ?? 15_000,
