@@ -62,6 +62,24 @@ describe('validateFlag', () => {
   });
 });
 
+describe('prerequisite depth', () => {
+  const chain = (n: number): Ruleset => ({
+    environment: 'e',
+    revision: 1,
+    cohorts: {},
+    flags: Object.fromEntries(
+      Array.from({ length: n }, (_, i) => [`f${i}`, { key: `f${i}`, enabled: true, prerequisites: i + 1 < n ? [{ flag: `f${i + 1}` }] : [] }]),
+    ),
+  });
+
+  it('accepts a chain of 10 prerequisite levels and refuses 11, naming the chain', () => {
+    // A flag on top of f0..f9 has 10 levels below it; on top of f0..f10, 11.
+    expect(validateFlag({ enabled: true, prerequisites: [{ flag: 'f0' }] }, { strict: true, ruleset: chain(10), key: 'top' })).toEqual([]);
+    const issues = validateFlag({ enabled: true, prerequisites: [{ flag: 'f0' }] }, { strict: true, ruleset: chain(11), key: 'top' });
+    expect(issues).toEqual([{ path: 'prerequisites', message: expect.stringMatching(/^prerequisite chain deeper than 10 levels: top -> f0 -> .* -> f10$/) }]);
+  });
+});
+
 describe('validateCohort', () => {
   it('reports lists that are not lists of keys', () => {
     expect(validateCohort({ key: 'c', included: [1], excluded: 'x' }).map((i) => i.path)).toEqual(['included', 'excluded']);

@@ -1,6 +1,7 @@
 import { cohortProblems, conditionProblems, flagProblems, isObject } from './check.js';
 import { MAX_PATTERN_LENGTH } from './conditions/compile.js';
 import { toCidr, toInstant, toNumber, toSemver } from './conditions/parse.js';
+import { MAX_PREREQUISITE_DEPTH } from './evaluate.js';
 import { Operators, type Ruleset } from './types.js';
 
 /** One problem in a flag or cohort, with the field path (`rules[0].conditions[1].values`). */
@@ -127,16 +128,42 @@ export function validateFlag(flag: unknown, options: ValidateOptions = {}): Issu
   });
   if (!issues.length && ruleset && key !== undefined) {
     const cycle = findCycle(key, flag, ruleset);
+    const chain = cycle ? undefined : deepestChain(key, flag, ruleset);
     if (cycle) issues.push({ path: 'prerequisites', message: `prerequisite cycle: ${cycle.join(' -> ')}` });
+    else if (chain!.length - 1 > MAX_PREREQUISITE_DEPTH) {
+      // Evaluation fails such a chain: refuse it when it is written instead.
+      issues.push({ path: 'prerequisites', message: `prerequisite chain deeper than ${MAX_PREREQUISITE_DEPTH} levels: ${chain!.join(' -> ')}` });
+    }
   }
   return issues;
 }
 
-function findCycle(key: string, flag: Record<string, unknown>, ruleset: Ruleset): string[] | undefined {
-  const next = (k: string): string[] => {
-    const f = (k === key ? flag : ruleset.flags[k]) as { prerequisites?: unknown } | undefined;
-    return Array.isArray(f?.prerequisites) ? f.prerequisites.filter(isObject).map((p) => String(p.flag)) : [];
+const prerequisitesOf = (key: string, flag: Record<string, unknown>, ruleset: Ruleset) => (k: string): string[] => {
+  const f = (k === key ? flag : ruleset.flags[k]) as { prerequisites?: unknown } | undefined;
+  return Array.isArray(f?.prerequisites) ? f.prerequisites.filter(isObject).map((p) => String(p.flag)) : [];
+};
+
+/** The longest prerequisite chain from `key` (no cycles), as the flags along it. */
+function deepestChain(key: string, flag: Record<string, unknown>, ruleset: Ruleset): string[] {
+  const next = prerequisitesOf(key, flag, ruleset);
+  const memo = new Map<string, string[]>();
+  const longest = (k: string): string[] => {
+    let chain = memo.get(k);
+    if (!chain) {
+      chain = [k];
+      for (const n of next(k)) {
+        const sub = longest(n);
+        if (sub.length + 1 > chain.length) chain = [k, ...sub];
+      }
+      memo.set(k, chain);
+    }
+    return chain;
   };
+  return longest(key);
+}
+
+function findCycle(key: string, flag: Record<string, unknown>, ruleset: Ruleset): string[] | undefined {
+  const next = prerequisitesOf(key, flag, ruleset);
   const path: string[] = [];
   const done = new Set<string>();
   const visit = (k: string): string[] | undefined => {
