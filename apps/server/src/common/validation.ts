@@ -1,7 +1,8 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateNested } from 'class-validator';
 import { type FieldError, ValidationFailedException } from './validation-failed.exception.js';
 
 /** Keys of environments, flags, cohorts and rules: URL-safe, bounded. */
@@ -25,6 +26,18 @@ export function IsOptionalName(options: ApiPropertyOptions = {}): PropertyDecora
 /** An optional free-text description: at most 2,000 characters. */
 export function IsOptionalDescription(): PropertyDecorator {
   return applyDecorators(ApiPropertyOptional({ maxLength: 2000 }), IsOptional(), IsString(), MaxLength(2000));
+}
+
+/** An optional array of at most `maxItems` objects, each validated as `type`. */
+export function IsOptionalArrayOf(type: new () => object, maxItems: number, options: ApiPropertyOptions = {}): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ type: [type], maxItems, ...options } as ApiPropertyOptions),
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(maxItems),
+    ValidateNested({ each: true }),
+    Type(() => type),
+  );
 }
 
 /** The one validation pipe (an `APP_PIPE`): unknown properties are refused, and errors carry

@@ -1,9 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, MaxLength, MinLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { PageQuery } from '../../common/paging.js';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsOptionalDescription, IsOptionalName, IsResourceKey } from '../../common/validation.js';
+import { IsOptionalArrayOf, IsOptionalDescription, IsOptionalName, IsResourceKey } from '../../common/validation.js';
 import { ConditionDto } from '../../flags/dto/flag-config.dto.js';
 
 /** Most member keys one call may add, remove or exclude, per list. */
@@ -17,12 +16,7 @@ class CohortFieldsDto extends ReasonDto {
   @IsOptionalDescription()
   description?: string;
 
-  @ApiPropertyOptional({ type: [ConditionDto], maxItems: 50, description: 'A context matching all of them is a member (unless excluded)' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(50)
-  @ValidateNested({ each: true })
-  @Type(() => ConditionDto)
+  @IsOptionalArrayOf(ConditionDto, 50, { description: 'A context matching all of them is a member (unless excluded)' })
   conditions?: ConditionDto[];
 }
 

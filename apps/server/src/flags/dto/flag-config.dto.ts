@@ -7,7 +7,7 @@ import {
 } from 'class-validator';
 import { IsContextValue } from '../../common/context-value.js';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsResourceKey } from '../../common/validation.js';
+import { IsOptionalArrayOf, IsResourceKey } from '../../common/validation.js';
 
 export class ConditionDto {
   @ApiProperty({ example: 'country', maxLength: 256 })
@@ -67,12 +67,7 @@ export class RuleDto {
   @IsResourceKey({ example: 'canary' })
   id!: string;
 
-  @ApiPropertyOptional({ type: [ConditionDto], maxItems: 50 })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(50)
-  @ValidateNested({ each: true })
-  @Type(() => ConditionDto)
+  @IsOptionalArrayOf(ConditionDto, 50)
   conditions?: ConditionDto[];
 
   @ApiPropertyOptional({ type: [String], maxItems: 20, description: 'Cohort keys; the user must be in all of them' })
@@ -95,12 +90,7 @@ export class RuleDto {
   @MaxLength(64)
   variant?: string;
 
-  @ApiPropertyOptional({ type: [SplitArmDto], maxItems: 100 })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(100)
-  @ValidateNested({ each: true })
-  @Type(() => SplitArmDto)
+  @IsOptionalArrayOf(SplitArmDto, 100)
   split?: SplitArmDto[];
 }
 
@@ -136,20 +126,10 @@ export class FlagConfigDto extends ReasonDto {
   @MaxLength(256)
   salt?: string;
 
-  @ApiPropertyOptional({ type: [RuleDto], maxItems: 200 })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(200)
-  @ValidateNested({ each: true })
-  @Type(() => RuleDto)
+  @IsOptionalArrayOf(RuleDto, 200)
   rules?: RuleDto[];
 
-  @ApiPropertyOptional({ type: [PrerequisiteDto], maxItems: 20 })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(20)
-  @ValidateNested({ each: true })
-  @Type(() => PrerequisiteDto)
+  @IsOptionalArrayOf(PrerequisiteDto, 20)
   prerequisites?: PrerequisiteDto[];
 }
 

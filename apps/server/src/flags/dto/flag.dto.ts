@@ -1,10 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize, IsArray, IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested,
-} from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsOptionalDescription, IsOptionalName, IsResourceKey } from '../../common/validation.js';
+import { IsOptionalArrayOf, IsOptionalDescription, IsOptionalName, IsResourceKey } from '../../common/validation.js';
 
 export class VariantDto {
   @IsResourceKey({ example: 'blue' })
@@ -38,12 +35,7 @@ class FlagFieldsDto extends ReasonDto {
   @MaxLength(64, { each: true })
   tags?: string[];
 
-  @ApiPropertyOptional({ type: [VariantDto], maxItems: 100 })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(100)
-  @ValidateNested({ each: true })
-  @Type(() => VariantDto)
+  @IsOptionalArrayOf(VariantDto, 100)
   variants?: VariantDto[];
 
   @ApiPropertyOptional({ description: 'Whether client (browser) keys see this flag', default: false })

@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
-import { IsResourceKey } from '../../common/validation.js';
+import { IsBoolean, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsOptionalArrayOf, IsResourceKey } from '../../common/validation.js';
 
 /** Rows one report may carry per list: above the Node SDK's default caps (5,000 each). */
 export const MAX_REPORT_ROWS = 10_000;
@@ -59,19 +58,9 @@ export class MetricsReportDto {
   @Max(MAX_EPOCH_MS)
   end!: number;
 
-  @ApiPropertyOptional({ type: [ExposureCountDto], maxItems: MAX_REPORT_ROWS })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(MAX_REPORT_ROWS)
-  @ValidateNested({ each: true })
-  @Type(() => ExposureCountDto)
+  @IsOptionalArrayOf(ExposureCountDto, MAX_REPORT_ROWS)
   exposures?: ExposureCountDto[];
 
-  @ApiPropertyOptional({ type: [EventCountDto], maxItems: MAX_REPORT_ROWS })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(MAX_REPORT_ROWS)
-  @ValidateNested({ each: true })
-  @Type(() => EventCountDto)
+  @IsOptionalArrayOf(EventCountDto, MAX_REPORT_ROWS)
   events?: EventCountDto[];
 }
