@@ -40,6 +40,8 @@ interface HistoryEntry {
   revision?: number | null;
   reason?: string | null;
   verdict?: GuardVerdictView | null;
+  /** When it took effect on the plan's timeline; the insert's clock time when absent. */
+  at?: Date;
 }
 
 /** Rollout plans (docs/rollouts.md): each change of a plan is one transaction that locks the plan
@@ -319,7 +321,9 @@ export class RolloutPlansService {
     plan.step_index = index;
     plan.step_started_at = now;
     plan.next_step_at = new Date(now.getTime() + Math.round(holdSeconds * 1000));
-    await this.history(tx, plan, { type: 'step', actor: tx.actor.name, stepIndex: index, percentage, revision: config.revision, reason: note, verdict });
+    // Its hold counts from \`now\`, and so does its history entry: the gaps between steps read
+    // exactly as the holds.
+    await this.history(tx, plan, { type: 'step', actor: tx.actor.name, stepIndex: index, percentage, revision: config.revision, reason: note, verdict, at: now });
     return config;
   }
 
@@ -436,10 +440,10 @@ export class RolloutPlansService {
     if (counted) this.afterCommit(tx, () => this.serverMetrics.rolloutSteps.inc({ environment: plan.environment, action: counted }));
     await sql(
       tx.manager,
-      `INSERT INTO rollout_plan_history (plan_id, type, step_index, percentage, revision, actor, reason, verdict)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      `INSERT INTO rollout_plan_history (plan_id, type, step_index, percentage, revision, actor, reason, verdict, at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, clock_timestamp()))`,
       [plan.id, entry.type, entry.stepIndex ?? null, entry.percentage ?? null, entry.revision ?? null, entry.actor, entry.reason ?? null,
-        entry.verdict ? JSON.stringify(entry.verdict) : null],
+        entry.verdict ? JSON.stringify(entry.verdict) : null, entry.at ?? null],
     );
   }
 
