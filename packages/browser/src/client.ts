@@ -68,6 +68,8 @@ export interface AviaryClient {
 interface Patch {
   flags?: Record<string, Flag | null>;
   cohorts?: Record<string, Cohort | null>;
+  /** On a ruleset: it replaces a revision the server no longer has (docs/protocol.md "Resets"). */
+  reset?: boolean;
 }
 
 type Listener = (arg?: unknown) => void;
@@ -168,10 +170,12 @@ export function createClient(options: ClientOptions): AviaryClient {
       const body = JSON.parse(data) as Ruleset & Patch;
       const revision = +(id || body.revision);
       const current = ruleset.revision;
-      // Revisions never go backwards; NaN fails this too.
-      if (!(revision > current)) return;
+      // Revisions never go backwards (NaN fails this too), unless the server's database no longer
+      // has ours (restored from an older backup): then its ruleset comes marked as a reset.
+      if (!(revision > current || (type == 'ruleset' && body.reset && revision >= 0))) return;
       if (type == 'ruleset') {
         if (!body.flags) throw type;
+        delete body.reset;
         return use({ ...body, cohorts: body.cohorts ?? {}, revision });
       }
       const gap = revision != current + 1;

@@ -137,6 +137,23 @@ describe('stream events (docs/protocol.md)', () => {
     expect(change).not.toHaveBeenCalled();
   });
 
+  it('takes a lower ruleset marked as a reset (the server lost its history), stores it unmarked, and goes on from it', () => {
+    const changes: unknown[] = [];
+    c.on('change', (flags) => changes.push(flags));
+    stream.send('ruleset', 4, { ...ruleset(4, { b: flag('b', { enabled: false }) }), reset: true });
+    expect(c.evaluate('a').reason).toBe('FLAG_NOT_FOUND');
+    expect(c.isEnabled('b', true)).toBe(false);
+    expect(changes).toHaveLength(1);
+    const stored = JSON.parse(storage.items.get(SLOT('user-1'))!);
+    expect(stored.revision).toBe(4);
+    expect('reset' in stored).toBe(false);
+    stream.send('change', 5, { revision: 5, flags: { b: flag('b') } });
+    expect(c.isEnabled('b')).toBe(true);
+    // A reset needs a revision; one without is unreadable, not a reason to move back.
+    stream.send('ruleset', Number.NaN, { reset: true, flags: {} });
+    expect(c.isEnabled('b')).toBe(true);
+  });
+
   it('reloads on a gap: reconnects without lastEventId and does not apply the change', () => {
     stream.send('change', 12, { revision: 12, flags: { a: null } });
     expect(c.isEnabled('a')).toBe(true);

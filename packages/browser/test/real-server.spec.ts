@@ -307,4 +307,46 @@ describe('in Chromium, against the real server', () => {
     for (const secret of [HIDDEN, HIDDEN_VALUE_LATER, ...OTHERS]) expect(full).toContain(secret);
     await Promise.all([streaming.page.context().close(), polling.page.context().close()]);
   });
+
+  it('a stored ruleset newer than the server\'s (its database restored from an older backup) is reset to the server\'s state', async () => {
+    const { page, wire } = await open(STRANGER);
+    await waitForStatus(page, 'streaming');
+    const actual = (await shown(page))!;
+    const revision = await admin.revision();
+    // What a page kept from the history the backup lost: a later revision, with the flag the other way.
+    const forged = revision + 1000;
+    await page.evaluate(
+      ({ user, flag, forged, on }) => {
+        const slot = Object.keys(localStorage).find((k) => k.startsWith('aviary:') && k.endsWith(`:${user}`))!;
+        const stored = JSON.parse(localStorage.getItem(slot)!);
+        stored.revision = forged;
+        stored.flags[flag] = { key: flag, enabled: on, rules: [] };
+        localStorage.setItem(slot, JSON.stringify(stored));
+      },
+      { user: STRANGER, flag: FLAG, forged, on: actual === 'off' },
+    );
+    const reloadedAt = Date.now();
+    await page.reload();
+    // The first paint is the stored state; then the server's reset brings the page back to the truth.
+    expect((await renders(page))[0]!.value).toBe(actual === 'off' ? 'on' : 'off');
+    await waitFor(page, actual);
+    const stored = () =>
+      page.evaluate((user) => {
+        const slot = Object.keys(localStorage).find((k) => k.startsWith('aviary:') && k.endsWith(`:${user}`))!;
+        return JSON.parse(localStorage.getItem(slot)!) as { revision: number; reset?: boolean };
+      }, STRANGER);
+    expect(await stored()).toEqual(expect.not.objectContaining({ reset: expect.anything() }));
+    expect((await stored()).revision).toBe(revision);
+    // On the wire: the stream resumed from the forged revision and got the ruleset marked as a reset.
+    const reset = wire.events.find((e) => e.at >= reloadedAt && e.event === 'ruleset');
+    expect(new URL(reset!.url).searchParams.get('lastEventId')).toBe(String(forged));
+    expect(Number(reset!.id)).toBe(revision);
+    expect(JSON.parse(reset!.data)).toMatchObject({ reset: true, revision });
+    // And it goes on from there: the next revision (a kill) is applied and stored.
+    const killed = (await admin.request<{ revision: number }>('POST', `/environments/production/flags/${FLAG}/kill`, { reason: 'browser e2e: after a reset' })).revision;
+    await expect.poll(async () => (await stored()).revision).toBe(killed);
+    expect(wire.events.filter((e) => e.at >= reloadedAt).map((e) => [e.event, Number(e.id)])).toEqual([['ruleset', revision], ['kill', killed]]);
+    await admin.request('POST', `/environments/production/flags/${FLAG}/revive`, { reason: 'browser e2e: after a reset' });
+    await page.context().close();
+  });
 });

@@ -8,7 +8,7 @@ import { resolveOptions, type AviaryOptions, type ResolvedOptions } from './opti
 import { createNodePlatform } from './platform/node-platform.js';
 import type { Platform, Timer } from './platform/platform.js';
 import { createPoller, type Poller } from './poller.js';
-import { diffRulesets, emptyRuleset, patchRuleset, toPatch, toRuleset, type RulesetDiff } from './ruleset.js';
+import { diffRulesets, emptyRuleset, isReset, patchRuleset, toPatch, toRuleset, type RulesetDiff } from './ruleset.js';
 import { createStream, type Stream, type StreamMessage } from './stream.js';
 
 /** How the client currently gets its updates. */
@@ -176,6 +176,14 @@ export function createClientOnPlatform(
     }
   }
 
+  /** The one time a revision goes backwards: the server's history no longer has ours. */
+  function warnReset(held: number, revision: number): void {
+    logger.warn(
+      `the server no longer has revision ${held} (its database was restored from an older backup?); ` +
+        `taking its ruleset at revision ${revision}`,
+    );
+  }
+
   /** Applies one chunk's events to a working copy, installs the result once, then notifies. */
   function onMessages(messages: readonly StreamMessage[]): void {
     if (closed) return;
@@ -204,8 +212,11 @@ export function createClientOnPlatform(
         }
         needsWholeRuleset = false;
         if (base !== undefined && ruleset.revision <= base) {
-          logger.debug(`ignoring ruleset ${ruleset.revision}: already at ${base}`);
-          continue;
+          if (!isReset(data)) {
+            logger.debug(`ignoring ruleset ${ruleset.revision}: already at ${base}`);
+            continue;
+          }
+          warnReset(base, ruleset.revision);
         }
         working = ruleset;
         base = ruleset.revision;
@@ -276,7 +287,10 @@ export function createClientOnPlatform(
           lastPollOk = true;
           const base = serverRevision();
           if (base === undefined || ruleset.revision > base) install([ruleset]);
-          else if (ruleset.revision === base) needsWholeRuleset = false;
+          else if (isReset(body)) {
+            warnReset(base, ruleset.revision);
+            install([ruleset]);
+          } else if (ruleset.revision === base) needsWholeRuleset = false;
           updateStatus();
         },
         onNotModified() {

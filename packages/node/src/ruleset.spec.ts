@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Ruleset } from '@aviary/core';
-import { applyPatch, diffRulesets, isRuleset, patchRuleset, sameJson, toPatch, toRuleset, type RulesetPatch } from './ruleset.js';
+import { applyPatch, diffRulesets, isReset, isRuleset, patchRuleset, sameJson, toPatch, toRuleset, type RulesetPatch } from './ruleset.js';
 
 const base: Ruleset = {
   environment: 'prod',
@@ -10,6 +10,15 @@ const base: Ruleset = {
 };
 
 describe('ruleset', () => {
+  it('tells a ruleset marked as a reset, and leaves the mark out of the ruleset it keeps', () => {
+    const marked = { ...base, reset: true };
+    expect(isReset(marked)).toBe(true);
+    expect(isReset(base)).toBe(false);
+    expect(isReset({ ...base, reset: 'yes' })).toBe(false);
+    expect(isReset(null)).toBe(false);
+    expect(toRuleset(marked)).toEqual(base);
+  });
+
   it('applies a patch into a new ruleset, leaving the old one untouched', () => {
     const next = applyPatch(base, { flags: { a: { key: 'a', enabled: false }, b: null, c: { key: 'c', enabled: true } }, cohorts: { beta: null } }, 5);
     expect(next).toEqual({

@@ -45,12 +45,23 @@ export function toRuleset(value: unknown, revision?: number): Ruleset | undefine
   if (value['cohorts'] !== undefined && !isRecord(value['cohorts'])) return undefined;
   const rev = revision ?? value['revision'];
   if (typeof rev !== 'number' || !Number.isSafeInteger(rev)) return undefined;
-  return {
+  const ruleset: Ruleset & { reset?: unknown } = {
     ...(value as unknown as Ruleset),
     environment: typeof value['environment'] === 'string' ? value['environment'] : '',
     revision: rev,
     cohorts: (value['cohorts'] as Record<string, Cohort> | undefined) ?? {},
   };
+  delete ruleset.reset;
+  return ruleset;
+}
+
+/**
+ * Whether a ruleset from the server is marked as a reset: the revision the client holds is from a
+ * history the server's database no longer has (it was restored from an older backup), so this
+ * ruleset replaces it although its revision is lower (docs/protocol.md "Resets").
+ */
+export function isReset(value: unknown): boolean {
+  return isRecord(value) && value['reset'] === true;
 }
 
 export function toPatch(value: unknown): RulesetPatch | undefined {

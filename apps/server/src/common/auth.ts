@@ -39,7 +39,7 @@ export class AuthGuard implements CanActivate {
     if (!key) throw new UnauthorizedException('Unknown or revoked API key');
     req.apiKey = key;
     if (!kinds.includes(key.kind)) {
-      throw new ForbiddenException(`A ${key.kind} key cannot call this endpoint; it needs a ${kinds.join(' or ')} key`);
+      throw new ForbiddenException(`${key.kind === 'admin' ? 'An' : 'A'} ${key.kind} key cannot call this endpoint; it needs a ${kinds.join(' or ')} key`);
     }
     const readOperation = this.reflector.getAllAndOverride<boolean | undefined>(READ_OPERATION, targets);
     if (key.readOnly && !SAFE_METHODS.has(req.method ?? '') && !readOperation) {

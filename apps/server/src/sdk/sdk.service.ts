@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthenticatedKey } from '../common/actor.js';
 import { LiveRulesets } from '../stream/live-rulesets.js';
 import type { RulesetSnapshot } from '../stream/snapshot.js';
-import { StreamHub } from '../stream/stream-hub.js';
+import { StreamHub, rulesetJson } from '../stream/stream-hub.js';
 
 /** Who asks: the key's environment, and for client keys the user the browser identifies as. */
 export interface SdkCaller {
@@ -43,7 +43,7 @@ export class SdkService {
   }
 
   async ruleset(caller: SdkCaller, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { snapshot } = await this.snapshotFor(caller);
+    const { environment, snapshot } = await this.snapshotFor(caller);
     res.setHeader('ETag', `"${snapshot.revision}"`);
     res.setHeader('Cache-Control', 'no-cache');
     res.setHeader('Vary', 'Accept-Encoding, Authorization');
@@ -53,7 +53,13 @@ export class SdkService {
       return;
     }
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    if (caller.key.kind === 'client') {
+    const held = revisionOf(String(req.headers['if-none-match'] ?? '').replace(/^W\//, '').replace(/"/g, ''));
+    if (held !== undefined && (await this.live.isRewound(environment, held))) {
+      // The revision is read again: the instance has just been brought back to Postgres's history.
+      const current = this.live.get(environment)!;
+      res.setHeader('ETag', `"${current.revision}"`);
+      res.end(rulesetJson(current, caller.key.kind === 'client' ? { userKey: caller.userKey } : undefined, true));
+    } else if (caller.key.kind === 'client') {
       res.end(JSON.stringify(snapshot.forClient(caller.userKey)));
     } else if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
       res.setHeader('Content-Encoding', 'gzip');
@@ -67,7 +73,8 @@ export class SdkService {
     if (!this.hub.isAccepting) throw new ServiceUnavailableException('This instance is shutting down; connect to another one');
     const { environment } = await this.snapshotFor(caller);
     const lastEventId = revisionOf(req.headers['last-event-id']) ?? revisionOf(lastEventIdQuery);
-    const missed = lastEventId === undefined ? undefined : await this.live.missedSince(environment, lastEventId);
+    const rewound = lastEventId !== undefined && (await this.live.isRewound(environment, lastEventId));
+    const missed = lastEventId === undefined || rewound ? undefined : await this.live.missedSince(environment, lastEventId);
     // Take the snapshot after the await: changes may have landed meanwhile.
     const snapshot = this.live.get(environment)!;
     this.hub.open(
@@ -80,6 +87,7 @@ export class SdkService {
       },
       snapshot,
       missed,
+      rewound,
     );
   }
 }

@@ -114,6 +114,26 @@ export class LiveRulesets {
     return this.keysById.get(id) === change.environment;
   }
 
+  /**
+   * Whether a client's revision belongs to a history Postgres no longer has: Postgres, read now, is
+   * behind it (the database was restored from an older backup). Then this instance is brought back
+   * to Postgres's history too, and the client must be reset to it. A client merely ahead of this
+   * instance (its change is still on the way here) is not rewound; nor is anyone while Postgres
+   * cannot answer.
+   */
+  async isRewound(environment: string, revision: number): Promise<boolean> {
+    const snapshot = this.snapshots.get(environment);
+    if (snapshot === undefined || revision <= snapshot.revision) return false;
+    const committed = await this.committedRevision(environment).catch(() => undefined);
+    if (committed === undefined || revision <= committed) return false;
+    await this.reconcile();
+    return true;
+  }
+
+  private async committedRevision(environment: string): Promise<number | undefined> {
+    return (await this.source.revisions()).find((e) => e.environment === environment)?.revision;
+  }
+
   /** Changes after `revision` up to the live one, or undefined when the log no longer covers them. */
   async missedSince(environment: string, revision: number): Promise<RulesetChange[] | undefined> {
     const snapshot = this.snapshots.get(environment);
@@ -150,6 +170,9 @@ export class LiveRulesets {
           // A first load is not lag.
           if (current >= 0) lag = Math.max(lag, revision - current);
           await this.serialize(environment, () => this.catchUp(environment));
+        } else if (revision < current) {
+          // Usually a change that committed after the read; a rewound database otherwise.
+          await this.serialize(environment, () => this.rewind(environment));
         }
       }
       for (const environment of this.snapshots.keys()) if (!known.has(environment)) this.snapshots.delete(environment);
@@ -185,6 +208,28 @@ export class LiveRulesets {
     this.snapshots.set(environment, snapshot);
     this.recent.delete(environment);
     this.hub.publish({ environment, revision: snapshot.revision, kind: 'ruleset', patch: { revision: snapshot.revision } }, snapshot);
+  }
+
+  /**
+   * Postgres was read behind this instance. Read again, with this environment's changes held: a
+   * change that had committed meanwhile is there now; if Postgres is still behind, its history was
+   * rewound, and this instance reloads it and resets its streams (they hold revisions Postgres no
+   * longer has, and would otherwise ignore everything until the revisions caught up).
+   */
+  private async rewind(environment: string): Promise<void> {
+    const current = this.snapshots.get(environment);
+    const committed = await this.committedRevision(environment);
+    if (current === undefined || committed === undefined || committed >= current.revision) return;
+    const loaded = await this.source.load(environment);
+    if (loaded === undefined) return;
+    this.logger.warn(
+      `environment "${environment}": Postgres is at revision ${loaded.ruleset.revision}, behind this instance's ${current.revision}; ` +
+        'the database was rewound (restored from an older backup?): reloading it and resetting its streams',
+    );
+    const snapshot = new RulesetSnapshot(loaded.ruleset, new Set(loaded.clientVisible));
+    this.snapshots.set(environment, snapshot);
+    this.recent.delete(environment);
+    this.hub.reset(environment, snapshot);
   }
 
   private advance(change: RulesetChange, current: RulesetSnapshot): RulesetSnapshot | undefined {

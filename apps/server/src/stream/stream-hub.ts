@@ -38,8 +38,12 @@ export class StreamHub {
     return this.accepting;
   }
 
-  /** Opens the stream and sends what the subscriber lacks: missed changes or the whole ruleset. */
-  open(sub: Subscriber, snapshot: RulesetSnapshot, missed: readonly RulesetChange[] | undefined): void {
+  /**
+   * Opens the stream and sends what the subscriber lacks: missed changes or the whole ruleset;
+   * with `reset`, the whole ruleset marked as a reset (the subscriber's revision is from a history
+   * the database no longer has).
+   */
+  open(sub: Subscriber, snapshot: RulesetSnapshot, missed: readonly RulesetChange[] | undefined, reset = false): void {
     openEventStream(sub.res);
     let set = this.byEnvironment.get(sub.environment);
     if (set === undefined) this.byEnvironment.set(sub.environment, (set = new Set()));
@@ -49,7 +53,12 @@ export class StreamHub {
       for (const change of missed) this.send(sub, change, snapshot, true);
     }
     // Never move a client backwards: one that is ahead of this instance waits for it to catch up.
-    if (sub.revision < snapshot.revision) this.sendRuleset(sub, snapshot);
+    if (reset || sub.revision < snapshot.revision) this.sendRuleset(sub, snapshot, reset);
+  }
+
+  /** The environment's history was rewound: every subscriber gets its ruleset, marked as a reset. */
+  reset(environment: string, snapshot: RulesetSnapshot): void {
+    for (const sub of this.byEnvironment.get(environment) ?? []) this.sendRuleset(sub, snapshot, true);
   }
 
   /** Pushes a committed change, already applied to `snapshot`, to every subscriber of its environment. */
@@ -91,12 +100,22 @@ export class StreamHub {
     if (writeFrame(sub.res, sseEvent(change.kind === 'kill' ? 'kill' : 'change', change.revision, JSON.stringify(patch)))) sub.revision = change.revision;
   }
 
-  private sendRuleset(sub: Subscriber, snapshot: RulesetSnapshot): void {
-    const data = sub.client ? JSON.stringify(snapshot.forClient(sub.client.userKey)) : snapshot.toJSON();
+  private sendRuleset(sub: Subscriber, snapshot: RulesetSnapshot, reset = false): void {
+    const data = rulesetJson(snapshot, sub.client, reset);
     if (writeFrame(sub.res, sseEvent('ruleset', snapshot.revision, data))) sub.revision = snapshot.revision;
   }
 
   private ping(): void {
     for (const set of this.byEnvironment.values()) for (const sub of set) writeFrame(sub.res, SSE_HEARTBEAT);
   }
+}
+
+/**
+ * A ruleset as JSON, for a server key or for one browser user; with `reset: true` when it replaces
+ * a revision the database no longer has (docs/protocol.md "Resets"), so SDKs take it although
+ * its revision is lower than theirs.
+ */
+export function rulesetJson(snapshot: RulesetSnapshot, client: { userKey: string | undefined } | undefined, reset: boolean): string {
+  const json = client ? JSON.stringify(snapshot.forClient(client.userKey)) : snapshot.toJSON();
+  return reset ? `{"reset":true,${json.slice(1)}` : json;
 }

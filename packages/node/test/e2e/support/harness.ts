@@ -86,6 +86,25 @@ export async function createDatabase(): Promise<TestDatabase> {
   };
 }
 
+/** A copy of the database as it is now, as a backup would hold it. Nothing may be connected to it. */
+export async function backupDatabase(db: TestDatabase): Promise<TestDatabase> {
+  const name = `${db.name}_backup_${randomBytes(3).toString('hex')}`;
+  await withClient(POSTGRES_URL, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${db.name}`));
+  return {
+    name,
+    url: POSTGRES_URL.replace(/\/[^/]*$/, `/${name}`),
+    drop: () => withClient(POSTGRES_URL, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+/** Replaces `db` with a copy of `backup`, as a restore does; whoever is connected to `db` is cut off. */
+export async function restoreDatabase(db: TestDatabase, backup: TestDatabase): Promise<void> {
+  await withClient(POSTGRES_URL, async (c) => {
+    await c.query(`DROP DATABASE ${db.name} WITH (FORCE)`);
+    await c.query(`CREATE DATABASE ${db.name} TEMPLATE ${backup.name}`);
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Redis
 
