@@ -321,7 +321,7 @@ export class RolloutPlansService {
     plan.step_index = index;
     plan.step_started_at = now;
     plan.next_step_at = new Date(now.getTime() + Math.round(holdSeconds * 1000));
-    // Its hold counts from \`now\`, and so does its history entry: the gaps between steps read
+    // Its hold counts from `now`, and so does its history entry: the gaps between steps read
     // exactly as the holds.
     await this.history(tx, plan, { type: 'step', actor: tx.actor.name, stepIndex: index, percentage, revision: config.revision, reason: note, verdict, at: now });
     return config;
