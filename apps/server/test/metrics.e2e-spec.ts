@@ -86,6 +86,25 @@ describe('POST /sdk/v1/metrics', () => {
     expect((await series('internal')).arms).toEqual([]);
   });
 
+  it('a client key (public) may add at most 100,000 per row: 400 naming the rows, nothing stored; a server key may add more', async () => {
+    await api().post('/api/v1/flags').set(auth()).send({ key: 'big-counts', clientVisible: true }).expect(201);
+    const body = report({
+      exposures: [{ flag: 'big-counts', enabled: true, variant: null, count: 100_001 }],
+      events: [
+        { event: 'request', flag: 'big-counts', enabled: true, variant: null, count: 100_000 },
+        { event: 'error', flag: 'big-counts', enabled: true, variant: null, count: 1e9 },
+      ],
+    });
+    const refused = await api().post('/sdk/v1/metrics').set(auth(clientKey)).send(body).expect(400);
+    expect(refused.body.message).toBe(
+      'exposures[0].count: must not be greater than 100000 with a client key; events[1].count: must not be greater than 100000 with a client key',
+    );
+    expect((await series('big-counts')).arms).toEqual([]);
+    await api().post('/sdk/v1/metrics').set(auth(serverKey)).send(body).expect(202);
+    const plain = (await series('big-counts')).arms.find((a: { variant: string | null; enabled: boolean }) => a.enabled && a.variant === null);
+    expect(plain.totals.events.error.count).toBe(1e9);
+  });
+
   it('rows of unknown flags are dropped, the rest is kept', async () => {
     await api()
       .post('/sdk/v1/metrics')

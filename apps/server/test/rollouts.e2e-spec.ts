@@ -69,11 +69,11 @@ async function configWrites(flag: string): Promise<Array<{ action: string; actor
   return res.body.items.reverse();
 }
 
-async function report(flag: string, arms: { exposed: [number, number]; control: [number, number]; exposures?: [number, number] }): Promise<void> {
+async function report(flag: string, arms: { exposed: [number, number]; control: [number, number]; exposures?: [number, number] }, key = serverKey): Promise<void> {
   const [exposedExposures, controlExposures] = arms.exposures ?? [arms.exposed[1], arms.control[1]];
   await api()
     .post('/sdk/v1/metrics')
-    .set(auth(serverKey))
+    .set(auth(key))
     .send({
       start: Date.now() - 1000,
       end: Date.now(),
@@ -221,7 +221,7 @@ describe('guard end to end with synthetic metrics', () => {
   it('a bad canary: rolled back, flag killed, the reason names the guard and the numbers', async () => {
     await canaryFlag('bad');
     const plan = await createPlan('bad', { steps: [{ percentage: 50, holdSeconds: 5 }, { percentage: 100, holdSeconds: 0 }], guard: GUARD, start: true });
-    expect(plan.guard).toEqual({ ...GUARD, falseAlarmRate: 0.01 });
+    expect(plan.guard).toEqual({ ...GUARD, falseAlarmRate: 0.01, sources: ['server', 'client'] });
     await report('bad', { exposed: [200, 1000], control: [10, 1000] });
     const done = await waitFor(plan.id, (p) => p.state !== 'running');
     expect(done.state).toBe('rolled-back');
@@ -269,6 +269,43 @@ describe('guard end to end with synthetic metrics', () => {
     expect(done.verdict).toMatchObject({ status: 'insufficient-data', looks: 0 });
     expect(done.warnings.map((w) => [w.code, w.stepIndex])).toEqual([['sample-ratio-mismatch', 0]]);
     expect(done.warnings[0].message).toMatch(/900 exposed vs 100 control exposures where 50 % exposed was expected/);
+  });
+});
+
+describe('guard sources: client keys are public', () => {
+  it('a guard counting only server reports is not moved by client-key reports; one counting both is', async () => {
+    const clientKey = (await api().post('/api/v1/api-keys').set(auth()).send({ name: 'web', kind: 'client', environment: 'production' }).expect(201)).body.secret;
+    const steps = [{ percentage: 50, holdSeconds: 2 }, { percentage: 100, holdSeconds: 0 }];
+    for (const flag of ['backend-guarded', 'both-guarded']) {
+      await canaryFlag(flag);
+      await api().patch(`/api/v1/flags/${flag}`).set(auth()).send({ clientVisible: true }).expect(200);
+    }
+    const backend = await createPlan('backend-guarded', { steps, guard: { ...GUARD, sources: ['server'] }, start: true });
+    const both = await createPlan('both-guarded', { steps, guard: GUARD, start: true });
+    expect(backend.guard).toEqual({ ...GUARD, falseAlarmRate: 0.01, sources: ['server'] });
+    // Anyone with the page's client key reports a disaster in the exposed arm; the backends see a healthy canary.
+    for (const flag of ['backend-guarded', 'both-guarded']) {
+      await report(flag, { exposed: [900, 1000], control: [0, 1000] }, clientKey);
+      await report(flag, { exposed: [12, 1000], control: [10, 1000] });
+    }
+    const [kept, judged] = await Promise.all([
+      waitFor(backend.id, (p) => p.state !== 'running'),
+      waitFor(both.id, (p) => p.state !== 'running'),
+    ]);
+    expect(kept).toMatchObject({ state: 'completed', verdict: { status: 'ok', exposed: { numerator: 12, denominator: 1000 } } });
+    expect(judged).toMatchObject({ state: 'rolled-back', verdict: { status: 'breach', exposed: { numerator: 912, denominator: 2000 } } });
+    // The series API still shows every report.
+    const series = (await api().get(`${flagPath('backend-guarded')}/metrics`).set(auth()).expect(200)).body;
+    expect(series.arms.find((a: { enabled: boolean }) => a.enabled).totals.events.error.count).toBe(912);
+  });
+
+  it('bad sources: 400 naming the field', async () => {
+    await canaryFlag('bad-sources');
+    for (const sources of [[], ['browser'], ['server', 'server'], 'server']) {
+      const res = await api().post(`${flagPath('bad-sources')}/rollout-plans`).set(auth()).send({ ruleId: 'r1', steps: [{ percentage: 5, holdSeconds: 1 }], guard: { ...GUARD, sources } });
+      expect(res.status, JSON.stringify(sources)).toBe(400);
+      expect(res.body.message).toMatch(/^guard\.sources/);
+    }
   });
 });
 

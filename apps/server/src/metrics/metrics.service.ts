@@ -6,9 +6,13 @@ import { ValidationFailedException } from '../common/validation-failed.exception
 import { sql } from '../database/sql.js';
 import type { EventTotals, MetricsArm, MetricsQuery, MetricsSeries } from './dto/metrics-query.dto.js';
 import { parseInstant } from './dto/metrics-query.dto.js';
-import type { MetricsReportDto } from './dto/metrics-report.dto.js';
+import { MAX_CLIENT_COUNT, type MetricsReportDto } from './dto/metrics-report.dto.js';
 
 export const BUCKET_MS = 10_000;
+
+/** Who reported a metric: backend processes with a server key, or browsers with a (public) client key. */
+export type MetricSource = 'server' | 'client';
+export const METRIC_SOURCES: readonly MetricSource[] = ['server', 'client'];
 /** A report whose `end` is older than this (or in the future) is counted at the server's clock. */
 const MAX_REPORT_AGE_MS = 10 * 60_000;
 const DEFAULT_RANGE_MS = 60 * 60_000;
@@ -35,6 +39,8 @@ export class MetricsService {
    *  not exist (or, for client keys, are not client-visible) are dropped. */
   async record(key: AuthenticatedKey, report: MetricsReportDto, now = Date.now()): Promise<void> {
     if (!key.environmentId) return;
+    const source: MetricSource = key.kind === 'client' ? 'client' : 'server';
+    if (source === 'client') refuseLargeCounts(report);
     const bucket = new Date(bucketOf(report.end <= now && report.end >= now - MAX_REPORT_AGE_MS ? report.end : now));
     const exposures = aggregate(report.exposures ?? [], (r) => [r.flag, r.enabled, r.variant ?? ''], (r) => ({ count: r.count, sum: 0 }));
     const events = aggregate(
@@ -49,28 +55,28 @@ export class MetricsService {
       if (exposures.length > 0) {
         await sql(
           manager,
-          `INSERT INTO metric_exposures (environment_id, flag_id, bucket, enabled, variant, count)
-           SELECT $1, f.id, $2, x.enabled, x.variant, x.count
+          `INSERT INTO metric_exposures (environment_id, flag_id, bucket, enabled, variant, count, source)
+           SELECT $1, f.id, $2, x.enabled, x.variant, x.count, $7
              FROM unnest($3::text[], $4::boolean[], $5::text[], $6::bigint[]) WITH ORDINALITY AS x(flag, enabled, variant, count, n)
              JOIN flags f ON f.key = x.flag AND f.archived_at IS NULL ${visible}
             ORDER BY x.n
-           ON CONFLICT (environment_id, flag_id, bucket, enabled, variant)
+           ON CONFLICT (environment_id, flag_id, bucket, enabled, variant, source)
            DO UPDATE SET count = metric_exposures.count + EXCLUDED.count`,
-          [key.environmentId, bucket, ...columns(exposures, 3), exposures.map((r) => r.count)],
+          [key.environmentId, bucket, ...columns(exposures, 3), exposures.map((r) => r.count), source],
         );
       }
       if (events.length > 0) {
         await sql(
           manager,
-          `INSERT INTO metric_events (environment_id, flag_id, event, bucket, enabled, variant, count, sum)
-           SELECT $1, f.id, x.event, $2, x.enabled, x.variant, x.count, x.sum
+          `INSERT INTO metric_events (environment_id, flag_id, event, bucket, enabled, variant, count, sum, source)
+           SELECT $1, f.id, x.event, $2, x.enabled, x.variant, x.count, x.sum, $9
              FROM unnest($3::text[], $4::boolean[], $5::text[], $6::text[], $7::bigint[], $8::double precision[])
                   WITH ORDINALITY AS x(flag, enabled, variant, event, count, sum, n)
              JOIN flags f ON f.key = x.flag AND f.archived_at IS NULL ${visible}
             ORDER BY x.n
-           ON CONFLICT (environment_id, flag_id, event, bucket, enabled, variant)
+           ON CONFLICT (environment_id, flag_id, event, bucket, enabled, variant, source)
            DO UPDATE SET count = metric_events.count + EXCLUDED.count, sum = metric_events.sum + EXCLUDED.sum`,
-          [key.environmentId, bucket, ...columns(events, 4), events.map((r) => r.count), events.map((r) => r.sum)],
+          [key.environmentId, bucket, ...columns(events, 4), events.map((r) => r.count), events.map((r) => r.sum), source],
         );
       }
     });
@@ -146,6 +152,7 @@ export class MetricsService {
     flagId: string,
     events: { numerator: string; denominator: string },
     since: Date,
+    sources: readonly MetricSource[] = METRIC_SOURCES,
   ): Promise<{ exposed: ArmEventCounts; control: ArmEventCounts }> {
     const rows = await sql<{ enabled: boolean; numerator: string; denominator: string }>(
       manager,
@@ -153,9 +160,9 @@ export class MetricsService {
               COALESCE(sum(count) FILTER (WHERE event = $3), 0) AS numerator,
               COALESCE(sum(count) FILTER (WHERE event = $4), 0) AS denominator
          FROM metric_events
-        WHERE environment_id = $1 AND flag_id = $2 AND event IN ($3, $4) AND bucket >= $5
+        WHERE environment_id = $1 AND flag_id = $2 AND event IN ($3, $4) AND bucket >= $5 AND source = ANY($6)
         GROUP BY enabled`,
-      [environmentId, flagId, events.numerator, events.denominator, new Date(bucketOf(since.getTime()))],
+      [environmentId, flagId, events.numerator, events.denominator, new Date(bucketOf(since.getTime())), sources],
     );
     const arm = (enabled: boolean): ArmEventCounts => {
       const row = rows.find((r) => r.enabled === enabled);
@@ -165,26 +172,50 @@ export class MetricsService {
   }
 
   /** Exposures per arm in buckets starting at or after `since` (bucket-aligned by the caller). */
-  async exposureCounts(manager: EntityManager, environmentId: string, flagId: string, since: Date): Promise<{ exposed: number; control: number }> {
+  async exposureCounts(
+    manager: EntityManager,
+    environmentId: string,
+    flagId: string,
+    since: Date,
+    sources: readonly MetricSource[] = METRIC_SOURCES,
+  ): Promise<{ exposed: number; control: number }> {
     const rows = await sql<{ enabled: boolean; count: string }>(
       manager,
       `SELECT enabled, sum(count) AS count FROM metric_exposures
-        WHERE environment_id = $1 AND flag_id = $2 AND bucket >= $3 GROUP BY enabled`,
-      [environmentId, flagId, since],
+        WHERE environment_id = $1 AND flag_id = $2 AND bucket >= $3 AND source = ANY($4) GROUP BY enabled`,
+      [environmentId, flagId, since, sources],
     );
     const of = (enabled: boolean) => Number(rows.find((r) => r.enabled === enabled)?.count ?? 0);
     return { exposed: of(true), control: of(false) };
   }
 
   /** Events named `event` in both arms in buckets starting at or after `since`. */
-  async eventCount(manager: EntityManager, environmentId: string, flagId: string, event: string, since: Date): Promise<number> {
+  async eventCount(
+    manager: EntityManager,
+    environmentId: string,
+    flagId: string,
+    event: string,
+    since: Date,
+    sources: readonly MetricSource[] = METRIC_SOURCES,
+  ): Promise<number> {
     const [row] = await sql<{ count: string | null }>(
       manager,
-      'SELECT sum(count) AS count FROM metric_events WHERE environment_id = $1 AND flag_id = $2 AND event = $3 AND bucket >= $4',
-      [environmentId, flagId, event, since],
+      'SELECT sum(count) AS count FROM metric_events WHERE environment_id = $1 AND flag_id = $2 AND event = $3 AND bucket >= $4 AND source = ANY($5)',
+      [environmentId, flagId, event, since, sources],
     );
     return Number(row?.count ?? 0);
   }
+}
+
+/** A client key is public: one report may add at most MAX_CLIENT_COUNT per row (400 otherwise). */
+function refuseLargeCounts(report: MetricsReportDto): void {
+  const errors = [
+    ...(report.exposures ?? []).map((r, i) => ({ path: `exposures[${i}].count`, count: r.count })),
+    ...(report.events ?? []).map((r, i) => ({ path: `events[${i}].count`, count: r.count })),
+  ]
+    .filter((r) => r.count > MAX_CLIENT_COUNT)
+    .map(({ path }) => ({ path, message: `must not be greater than ${MAX_CLIENT_COUNT} with a client key` }));
+  if (errors.length > 0) throw new ValidationFailedException(errors);
 }
 
 function addEvent(into: Record<string, EventTotals>, event: string, count: number, sum: number): void {

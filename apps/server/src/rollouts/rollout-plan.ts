@@ -1,9 +1,11 @@
 import type { GuardVerdictView, PlanHistoryView, PlanWarningView, RolloutPlanView } from './dto/rollout-plan.dto.js';
 import { isActive, type PlanState, type PlanStep } from './plan-lifecycle.js';
+import { METRIC_SOURCES, type MetricSource } from '../metrics/metrics.service.js';
 import type { GuardSpec } from './statistics.js';
 
-/** A guard as stored: the request's, with the false-alarm rate filled in. */
-export type StoredGuard = Required<Omit<GuardSpec, 'maxLooks'>>;
+/** A guard as stored: the request's, with the false-alarm rate and the sources filled in (plans
+ *  stored before sources existed have none: they count every source). */
+export type StoredGuard = Required<Omit<GuardSpec, 'maxLooks'>> & { sources?: MetricSource[] };
 
 /** A `rollout_plans` row with its environment's and flag's keys. */
 export interface PlanRow {
@@ -61,7 +63,7 @@ export function toPlanView(row: PlanRow, history?: HistoryRow[]): RolloutPlanVie
     state: row.state,
     stepIndex: row.step_index,
     steps: row.steps,
-    guard: row.guard,
+    guard: row.guard && { sources: [...METRIC_SOURCES], ...row.guard },
     requireApproval: row.require_approval,
     startedAt: iso(row.started_at),
     stepStartedAt: iso(row.step_started_at),

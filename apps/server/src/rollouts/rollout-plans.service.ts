@@ -15,7 +15,7 @@ import { pgCode, PG_UNIQUE_VIOLATION, sql } from '../database/sql.js';
 import type { FlagConfigView } from '../flags/dto/flag-config.dto.js';
 import { FlagConfigsService } from '../flags/flag-configs.service.js';
 import { findLiveFlag } from '../flags/flags.service.js';
-import { BUCKET_MS, bucketOf, MetricsService } from '../metrics/metrics.service.js';
+import { BUCKET_MS, bucketOf, METRIC_SOURCES, MetricsService } from '../metrics/metrics.service.js';
 import type { CreateRolloutPlanDto, GuardVerdictView, PlanWarningView, RolloutPlanView } from './dto/rollout-plan.dto.js';
 import {
   ACTIVE_STATES, afterHold, firstNarrowingStep, isGuarded, lookIntervalMs, MAX_LOOKS, type PlanAction, PlanTransitionError,
@@ -80,7 +80,7 @@ export class RolloutPlansService {
         [env.id, flag.id],
       );
       if (active) throw activePlanConflict(flagKey, environmentKey, active);
-      const guard: StoredGuard | null = dto.guard ? { falseAlarmRate: 0.01, ...dto.guard } : null;
+      const guard: StoredGuard | null = dto.guard ? { falseAlarmRate: 0.01, sources: [...METRIC_SOURCES], ...dto.guard } : null;
       try {
         await sql(
           tx.manager,
@@ -338,7 +338,8 @@ export class RolloutPlansService {
    *  look: only looks that could decide spend the false-alarm budget. */
   private async look(tx: WriteTransaction, plan: PlanRow, guard: StoredGuard, now: Date): Promise<GuardVerdictView> {
     plan.next_check_at = new Date(now.getTime() + lookIntervalMs(plan.steps, this.config.schedulerIntervalMs));
-    const { exposed, control } = await this.metrics.guardCounts(tx.manager, plan.environment_id, plan.flag_id, guard, await this.countFrom(tx, plan));
+    const since = await this.countFrom(tx, plan);
+    const { exposed, control } = await this.metrics.guardCounts(tx.manager, plan.environment_id, plan.flag_id, guard, since, guard.sources);
     const last = plan.verdict;
     if (last && sameCounts(last.exposed, exposed) && sameCounts(last.control, control)) return last;
     const verdict = evaluateGuard({ ...guard, maxLooks: MAX_LOOKS }, exposed, control);
@@ -367,7 +368,7 @@ export class RolloutPlansService {
     if (holdSeconds === 0) return;
     const stepStart = bucketOf(plan.step_started_at!.getTime());
     const traffic = plan.guard
-      ? await this.metrics.eventCount(tx.manager, plan.environment_id, plan.flag_id, plan.guard.denominator, new Date(stepStart))
+      ? await this.metrics.eventCount(tx.manager, plan.environment_id, plan.flag_id, plan.guard.denominator, new Date(stepStart), plan.guard.sources)
       : sum(await this.metrics.exposureCounts(tx.manager, plan.environment_id, plan.flag_id, new Date(stepStart)));
     if (traffic === 0) {
       const what = plan.guard ? `"${plan.guard.denominator}" events` : 'exposures';
@@ -375,7 +376,7 @@ export class RolloutPlansService {
     }
     if (percentage <= 0 || percentage >= 100 || !(await this.splitIsExact(tx, plan))) return;
     const since = stepStart + (holdSeconds >= SRM_GRACE_MIN_HOLD_S ? BUCKET_MS : 0);
-    const counts = await this.metrics.exposureCounts(tx.manager, plan.environment_id, plan.flag_id, new Date(since));
+    const counts = await this.metrics.exposureCounts(tx.manager, plan.environment_id, plan.flag_id, new Date(since), plan.guard?.sources);
     const p = sampleRatioPvalue(counts.exposed, counts.control, percentage / 100);
     if (p < SRM_P_VALUE) {
       await this.warn(

@@ -6,6 +6,9 @@ import { IsOptionalArrayOf, IsResourceKey } from '../../common/validation.js';
 export const MAX_REPORT_ROWS = 10_000;
 /** Largest count one row may add. */
 export const MAX_COUNT = 1e12;
+/** Largest count one row may add with a client key. Client keys are public, so one report from
+ *  anyone must not be able to outweigh a canary's real traffic; a page reports every 10 s. */
+export const MAX_CLIENT_COUNT = 100_000;
 /** 9999-12-31: epoch milliseconds beyond this are not instants anyone means. */
 const MAX_EPOCH_MS = 253_402_300_799_999;
 

@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested,
+  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested,
 } from 'class-validator';
 import { ReasonDto } from '../../common/reason.dto.js';
+import { METRIC_SOURCES, type MetricSource } from '../../metrics/metrics.service.js';
 import { IsResourceKey } from '../../common/validation.js';
 import { PLAN_STATES, type PlanState } from '../plan-lifecycle.js';
 
@@ -56,6 +57,21 @@ export class PlanGuardDto {
   @Min(0.000001)
   @Max(0.5)
   falseAlarmRate?: number;
+
+  @ApiPropertyOptional({
+    enum: METRIC_SOURCES,
+    isArray: true,
+    default: METRIC_SOURCES,
+    description:
+      'Whose reports the guard counts: `server` (server keys: your backends) and `client` (client keys: browsers). ' +
+      'Client keys are public, so anyone can report with one; `["server"]` keeps browsers out of the verdict.',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayUnique()
+  @IsIn(METRIC_SOURCES, { each: true })
+  sources?: MetricSource[];
 }
 
 export class CreateRolloutPlanDto extends ReasonDto {
