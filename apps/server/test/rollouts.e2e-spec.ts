@@ -294,9 +294,11 @@ describe('guard sources: client keys are public', () => {
     ]);
     expect(kept).toMatchObject({ state: 'completed', verdict: { status: 'ok', exposed: { numerator: 12, denominator: 1000 } } });
     expect(judged).toMatchObject({ state: 'rolled-back', verdict: { status: 'breach', exposed: { numerator: 912, denominator: 2000 } } });
-    // The series API still shows every report.
-    const series = (await api().get(`${flagPath('backend-guarded')}/metrics`).set(auth()).expect(200)).body;
-    expect(series.arms.find((a: { enabled: boolean }) => a.enabled).totals.events.error.count).toBe(912);
+    // The series API shows every report, or those of one source.
+    const errors = async (query: string) =>
+      (await api().get(`${flagPath('backend-guarded')}/metrics${query}`).set(auth()).expect(200)).body.arms.find((a: { enabled: boolean }) => a.enabled).totals.events.error.count;
+    expect([await errors(''), await errors('?source=server'), await errors('?source=client')]).toEqual([912, 12, 900]);
+    await api().get(`${flagPath('backend-guarded')}/metrics?source=browser`).set(auth()).expect(400);
   });
 
   it('bad sources: 400 naming the field', async () => {

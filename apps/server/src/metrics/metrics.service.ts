@@ -97,14 +97,15 @@ export class MetricsService {
     );
     if (!target.environment_id) throw new NotFoundException(`No environment "${environmentKey}"`);
     if (!target.flag_id) throw new NotFoundException(`No flag "${flagKey}"`);
-    const range = [target.environment_id, target.flag_id, new Date(bucketOf(since)), new Date(until)];
+    const sources = query.source === undefined ? METRIC_SOURCES : [query.source];
+    const range = [target.environment_id, target.flag_id, new Date(bucketOf(since)), new Date(until), sources];
     const rows = await sql<{ bucket: Date; enabled: boolean; variant: string; event: string | null; count: string; sum: number }>(
       manager,
       `SELECT bucket, enabled, variant, NULL AS event, count, 0 AS sum FROM metric_exposures
-        WHERE environment_id = $1 AND flag_id = $2 AND bucket >= $3 AND bucket < $4
+        WHERE environment_id = $1 AND flag_id = $2 AND bucket >= $3 AND bucket < $4 AND source = ANY($5)
        UNION ALL
        SELECT bucket, enabled, variant, event, count, sum FROM metric_events
-        WHERE environment_id = $1 AND flag_id = $2 AND bucket >= $3 AND bucket < $4
+        WHERE environment_id = $1 AND flag_id = $2 AND bucket >= $3 AND bucket < $4 AND source = ANY($5)
        ORDER BY bucket`,
       range,
     );

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { isISO8601, IsOptional, IsString, ValidateBy, type ValidationOptions } from 'class-validator';
+import { IsIn, isISO8601, IsOptional, IsString, ValidateBy, type ValidationOptions } from 'class-validator';
 
 /** An instant as ISO-8601 or epoch milliseconds; undefined when it is neither. */
 export function parseInstant(value: string): number | undefined {
@@ -34,6 +34,11 @@ export class MetricsQuery {
   @IsString()
   @IsInstant()
   until?: string;
+
+  @ApiPropertyOptional({ enum: ['server', 'client'], description: 'Only the reports of server keys, or of client keys (default: both)' })
+  @IsOptional()
+  @IsIn(['server', 'client'])
+  source?: 'server' | 'client';
 }
 
 export class EventTotals {
