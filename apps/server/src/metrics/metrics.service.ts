@@ -7,12 +7,9 @@ import { sql } from '../database/sql.js';
 import type { EventTotals, MetricsArm, MetricsQuery, MetricsSeries } from './dto/metrics-query.dto.js';
 import { parseInstant } from './dto/metrics-query.dto.js';
 import { MAX_CLIENT_COUNT, type MetricsReportDto } from './dto/metrics-report.dto.js';
+import { METRIC_SOURCES, type MetricSource } from './metric-source.js';
 
 export const BUCKET_MS = 10_000;
-
-/** Who reported a metric: backend processes with a server key, or browsers with a (public) client key. */
-export type MetricSource = 'server' | 'client';
-export const METRIC_SOURCES: readonly MetricSource[] = ['server', 'client'];
 /** A report whose `end` is older than this (or in the future) is counted at the server's clock. */
 const MAX_REPORT_AGE_MS = 10 * 60_000;
 const DEFAULT_RANGE_MS = 60 * 60_000;

@@ -1,6 +1,6 @@
 import type { GuardVerdictView, PlanHistoryView, PlanWarningView, RolloutPlanView } from './dto/rollout-plan.dto.js';
+import { METRIC_SOURCES, type MetricSource } from '../metrics/metric-source.js';
 import { isActive, type PlanState, type PlanStep } from './plan-lifecycle.js';
-import { METRIC_SOURCES, type MetricSource } from '../metrics/metrics.service.js';
 import type { GuardSpec } from './statistics.js';
 
 /** A guard as stored: the request's, with the false-alarm rate and the sources filled in (plans

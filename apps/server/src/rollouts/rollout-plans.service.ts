@@ -15,7 +15,8 @@ import { pgCode, PG_UNIQUE_VIOLATION, sql } from '../database/sql.js';
 import type { FlagConfigView } from '../flags/dto/flag-config.dto.js';
 import { FlagConfigsService } from '../flags/flag-configs.service.js';
 import { findLiveFlag } from '../flags/flags.service.js';
-import { BUCKET_MS, bucketOf, METRIC_SOURCES, MetricsService } from '../metrics/metrics.service.js';
+import { METRIC_SOURCES } from '../metrics/metric-source.js';
+import { BUCKET_MS, bucketOf, MetricsService } from '../metrics/metrics.service.js';
 import type { CreateRolloutPlanDto, GuardVerdictView, PlanWarningView, RolloutPlanView } from './dto/rollout-plan.dto.js';
 import {
   ACTIVE_STATES, afterHold, firstNarrowingStep, isGuarded, lookIntervalMs, MAX_LOOKS, type PlanAction, PlanTransitionError,

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, isISO8601, IsOptional, IsString, ValidateBy, type ValidationOptions } from 'class-validator';
+import { METRIC_SOURCES, type MetricSource } from '../metric-source.js';
 
 /** An instant as ISO-8601 or epoch milliseconds; undefined when it is neither. */
 export function parseInstant(value: string): number | undefined {
@@ -35,10 +36,10 @@ export class MetricsQuery {
   @IsInstant()
   until?: string;
 
-  @ApiPropertyOptional({ enum: ['server', 'client'], description: 'Only the reports of server keys, or of client keys (default: both)' })
+  @ApiPropertyOptional({ enum: METRIC_SOURCES, description: 'Only the reports of server keys, or of client keys (default: both)' })
   @IsOptional()
-  @IsIn(['server', 'client'])
-  source?: 'server' | 'client';
+  @IsIn(METRIC_SOURCES)
+  source?: MetricSource;
 }
 
 export class EventTotals {

@@ -4,8 +4,8 @@ import {
   ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested,
 } from 'class-validator';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { METRIC_SOURCES, type MetricSource } from '../../metrics/metrics.service.js';
 import { IsResourceKey } from '../../common/validation.js';
+import { METRIC_SOURCES, type MetricSource } from '../../metrics/metric-source.js';
 import { PLAN_STATES, type PlanState } from '../plan-lifecycle.js';
 
 export const MAX_STEPS = 20;
