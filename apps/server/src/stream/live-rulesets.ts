@@ -3,10 +3,14 @@ import type { ChangeBus } from './change-bus.js';
 import { RulesetSnapshot, type RulesetChange } from './snapshot.js';
 import type { StreamHub } from './stream-hub.js';
 
+type Revisions = Array<{ environment: string; id: string; revision: number }>;
+
+const noop = () => undefined;
+
 /** Where the live rulesets come from: Postgres, the source of truth. */
 export interface RulesetSource {
   /** Every environment's key and committed revision. */
-  revisions(): Promise<Array<{ environment: string; id: string; revision: number }>>;
+  revisions(): Promise<Revisions>;
   /** The whole ruleset of an environment and its client-visible flags, read in one snapshot. */
   load(environment: string): Promise<{ ruleset: Ruleset; clientVisible: string[] } | undefined>;
   /** Logged changes after `revision`, in order, at most `limit`. */
@@ -35,6 +39,9 @@ export class LiveRulesets {
   private readonly recent = new Map<string, RulesetChange[]>();
   private timer?: NodeJS.Timeout;
   private reconciling?: Promise<void>;
+  /** The read of Postgres's revisions in flight, and the one queued to start after it. */
+  private currentRead?: Promise<Revisions>;
+  private nextRead?: Promise<Revisions>;
   private lastLookup = 0;
   lastReconcileError?: string;
   /** Largest number of revisions this instance was found behind Postgres at a check. */
@@ -131,7 +138,31 @@ export class LiveRulesets {
   }
 
   private async committedRevision(environment: string): Promise<number | undefined> {
-    return (await this.source.revisions()).find((e) => e.environment === environment)?.revision;
+    return (await this.freshRevisions()).find((e) => e.environment === environment)?.revision;
+  }
+
+  /**
+   * Postgres's revisions, read after the call. Concurrent callers share reads (a reconnect storm
+   * after an instance dies costs one or two queries, not one per client), but never a read that
+   * began before they called: it could predate the commit of the revision they ask about.
+   */
+  private freshRevisions(): Promise<Revisions> {
+    if (this.nextRead) return this.nextRead;
+    if (!this.currentRead) return this.startRead();
+    const next = this.currentRead.then(noop, noop).then(() => {
+      this.nextRead = undefined;
+      return this.startRead();
+    });
+    this.nextRead = next;
+    return next;
+  }
+
+  private startRead(): Promise<Revisions> {
+    const read = this.source.revisions().finally(() => {
+      if (this.currentRead === read) this.currentRead = undefined;
+    });
+    this.currentRead = read;
+    return read;
   }
 
   /** Changes after `revision` up to the live one, or undefined when the log no longer covers them. */
