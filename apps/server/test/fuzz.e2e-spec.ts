@@ -66,6 +66,7 @@ const ENDPOINTS: Array<[string, string]> = [
   ['DELETE', '/api/v1/cohorts/{cohort}'],
   ['POST', '/api/v1/cohorts/{cohort}/members'],
   ['POST', '/api/v1/api-keys'],
+  ['PATCH', '/api/v1/api-keys/{id}'],
   ['DELETE', '/api/v1/api-keys/{id}'],
   ['POST', '/api/v1/environments/{env}/evaluate'],
 ];

@@ -125,6 +125,52 @@ describe('CORS', () => {
     const other = await request(t.url).get('/sdk/v1/ruleset').set('Origin', 'https://evil.example').set(auth(serverKey)).expect(200);
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
+
+  it('a client key with its own allowedOrigins: those, instead of the server-wide ones; changed with PATCH, audited', async () => {
+    const SHOP = 'https://shop.example.com';
+    const created = await request(t.url).post('/api/v1/api-keys').set(auth())
+      .send({ name: 'shop', kind: 'client', environment: 'production', allowedOrigins: [SHOP] }).expect(201);
+    expect(created.body.allowedOrigins).toEqual([SHOP]);
+    const key = created.body.secret as string;
+    const allowed = async (origin: string, via: 'query' | 'bearer' | 'preflight') => {
+      const res =
+        via === 'preflight'
+          ? await request(t.url).options(`/sdk/v1/stream?clientKey=${key}`).set('Origin', origin).set('Access-Control-Request-Method', 'GET')
+              .set('Access-Control-Request-Headers', 'last-event-id')
+          : via === 'query'
+            ? await request(t.url).get(`/sdk/v1/ruleset?clientKey=${key}&key=u1`).set('Origin', origin).expect(200)
+            : await request(t.url).get('/sdk/v1/ruleset?key=u1').set('Origin', origin).set(auth(key)).expect(200);
+      return res.headers['access-control-allow-origin'];
+    };
+    for (const via of ['query', 'bearer', 'preflight'] as const) {
+      expect(await allowed(SHOP, via), via).toBe(SHOP);
+      // The server-wide origin is not this key's.
+      expect(await allowed(ORIGIN, via), via).toBeUndefined();
+    }
+    // Back to the server-wide origins.
+    const updated = await request(t.url).patch(`/api/v1/api-keys/${created.body.id}`).set(auth()).send({ allowedOrigins: null, reason: 'one origin list' }).expect(200);
+    expect(updated.body.allowedOrigins).toBeNull();
+    expect(await allowed(ORIGIN, 'query')).toBe(ORIGIN);
+    expect(await allowed(SHOP, 'query')).toBeUndefined();
+    const audit = await request(t.url).get(`/api/v1/audit?resource=${created.body.id}`).set(auth()).expect(200);
+    expect(audit.body.items[0]).toMatchObject({ action: 'api-key.update', reason: 'one origin list', before: { allowedOrigins: [SHOP] }, after: { allowedOrigins: null } });
+  });
+
+  it('allowedOrigins: 400 naming the field for other kinds of keys and for values that are not origins', async () => {
+    const bad = [
+      [{ name: 'x', kind: 'server', environment: 'production', allowedOrigins: ['https://a.example'] }, /^allowedOrigins: only client keys/],
+      [{ name: 'x', kind: 'client', environment: 'production', allowedOrigins: ['https://a.example/path'] }, /^allowedOrigins: each value must be an origin such as https:\/\/app\.example\.com/],
+      [{ name: 'x', kind: 'client', environment: 'production', allowedOrigins: 'https://a.example' }, /^allowedOrigins: must be an array/],
+    ] as const;
+    for (const [body, message] of bad) {
+      const res = await request(t.url).post('/api/v1/api-keys').set(auth()).send(body).expect(400);
+      expect(res.body.message).toMatch(message);
+    }
+    const server = (await request(t.url).get('/api/v1/api-keys').set(auth()).expect(200)).body.items.find((k: { kind: string }) => k.kind === 'server');
+    const res = await request(t.url).patch(`/api/v1/api-keys/${server.id}`).set(auth()).send({ allowedOrigins: ['https://a.example'] }).expect(400);
+    expect(res.body.message).toMatch(/^allowedOrigins: only client keys/);
+    await request(t.url).patch('/api/v1/api-keys/00000000-0000-0000-0000-000000000000').set(auth()).send({ allowedOrigins: null }).expect(404);
+  });
 });
 
 describe('draining (what SIGTERM starts)', () => {

@@ -1,9 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Actor, CurrentActor } from '../common/actor.js';
 import { ReasonDto } from '../common/reason.dto.js';
 import { ApiKeysService } from './api-keys.service.js';
-import { ApiKeyListQuery, CreateApiKeyDto } from './dto/api-key.dto.js';
+import { ApiKeyListQuery, CreateApiKeyDto, UpdateApiKeyDto } from './dto/api-key.dto.js';
 
 @ApiTags('api keys')
 @ApiBearerAuth()
@@ -21,6 +21,12 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Create a key; the secret is in this response only' })
   create(@CurrentActor() actor: Actor, @Body() dto: CreateApiKeyDto) {
     return this.apiKeys.create(actor, dto);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: "Change a client key's own CORS origins (allowedOrigins; null: the server-wide ones)" })
+  update(@CurrentActor() actor: Actor, @Param('id', new ParseUUIDPipe({ version: undefined })) id: string, @Body() dto: UpdateApiKeyDto) {
+    return this.apiKeys.update(actor, id, dto);
   }
 
   @Delete(':id')

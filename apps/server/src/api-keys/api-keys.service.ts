@@ -7,7 +7,7 @@ import { type Page, toPage } from '../common/paging.js';
 import { ChangeLogService } from '../changes/change-log.service.js';
 import type { WriteTransaction } from '../changes/write-transaction.js';
 import { sql } from '../database/sql.js';
-import type { ApiKeyListQuery, ApiKeyView, CreateApiKeyDto, CreatedApiKeyView } from './dto/api-key.dto.js';
+import type { ApiKeyListQuery, ApiKeyView, CreateApiKeyDto, CreatedApiKeyView, UpdateApiKeyDto } from './dto/api-key.dto.js';
 
 /** The readable prefix of each kind of key. */
 export const KEY_PREFIXES = { admin: 'ava_', server: 'avs_', client: 'avc_' } as const;
@@ -19,6 +19,7 @@ interface ApiKeyRow {
   read_only: boolean;
   environment_id: string | null;
   environment: string | null;
+  allowed_origins: string[] | null;
   prefix: string;
   hash: Buffer;
   created_at: Date;
@@ -26,7 +27,7 @@ interface ApiKeyRow {
   revoked_at: Date | null;
 }
 
-const SELECT = `SELECT k.id, k.name, k.kind, k.read_only, k.environment_id, e.key AS environment, k.prefix, k.hash,
+const SELECT = `SELECT k.id, k.name, k.kind, k.read_only, k.environment_id, e.key AS environment, k.allowed_origins, k.prefix, k.hash,
                        k.created_at, k.last_used_at, k.revoked_at
                   FROM api_keys k LEFT JOIN environments e ON e.id = k.environment_id`;
 
@@ -72,7 +73,14 @@ export class ApiKeysService {
       return undefined;
     }
     this.touch(row.id);
-    const key: AuthenticatedKey = { id: row.id, name: row.name, kind: row.kind, readOnly: row.read_only, environmentId: row.environment_id };
+    const key: AuthenticatedKey = {
+      id: row.id,
+      name: row.name,
+      kind: row.kind,
+      readOnly: row.read_only,
+      environmentId: row.environment_id,
+      allowedOrigins: row.allowed_origins,
+    };
     if (key.kind !== 'admin') {
       if (this.sdkKeys.size >= 10_000) this.sdkKeys.clear();
       this.sdkKeys.set(id, { key, checkedAt: Date.now() });
@@ -99,6 +107,7 @@ export class ApiKeysService {
   async createIn(tx: WriteTransaction, dto: CreateApiKeyDto, secret = generateKey(dto.kind)): Promise<CreatedApiKeyView> {
     if (dto.kind !== 'admin' && dto.readOnly) throw new BadRequestException('readOnly: only admin keys can be read-only');
     if (dto.kind === 'admin' && dto.environment !== undefined) throw new BadRequestException('environment: admin keys are not bound to an environment');
+    if (dto.kind !== 'client' && dto.allowedOrigins != null) throw new BadRequestException('allowedOrigins: only client keys have their own origins');
     let environmentId: string | null = null;
     if (dto.environment !== undefined) {
       const [env] = await sql<{ id: string }>(tx.manager, 'SELECT id FROM environments WHERE key = $1 FOR SHARE', [dto.environment]);
@@ -108,13 +117,34 @@ export class ApiKeysService {
     const id = randomUUID();
     await sql(
       tx.manager,
-      'INSERT INTO api_keys (id, name, kind, read_only, environment_id, prefix, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [id, dto.name, dto.kind, dto.readOnly ?? false, environmentId, secret.slice(0, 12), sha256(secret)],
+      'INSERT INTO api_keys (id, name, kind, read_only, environment_id, prefix, hash, allowed_origins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+      [id, dto.name, dto.kind, dto.readOnly ?? false, environmentId, secret.slice(0, 12), sha256(secret), dto.allowedOrigins ?? null],
     );
     const [row] = await sql<ApiKeyRow>(tx.manager, `${SELECT} WHERE k.id = $1`, [id]);
     const view = toView(row);
     await tx.record({ action: 'api-key.create', resourceType: 'api-key', resourceKey: id, environment: view.environment, after: view, reason: dto.reason });
     return { ...view, secret };
+  }
+
+  /** Drops a key from the SDK key cache of this instance. */
+  private forget(id: string): void {
+    for (const [hash, entry] of this.sdkKeys) if (entry.key.id === id) this.sdkKeys.delete(hash);
+  }
+
+  /** Changes a client key's own origins (audited). Other instances see it within the SDK key
+   *  cache time (10 s), this one at once. */
+  update(actor: Actor, id: string, dto: UpdateApiKeyDto): Promise<ApiKeyView> {
+    return this.changes.write(actor, async (tx) => {
+      const [row] = await sql<ApiKeyRow>(tx.manager, `${SELECT} WHERE k.id = $1 AND k.revoked_at IS NULL FOR UPDATE OF k`, [id]);
+      if (!row) throw new NotFoundException(`No active API key "${id}"`);
+      if (dto.allowedOrigins === undefined) return toView(row);
+      if (row.kind !== 'client') throw new BadRequestException('allowedOrigins: only client keys have their own origins');
+      await sql(tx.manager, 'UPDATE api_keys SET allowed_origins = $2 WHERE id = $1', [id, dto.allowedOrigins]);
+      const after = toView({ ...row, allowed_origins: dto.allowedOrigins });
+      await tx.record({ action: 'api-key.update', resourceType: 'api-key', resourceKey: id, environment: after.environment, before: toView(row), after, reason: dto.reason });
+      this.forget(id);
+      return after;
+    });
   }
 
   /** Revokes a key. The last active read-write admin key cannot be revoked: that would lock
@@ -133,7 +163,7 @@ export class ApiKeysService {
         if (others.n === 0) throw new ConflictException('This is the last read-write admin key: create another before revoking it');
       }
       await sql(tx.manager, 'UPDATE api_keys SET revoked_at = now() WHERE id = $1', [id]);
-      for (const [hash, entry] of this.sdkKeys) if (entry.key.id === id) this.sdkKeys.delete(hash);
+      this.forget(id);
       await tx.record({ action: 'api-key.revoke', resourceType: 'api-key', resourceKey: id, environment: row.environment, before: toView(row), reason });
     });
   }
@@ -167,6 +197,7 @@ function toView(row: ApiKeyRow): ApiKeyView {
     kind: row.kind,
     environment: row.environment,
     readOnly: row.read_only,
+    allowedOrigins: row.allowed_origins,
     prefix: row.prefix,
     createdAt: row.created_at.toISOString(),
     lastUsedAt: row.last_used_at?.toISOString() ?? null,

@@ -17,6 +17,8 @@ export interface AuthenticatedKey {
   kind: 'admin' | 'server' | 'client';
   readOnly: boolean;
   environmentId: string | null;
+  /** A client key's own CORS origins; null: the server-wide ones. */
+  allowedOrigins: readonly string[] | null;
 }
 
 export interface AviaryRequest extends IncomingMessage {

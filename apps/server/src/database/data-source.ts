@@ -10,11 +10,13 @@ import { RolloutPlans1764259260000 } from '../../../../migrations/1764259260000-
 import { RetentionIndexes1764345600000 } from '../../../../migrations/1764345600000-RetentionIndexes.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { MetricSources1764432000000 } from '../../../../migrations/1764432000000-MetricSources.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { ClientKeyOrigins1764432060000 } from '../../../../migrations/1764432060000-ClientKeyOrigins.js';
 import type { AppConfig } from '../config/config.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 
 /** Every migration, in order. Applied at start and by `npm run migrate`. */
-export const MIGRATIONS = [Initial1764172800000, Metrics1764259200000, RolloutPlans1764259260000, RetentionIndexes1764345600000, MetricSources1764432000000];
+export const MIGRATIONS = [Initial1764172800000, Metrics1764259200000, RolloutPlans1764259260000, RetentionIndexes1764345600000, MetricSources1764432000000, ClientKeyOrigins1764432060000];
 
 export interface DatabaseTarget {
   options: DataSourceOptions;

@@ -1,11 +1,32 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsOptional, IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { PageQuery } from '../../common/paging.js';
 import { ReasonDto } from '../../common/reason.dto.js';
 import { IsResourceKey } from '../../common/validation.js';
 
 export const KEY_KINDS = ['admin', 'server', 'client'] as const;
+export const MAX_KEY_ORIGINS = 50;
+
+/** A client key's CORS origins: `https://app.example.com` (scheme and host, no path) or `*`;
+ *  `null` falls back to the server-wide `AVIARY_CORS_ORIGINS`. */
+function IsOriginList(): PropertyDecorator {
+  return (target, property) => {
+    ApiPropertyOptional({
+      type: [String],
+      nullable: true,
+      maxItems: MAX_KEY_ORIGINS,
+      example: ['https://shop.example.com'],
+      description: 'Client keys only: the origins browsers may use this key from, instead of AVIARY_CORS_ORIGINS (null: those)',
+    })(target, property);
+    ValidateIf((_o, v) => v !== null)(target, property);
+    IsOptional()(target, property);
+    IsArray()(target, property);
+    ArrayMaxSize(MAX_KEY_ORIGINS)(target, property);
+    MaxLength(255, { each: true })(target, property);
+    Matches(/^(\*|https?:\/\/[^\s,/]+)$/, { each: true, message: 'each value must be an origin such as https://app.example.com (scheme and host, no path), or *' })(target, property);
+  };
+}
 
 export class CreateApiKeyDto extends ReasonDto {
   @ApiProperty({ maxLength: 200, example: 'checkout-service production' })
@@ -27,6 +48,14 @@ export class CreateApiKeyDto extends ReasonDto {
   @IsOptional()
   @IsBoolean()
   readOnly?: boolean;
+
+  @IsOriginList()
+  allowedOrigins?: string[] | null;
+}
+
+export class UpdateApiKeyDto extends ReasonDto {
+  @IsOriginList()
+  allowedOrigins?: string[] | null;
 }
 
 export class ApiKeyListQuery extends PageQuery {
@@ -43,6 +72,8 @@ export class ApiKeyView {
   @ApiProperty({ enum: KEY_KINDS }) kind!: string;
   @ApiProperty({ nullable: true }) environment!: string | null;
   @ApiProperty() readOnly!: boolean;
+  @ApiProperty({ type: [String], nullable: true, description: 'A client key\'s own CORS origins (null: AVIARY_CORS_ORIGINS)' })
+  allowedOrigins!: string[] | null;
   @ApiProperty({ description: 'The first characters of the key, to recognise it' }) prefix!: string;
   @ApiProperty() createdAt!: string;
   @ApiProperty({ nullable: true }) lastUsedAt!: string | null;
