@@ -420,7 +420,8 @@ export class SseReader {
               else if (line.startsWith('event: ')) event.event = line.slice(7);
               else if (line.startsWith('data: ')) event.data += line.slice(6);
             }
-            if (event.id === undefined && event.data === '') continue; // a comment (heartbeat)
+            // A comment (`: connected`) or a heartbeat (`event: ping`): nothing to record.
+            if ((event.id === undefined && event.data === '') || event.event === 'ping') continue;
             reader.events.push(event);
             if (event.id !== undefined) reader.revision = event.id;
           }

@@ -334,7 +334,9 @@ export class Admin {
 // ---------------------------------------------------------------------------------------------
 // Watching the wire
 
-/** What one `/sdk/v1/stream` connection asked for and received. */
+/** What one `/sdk/v1/stream` connection asked for and received. Heartbeats (`ping`, every 15 s,
+ *  whenever the server's timer fires) are left out: they carry nothing, and would land at random
+ *  places in the event sequences the tests compare. */
 export interface StreamConnection {
   lastEventId: string | undefined;
   status: number;
@@ -358,7 +360,11 @@ export function recordingFetch(connections: StreamConnection[], rulesetGets: num
     if (!response.ok || response.body === null) return response;
     const [mine, theirs] = response.body.tee();
     void (async () => {
-      const parser = createParser({ onEvent: (e) => connection.events.push({ event: e.event ?? 'message', id: e.id, data: e.data }) });
+      const parser = createParser({
+        onEvent: (e) => {
+          if (e.event !== 'ping') connection.events.push({ event: e.event ?? 'message', id: e.id, data: e.data });
+        },
+      });
       const reader = theirs.getReader();
       const decoder = new TextDecoder();
       try {
@@ -392,7 +398,11 @@ export async function openStream(
   const events: StreamConnection['events'] = [];
   let raw = '';
   if (response.ok && response.body) {
-    const parser = createParser({ onEvent: (e) => events.push({ event: e.event ?? 'message', id: e.id, data: e.data }) });
+    const parser = createParser({
+      onEvent: (e) => {
+        if (e.event !== 'ping') events.push({ event: e.event ?? 'message', id: e.id, data: e.data });
+      },
+    });
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
     void (async () => {
