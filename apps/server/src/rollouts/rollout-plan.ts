@@ -3,8 +3,8 @@ import { METRIC_SOURCES, type MetricSource } from '../metrics/metric-source.js';
 import { isActive, type PlanState, type PlanStep } from './plan-lifecycle.js';
 import type { GuardSpec } from './statistics.js';
 
-/** A guard as stored: the request's, with the false-alarm rate and the sources filled in (plans
- *  stored before sources existed have none: they count every source). */
+/** A guard as stored: the request's, with the false-alarm rate filled in. Without `sources` it
+ *  counts every source (the default; the view shows it filled in). */
 export type StoredGuard = Required<Omit<GuardSpec, 'maxLooks'>> & { sources?: MetricSource[] };
 
 /** A `rollout_plans` row with its environment's and flag's keys. */

@@ -15,7 +15,6 @@ import { pgCode, PG_UNIQUE_VIOLATION, sql } from '../database/sql.js';
 import type { FlagConfigView } from '../flags/dto/flag-config.dto.js';
 import { FlagConfigsService } from '../flags/flag-configs.service.js';
 import { findLiveFlag } from '../flags/flags.service.js';
-import { METRIC_SOURCES } from '../metrics/metric-source.js';
 import { BUCKET_MS, bucketOf, MetricsService } from '../metrics/metrics.service.js';
 import type { CreateRolloutPlanDto, GuardVerdictView, PlanWarningView, RolloutPlanView } from './dto/rollout-plan.dto.js';
 import {
@@ -81,7 +80,7 @@ export class RolloutPlansService {
         [env.id, flag.id],
       );
       if (active) throw activePlanConflict(flagKey, environmentKey, active);
-      const guard: StoredGuard | null = dto.guard ? { falseAlarmRate: 0.01, sources: [...METRIC_SOURCES], ...dto.guard } : null;
+      const guard: StoredGuard | null = dto.guard ? { falseAlarmRate: 0.01, ...dto.guard } : null;
       try {
         await sql(
           tx.manager,

@@ -12,10 +12,13 @@ export interface SdkCaller {
   userKey?: string;
 }
 
-/** `If-None-Match` values that name this revision: `"42"`, `42`, `W/"42"`, or a list. */
-function matches(ifNoneMatch: string | undefined, revision: number): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '').replace(/"/g, '') === String(revision));
+/** The revisions an `If-None-Match` names: `"42"`, `42`, `W/"42"`, or a list of them. */
+function namedRevisions(ifNoneMatch: string | undefined): number[] {
+  if (!ifNoneMatch) return [];
+  return ifNoneMatch
+    .split(',')
+    .map((tag) => revisionOf(tag.trim().replace(/^W\//, '').replace(/"/g, '')))
+    .filter((revision) => revision !== undefined);
 }
 
 /** Parses a `Last-Event-ID`; undefined unless it is a revision. */
@@ -47,20 +50,21 @@ export class SdkService {
     res.setHeader('ETag', `"${snapshot.revision}"`);
     res.setHeader('Cache-Control', 'no-cache');
     res.setHeader('Vary', 'Accept-Encoding, Authorization');
-    if (matches(req.headers['if-none-match'], snapshot.revision)) {
+    const held = namedRevisions(req.headers['if-none-match']);
+    if (held.includes(snapshot.revision)) {
       res.statusCode = 304;
       res.end();
       return;
     }
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    const held = revisionOf(String(req.headers['if-none-match'] ?? '').replace(/^W\//, '').replace(/"/g, ''));
-    if (held !== undefined && (await this.live.isRewound(environment, held))) {
+    const client = caller.key.kind === 'client' ? { userKey: caller.userKey } : undefined;
+    if (held.length > 0 && (await this.live.isRewound(environment, Math.max(...held)))) {
       // The revision is read again: the instance has just been brought back to Postgres's history.
       const current = this.live.get(environment)!;
       res.setHeader('ETag', `"${current.revision}"`);
-      res.end(rulesetJson(current, caller.key.kind === 'client' ? { userKey: caller.userKey } : undefined, true));
-    } else if (caller.key.kind === 'client') {
-      res.end(JSON.stringify(snapshot.forClient(caller.userKey)));
+      res.end(rulesetJson(current, client, true));
+    } else if (client) {
+      res.end(rulesetJson(snapshot, client, false));
     } else if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
       res.setHeader('Content-Encoding', 'gzip');
       res.end(snapshot.toGzip());
