@@ -17,6 +17,8 @@ export default defineConfig({
   test: {
     include: ['src/**/*.spec.ts', 'test/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
     environment: 'node',
+    // Removes the databases, folders and processes a failed test left behind.
+    globalSetup: ['@aviary/test-support/janitor'],
     reporters: ['default'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { defaultServerEntry } from '../src/aviary-server.js';
 import { lookAt } from '../src/guard.js';
 import type { RunResult } from '../src/report.js';
 import type { RunSummary } from '../src/summary.js';
+import { testTempDir } from '@aviary/test-support';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -44,7 +44,7 @@ describe('npm run demo, shortened', () => {
   beforeAll(async () => {
     expect(existsSync(main), 'the demo is built (nx test depends on build)').toBe(true);
     expect(existsSync(defaultServerEntry), 'the server is built (nx test depends on @aviary/server:build)').toBe(true);
-    outDir = await mkdtemp(join(tmpdir(), 'aviary-demo-e2e-'));
+    outDir = testTempDir('demo-e2e');
     result = await run(outDir);
     if (result.code !== 0) throw new Error(`the demo exited with ${result.code}:\n${result.output}`);
     summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8'));

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, auth, createTestDatabase } from './helpers.js';
 import { PrivateRedis, REPO, ServerProcess, serverBuild, waitFor } from './real-processes.js';
+import { testTempDir } from '@aviary/test-support';
 
 /**
  * The exact start path of the Docker image, without Docker: the runtime stage of the Dockerfile
@@ -68,7 +68,7 @@ beforeAll(async () => {
   expect(existsSync(join(coreDist, 'index.js')), '@aviary/core is built').toBe(true);
   const buildOutput: Record<string, string> = { '/app/packages/core/dist': coreDist, '/app/apps/server/dist': serverDist };
 
-  app = mkdtempSync(join(tmpdir(), 'aviary-image-'));
+  app = testTempDir('image');
   for (const copy of stage.copies) {
     for (const source of copy.sources) {
       const from = copy.from === undefined ? join(REPO, source) : buildOutput[source];

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auth, startApp } from './helpers.js';
+import { testTempDir } from '@aviary/test-support';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'aviary-embedded-'));
+const dataDir = testTempDir('embedded');
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 

@@ -1,17 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import pg from 'pg';
 import { AppModule } from '../src/app.module.js';
 import { configureApp } from '../src/app.setup.js';
 import { type AppConfig, loadConfig } from '../src/config/config.js';
+import { testDatabaseName } from '@aviary/test-support';
 
 export const ADMIN_TOKEN = 'ava_test_admin_token_0123456789';
 const SERVER_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A fresh, empty database for one test file; `drop()` removes it. */
 export async function createTestDatabase(): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
-  const name = `aviary_test_${randomBytes(6).toString('hex')}`;
+  const name = testDatabaseName('aviary_test');
   await withClient(SERVER_URL, (c) => c.query(`CREATE DATABASE ${name}`));
   const url = SERVER_URL.replace(/\/[^/]*$/, `/${name}`);
   return { url, name, drop: () => withClient(SERVER_URL, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined) };

@@ -1,11 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { type ClientRequest, get as httpGet } from 'node:http';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { runTagEnv, testTempDir } from '@aviary/test-support';
 
 /**
  * Real processes for the deploy, fault and soak tests: the built server, a private Postgres
@@ -164,7 +165,7 @@ export class PrivatePostgres {
   }
 
   static async create(): Promise<PrivatePostgres> {
-    const dir = mkdtempSync(join(tmpdir(), 'aviary-pg-'));
+    const dir = testTempDir('pg');
     // initdb refuses to run as root: the cluster belongs to the postgres user.
     if (process.getuid?.() === 0) {
       const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
@@ -270,7 +271,7 @@ export class ServerProcess {
   static start(name: string, entry: string, env: Record<string, string | undefined>, options: { cwd?: string; timeoutMs?: number } = {}): Promise<ServerProcess> {
     const child = spawn(process.execPath, [entry], {
       cwd: options.cwd ?? REPO,
-      env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_FORMAT: 'json', ...env },
+      env: { ...runTagEnv(), PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_FORMAT: 'json', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output: string[] = [];

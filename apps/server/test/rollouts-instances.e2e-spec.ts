@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, auth, createTestDatabase, withClient } from './helpers.js';
+import { runTagEnv } from '@aviary/test-support';
 
 /**
  * Rollout plans across real server processes sharing one Postgres: each runs the built server
@@ -61,6 +62,7 @@ function startInstance(name: string): Promise<Instance> {
   const child = spawn(process.execPath, [entry], {
     cwd: REPO,
     env: {
+      ...runTagEnv(),
       PATH: process.env.PATH,
       NO_COLOR: '1',
       DATABASE_URL: db.url,

@@ -1,9 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestDatabase, startApp, type TestApp } from './helpers.js';
+import { testTempDir } from '@aviary/test-support';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let t: TestApp;
@@ -313,7 +312,7 @@ describe('guard sources: client keys are public', () => {
 
 describe('embedded PGlite (one backend for every connection)', () => {
   it('steps, guard looks and the kill all run inside their own transaction without deadlocking', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'aviary-rollouts-'));
+    const dataDir = testTempDir('rollouts');
     const main = { t, serverKey };
     t = await startApp({ DATABASE_URL: undefined, AVIARY_DATA_DIR: dataDir, AVIARY_SCHEDULER_INTERVAL_MS: '50' });
     try {

@@ -1,15 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '@aviary/test-support';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { evaluate, type Context, type Result, type Ruleset } from '@aviary/core';
 import { FlagServer } from './support/flag-server.js';
 import { bundleForBrowser, startSite } from './support/site.js';
 
-// Real headless Chromium (Debian's, never a downloaded one) against real HTTP servers on loopback:
-// the page on one origin, the flag server on another (so CORS is exercised too).
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+// Real headless Chromium (the system's or @sparticuz/chromium's, never a downloaded one) against
+// real HTTP servers on loopback: the page on one origin, the flag server on another (so CORS is exercised too).
 
 const initial: Ruleset = {
   environment: 'production',
@@ -35,7 +34,7 @@ let site: Awaited<ReturnType<typeof startSite>>;
 let server: FlagServer;
 
 beforeAll(async () => {
-  const [launched, bundle] = await Promise.all([chromium.launch({ executablePath: CHROMIUM, args: ARGS }), bundleForBrowser()]);
+  const [launched, bundle] = await Promise.all([launchChromium(), bundleForBrowser()]);
   browser = launched;
   site = await startSite(bundle);
 });

@@ -1,15 +1,14 @@
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium } from '@aviary/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cohort, Ruleset } from '@aviary/core';
 import { Admin, AviaryProcess, createDatabase, freePort, type TestDatabase } from './support/aviary-server.js';
 import { bundleForBrowser, startSite } from './support/site.js';
 
-// Real headless Chromium (Debian's) against the REAL Aviary server: the built apps/server spawned
-// as a child process on a fresh Postgres database, CORS configured for the page's origin, the page
-// served from another localhost port. What the page received is read from Chromium's own network
+// Real headless Chromium (the system's, or the one @sparticuz/chromium packs) against the REAL
+// Aviary server: the built apps/server spawned as a child process on a fresh Postgres database,
+// CORS configured for the page's origin, the page served from another localhost port. What the page received is read from Chromium's own network
 // events (CDP), not from the server's side.
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
 const FLAG = 'new-checkout';
 const COHORT = 'beta-testers';
@@ -62,9 +61,10 @@ const processes: AviaryProcess[] = [];
 
 beforeAll(async () => {
   const started = Date.now();
-  const [launched, bundle, database, port] = await Promise.all([chromium.launch({ executablePath: CHROMIUM, args: ARGS }), bundleForBrowser(), createDatabase(), freePort()]);
-  browser = launched;
-  db = database;
+  // One at a time, each kept as soon as it exists, so a failure of one still lets afterAll remove the others.
+  db = await createDatabase();
+  browser = await launchChromium();
+  const [bundle, port] = await Promise.all([bundleForBrowser(), freePort()]);
   site = await startSite(bundle);
   server = new AviaryProcess('aviary', port, { DATABASE_URL: db.url, AVIARY_CORS_ORIGINS: site.url });
   const bootMs = await server.start();

@@ -5,12 +5,12 @@
  * last resort, when the test process exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { runTagEnv, testDatabaseName } from '@aviary/test-support';
 
 export const ADMIN_TOKEN = 'ava_browser_e2e_admin_token_0123456789';
 const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -49,7 +49,7 @@ async function withClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T
 
 /** A new, empty database; the first server started on it runs the migrations. */
 export async function createDatabase(): Promise<TestDatabase> {
-  const name = `aviary_browser_${randomBytes(6).toString('hex')}`;
+  const name = testDatabaseName('aviary_browser');
   await withClient((c) => c.query(`CREATE DATABASE ${name}`));
   return {
     url: POSTGRES_URL.replace(/\/[^/]*$/, `/${name}`),
@@ -78,7 +78,7 @@ export class AviaryProcess {
     if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing: build the server first (npx nx run @aviary/server:build)`);
     const started = Date.now();
     const child = spawn(process.execPath, [SERVER_MAIN], {
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', NO_COLOR: '1', HOST: '127.0.0.1', PORT: String(this.port), LOG_FORMAT: 'json', AVIARY_ADMIN_TOKEN: ADMIN_TOKEN, ...this.env },
+      env: { ...runTagEnv(), PATH: process.env.PATH ?? '', NODE_ENV: 'production', NO_COLOR: '1', HOST: '127.0.0.1', PORT: String(this.port), LOG_FORMAT: 'json', AVIARY_ADMIN_TOKEN: ADMIN_TOKEN, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.add(child);

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createParser } from 'eventsource-parser';
 import pg from 'pg';
 import type { FetchLike } from '../../../src/index.js';
+import { runTagEnv, testDatabaseName } from '@aviary/test-support';
 
 export const ADMIN_TOKEN = 'ava_e2e_admin_token_0123456789';
 const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -77,7 +78,7 @@ async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T
 
 /** A new, empty database; the first server started on it runs the migrations. */
 export async function createDatabase(): Promise<TestDatabase> {
-  const name = `aviary_e2e_${randomBytes(6).toString('hex')}`;
+  const name = testDatabaseName('aviary_e2e');
   await withClient(POSTGRES_URL, (c) => c.query(`CREATE DATABASE ${name}`));
   return {
     name,
@@ -210,6 +211,7 @@ export class AviaryServer {
     }
     const proc = spawn(process.execPath, [SERVER_MAIN], {
       env: {
+        ...runTagEnv(),
         PATH: process.env.PATH ?? '',
         NODE_ENV: 'production',
         NO_COLOR: '1',

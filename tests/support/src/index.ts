@@ -1,0 +1,5 @@
+export { CHROMIUM_ARGS, CHROMIUM_PATH_VARIABLE, ChromiumNotFoundError, SYSTEM_CHROMIUM_SWITCH, findChromium, launchChromium } from './chromium.js';
+export type { ChromiumSource, FoundChromium } from './chromium.js';
+export { RUN_TAG_VARIABLE, runTag, runTagEnv, testDatabaseName, testTempDir } from './resources.js';
+export { sweep } from './janitor.js';
+export type { Leftovers } from './janitor.js';
