@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { FlagConfig, RolloutPlan } from '../src/admin-api.js';
 import type { RoutedRequest } from '../src/router.js';
@@ -101,5 +102,31 @@ describe('the run summary', () => {
     const r = record(log, { routerSawKillAt: T0 + 3012 });
     const markers = toTimeline(r, summarize(r)).markers;
     expect(markers.map((m) => [m.kind, m.t - T0])).toEqual([['step', 0], ['evidence', 1602], ['kill', 3000], ['router-kill', 3012]]);
+  });
+});
+
+describe("the root README's demo table", () => {
+  it('names its columns as summary.json does and shows the figures of apps/canary-demo/docs/summary.json', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const recorded = JSON.parse(readFileSync(new URL('../docs/summary.json', import.meta.url), 'utf8')) as Record<string, Record<string, unknown>>;
+    const lines = readme.split('\n');
+    const header = lines.findIndex((line) => line.startsWith('| `scenario` |'));
+    expect(header, 'a table whose first column is `scenario`').toBeGreaterThan(0);
+    const cells = (line: string) => line.split('|').slice(1, -1).map((cell) => cell.trim());
+    const columns = cells(lines[header]!).map((cell) => cell.replaceAll('`', ''));
+    const end = lines.findIndex((line, i) => i > header && !line.startsWith('|'));
+    const rows = lines.slice(header + 2, end).map(cells);
+    expect(rows.length).toBe(Object.keys(recorded).length);
+    for (const row of rows) {
+      const scenario = row[0]!.split(' ')[0]!;
+      const summary = recorded[scenario]!;
+      expect(summary, scenario).toBeDefined();
+      columns.slice(1).forEach((column, i) => {
+        expect(Object.keys(summary), column).toContain(column);
+        const value = summary[column];
+        const shown = value === null ? '–' : typeof value === 'number' ? value.toLocaleString('en-US') : String(value);
+        expect(row[i + 1], `${scenario}.${column}`).toBe(shown);
+      });
+    }
   });
 });

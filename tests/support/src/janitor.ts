@@ -14,7 +14,8 @@ import { RUN_TAG_VARIABLE } from './resources.js';
 const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface Leftovers {
-  processes: number[];
+  /** `pid command` of each process killed. */
+  processes: string[];
   databases: string[];
   folders: string[];
 }
@@ -25,7 +26,7 @@ export default function setup(): () => Promise<void> {
   return async () => {
     const left = await sweep(tag);
     const found = [
-      ...left.processes.map((pid) => `process ${pid}`),
+      ...left.processes.map((process) => `process ${process}`),
       ...left.databases.map((name) => `database ${name}`),
       ...left.folders.map((path) => `folder ${path}`),
     ];
@@ -40,18 +41,19 @@ export async function sweep(tag: string): Promise<Leftovers> {
   return { processes, databases, folders };
 }
 
-function killTagged(tag: string): number[] {
+function killTagged(tag: string): string[] {
   const marker = `${RUN_TAG_VARIABLE}=${tag}\0`;
-  const killed: number[] = [];
+  const killed: string[] = [];
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     try {
       if (!readFileSync(`/proc/${pid}/environ`, 'latin1').includes(marker)) continue;
       // Vitest's own workers carry the tag too; they end with the run.
-      if (readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('vitest')) continue;
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').trim();
+      if (command.includes('vitest')) continue;
       process.kill(pid, 'SIGKILL');
-      killed.push(pid);
+      killed.push(`${pid} (${command.slice(0, 120)})`);
     } catch {
       // Gone already, or not ours to read.
     }
