@@ -61,11 +61,11 @@ describe.each([...runnable.keys()])('%s, pasted into a shell against a fresh `np
     const script = steps
       .map((step, i) => {
         const command = step.serverEnv ? ':' : step.command.replaceAll('http://localhost:4000', server!.url).replace(/\bava_…/g, key);
-        return `printf '\\n\\036${i}\\036\\n'\n${command}\nprintf '\\n\\037%d\\037\\n' $?`;
+        return `printf '\\n@@docs-step ${i}@@\\n'\n${command}\nprintf '\\n@@docs-exit %d@@\\n' $?`;
       })
       .join('\n');
     const shell = spawnSync('bash', ['-c', script], { cwd: dataDir, encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
-    for (const [, index, output, exit] of shell.stdout.matchAll(/\x1e(\d+)\x1e\n([\s\S]*?)\n\x1f(\d+)\x1f/g)) {
+    for (const [, index, output, exit] of shell.stdout.matchAll(/@@docs-step (\d+)@@\n([\s\S]*?)\n@@docs-exit (\d+)@@/g)) {
       ran.push({ step: steps[Number(index)]!, output: output!, exit: Number(exit) });
     }
     if (ran.length !== steps.length) throw new Error(`the shell ran ${ran.length} of ${steps.length} commands:\n${shell.stdout}\n${shell.stderr}`);
