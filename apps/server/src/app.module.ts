@@ -6,6 +6,7 @@ import { AuditModule } from './audit/audit.module.js';
 import { ChangesModule } from './changes/changes.module.js';
 import { CohortsModule } from './cohorts/cohorts.module.js';
 import { AuthGuard } from './common/auth.js';
+import { AuthFailures } from './common/auth-failures.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { RateLimitGuard, rateLimitOptions } from './common/rate-limit.js';
 import { createValidationPipe } from './common/validation.js';
@@ -52,6 +53,7 @@ export class AppModule {
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        AuthFailures,
         { provide: APP_GUARD, useClass: AuthGuard },
         // After the auth guard: limits are per API key.
         { provide: APP_GUARD, useClass: RateLimitGuard },

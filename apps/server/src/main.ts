@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
+import { applyHttpTimeouts } from './common/http-timeouts.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { installGracefulShutdown } from './health/graceful-shutdown.js';
 import { InstallationService } from './installation/installation.service.js';
@@ -25,10 +26,8 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(AppModule.register(config), { bodyParser: false, logger: new PinoNestLogger(logger) });
   configureApp(app, config);
   installGracefulShutdown(app, config.shutdownTimeoutMs, logger.child({ context: 'Shutdown' }));
-  // Longer than the idle timeout of common load balancers (60 s), so they never reuse a closed connection.
   const server = app.getHttpServer() as Server;
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  applyHttpTimeouts(server, config.http);
   await app.listen(config.port, config.host);
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shown}:${(server.address() as { port: number }).port}`;

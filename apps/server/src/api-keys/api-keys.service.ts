@@ -55,6 +55,12 @@ export class ApiKeysService {
   /** The key behind a bearer token, or undefined for unknown or revoked ones. SDK keys are
    *  remembered for a few seconds, so SDK traffic costs no query per request and keeps being
    *  served while Postgres is unreachable; admin keys are checked every time. */
+  /** The server or client key `token` names if this instance verified it in the last few seconds; never a lookup. */
+  recentlyVerified(token: string): AuthenticatedKey | undefined {
+    const cached = this.sdkKeys.get(sha256(token).toString('base64'));
+    return cached && Date.now() - cached.checkedAt < SDK_KEY_CACHE_MS ? cached.key : undefined;
+  }
+
   async verify(token: string): Promise<AuthenticatedKey | undefined> {
     if (!Object.values(KEY_PREFIXES).some((p) => token.startsWith(p))) return undefined;
     const hash = sha256(token);

@@ -1,7 +1,21 @@
-import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable, SetMetadata, UnauthorizedException } from '@nestjs/common';
+import {
+  type CanActivate,
+  type ExecutionContext,
+  ForbiddenException,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  SetMetadata,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { ServerResponse } from 'node:http';
 import { ApiKeysService, KEY_PREFIXES } from '../api-keys/api-keys.service.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { ServerMetrics } from '../observability/server-metrics.js';
 import type { AuthenticatedKey, AviaryRequest } from './actor.js';
+import { AuthFailures } from './auth-failures.js';
 
 export type KeyKind = AuthenticatedKey['kind'];
 
@@ -18,25 +32,26 @@ export const ReadOperation = () => SetMetadata(READ_OPERATION, true);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The one auth guard (an `APP_GUARD`): `Authorization: Bearer <key>`; unknown or missing key
- *  401, a key of the wrong kind or a read-only key on a write 403. */
+ *  401, a key of the wrong kind or a read-only key on a write 403; an address past its failed
+ *  authentications 429. */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
+    private readonly failures: AuthFailures,
+    private readonly metrics: ServerMetrics,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     const kinds = this.reflector.getAllAndOverride<string[] | undefined>(KEY_KINDS, targets) ?? ['admin'];
     if (kinds.includes('public')) return true;
-    const req = context.switchToHttp().getRequest<AviaryRequest>();
-    // A browser cannot always send headers (EventSource, sendBeacon): routes open to client keys
-    // also take one as `?clientKey=`, and only a client key, so secret keys never sit in URLs.
-    const token = bearerToken(req.headers.authorization) ?? (kinds.includes('client') ? clientKeyParam(req.url) : undefined);
-    if (!token) throw new UnauthorizedException('Missing API key: send "Authorization: Bearer <key>"');
-    const key = await this.apiKeys.verify(token);
-    if (!key) throw new UnauthorizedException('Unknown or revoked API key');
+    const req = context.switchToHttp().getRequest<AviaryRequest & { ip?: string }>();
+    // Express's req.ip: the client as AVIARY_TRUST_PROXY lets X-Forwarded-For name it.
+    const address = req.ip ?? req.socket?.remoteAddress ?? 'unknown';
+    const key = await this.authenticate(req, kinds, address, context.switchToHttp().getResponse<ServerResponse>());
     req.apiKey = key;
     if (!kinds.includes(key.kind)) {
       throw new ForbiddenException(`${key.kind === 'admin' ? 'An' : 'A'} ${key.kind} key cannot call this endpoint; it needs a ${kinds.join(' or ')} key`);
@@ -46,6 +61,47 @@ export class AuthGuard implements CanActivate {
       throw new ForbiddenException('A read-only admin key cannot change anything');
     }
     return true;
+  }
+
+  private async authenticate(req: AviaryRequest, kinds: string[], address: string, res: ServerResponse): Promise<AuthenticatedKey> {
+    const retryAfter = this.failures.retryAfter(address);
+    let token: string | undefined;
+    try {
+      // A browser cannot always send headers (EventSource, sendBeacon): routes open to client keys
+      // also take one as `?clientKey=`, and only a client key, so secret keys never sit in URLs.
+      token = bearerToken(req.headers.authorization) ?? (kinds.includes('client') ? clientKeyParam(req.url) : undefined);
+    } catch (err) {
+      if (retryAfter > 0) this.refuse(res, retryAfter);
+      this.failures.record(address);
+      throw err;
+    }
+    if (retryAfter > 0) {
+      // Past the limit, only a key this instance verified recently passes, and nothing is looked
+      // up: SDKs with good keys behind the same NAT as a misconfigured one keep getting updates.
+      const known = token ? this.apiKeys.recentlyVerified(token) : undefined;
+      if (!known) this.refuse(res, retryAfter);
+      return known;
+    }
+    if (!token) {
+      this.failures.record(address);
+      throw new UnauthorizedException('Missing API key: send "Authorization: Bearer <key>"');
+    }
+    const key = await this.apiKeys.verify(token);
+    if (!key) {
+      this.failures.record(address);
+      throw new UnauthorizedException('Unknown or revoked API key');
+    }
+    return key;
+  }
+
+  private refuse(res: ServerResponse, retryAfter: number): never {
+    this.metrics.rateLimited.inc({ limit: 'auth-failures' });
+    res.setHeader('Retry-After', String(retryAfter));
+    const { authFailures, windowMs } = this.config.rateLimit;
+    throw new HttpException(
+      `Too many failed authentications from this address (more than ${authFailures} in ${windowMs / 1000} s); retry in ${retryAfter} s`,
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
   }
 }
 

@@ -119,6 +119,33 @@ class EnvSchema {
   @Min(100)
   @Max(600_000)
   AVIARY_SHUTDOWN_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of failed authentications (0 turns the limit off)' })
+  @Min(0)
+  AVIARY_AUTH_FAILURE_LIMIT?: number;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(100)
+  @Max(600_000)
+  AVIARY_HTTP_HEADERS_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(100)
+  @Max(3_600_000)
+  AVIARY_HTTP_REQUEST_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(100)
+  @Max(600_000)
+  AVIARY_HTTP_KEEP_ALIVE_TIMEOUT_MS?: number;
 }
 
 export interface AppConfig {
@@ -145,7 +172,9 @@ export interface AppConfig {
   /** Origins browsers may call from (`*` for any); empty: no CORS headers at all. */
   corsOrigins: string[];
   /** Requests per window: per admin key on `/api/v1`, per key and address on `POST /sdk/v1/metrics`; 0 is no limit. */
-  rateLimit: { admin: number; sdkMetrics: number; windowMs: number };
+  rateLimit: { admin: number; sdkMetrics: number; authFailures: number; windowMs: number };
+  /** Node's HTTP server timeouts (streams are exempt from the idle and request timeouts). */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
   /** Express `trust proxy`: which proxies' `X-Forwarded-For` names the client. */
   trustProxy: boolean | number | string;
   /** How long a SIGTERM waits for in-flight requests before the process exits anyway. */
@@ -157,7 +186,8 @@ export const VARIABLES = [
   'PORT', 'HOST', 'DATABASE_URL', 'REDIS_URL', 'AVIARY_ADMIN_TOKEN', 'AVIARY_DATA_DIR',
   'AVIARY_DB_POOL_SIZE', 'AVIARY_MAX_BODY_MB', 'AVIARY_SCHEDULER_INTERVAL_MS', 'LOG_LEVEL', 'AVIARY_REVISION_CHECK_MS', 'AVIARY_STREAM_HEARTBEAT_MS',
   'LOG_FORMAT', 'AVIARY_CORS_ORIGINS', 'AVIARY_RATE_LIMIT_ADMIN', 'AVIARY_RATE_LIMIT_SDK_METRICS', 'AVIARY_RATE_LIMIT_WINDOW_S',
-  'AVIARY_TRUST_PROXY', 'AVIARY_SHUTDOWN_TIMEOUT_MS', 'AVIARY_RETENTION_DAYS',
+  'AVIARY_TRUST_PROXY', 'AVIARY_SHUTDOWN_TIMEOUT_MS', 'AVIARY_RETENTION_DAYS', 'AVIARY_AUTH_FAILURE_LIMIT',
+  'AVIARY_HTTP_HEADERS_TIMEOUT_MS', 'AVIARY_HTTP_REQUEST_TIMEOUT_MS', 'AVIARY_HTTP_KEEP_ALIVE_TIMEOUT_MS',
 ] as const;
 
 /** Never echoed in an error message. */
@@ -204,7 +234,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimit: {
       admin: parsed.AVIARY_RATE_LIMIT_ADMIN ?? 6000,
       sdkMetrics: parsed.AVIARY_RATE_LIMIT_SDK_METRICS ?? 600,
+      authFailures: parsed.AVIARY_AUTH_FAILURE_LIMIT ?? 30,
       windowMs: (parsed.AVIARY_RATE_LIMIT_WINDOW_S ?? 60) * 1000,
+    },
+    http: {
+      headersTimeoutMs: parsed.AVIARY_HTTP_HEADERS_TIMEOUT_MS ?? 10_000,
+      requestTimeoutMs: parsed.AVIARY_HTTP_REQUEST_TIMEOUT_MS ?? 30_000,
+      // Longer than the idle timeout of common load balancers (60 s), so they never reuse a closed connection.
+      keepAliveTimeoutMs: parsed.AVIARY_HTTP_KEEP_ALIVE_TIMEOUT_MS ?? 65_000,
     },
     trustProxy: trustProxy(parsed.AVIARY_TRUST_PROXY),
     shutdownTimeoutMs: parsed.AVIARY_SHUTDOWN_TIMEOUT_MS ?? 10_000,

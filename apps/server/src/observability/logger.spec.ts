@@ -37,6 +37,16 @@ describe('log scrubbing', () => {
     expect(loggableUrl('/sdk/v1/ruleset?clientKey=avc_abc123')).toBe('/sdk/v1/ruleset?clientKey=***');
   });
 
+  it.each([
+    ['/api/v1/flags?x=probeadmin0123456789abcdef0123456789', '/api/v1/flags?x=***'],
+    ['/api/v1/flags?token=secret&limit=5', '/api/v1/flags?token=***&limit=5'],
+    ['/api/v1/audit?resource=new-checkout&since=2026-01-01&cursor=7', '/api/v1/audit?resource=new-checkout&since=2026-01-01&cursor=7'],
+    [`/api/v1/flags?${'k'.repeat(80)}`, '/api/v1/flags?***'],
+    ['/api/v1/flags', '/api/v1/flags'],
+  ])('logs only the query values the API takes: %s', (url, logged) => {
+    expect(loggableUrl(url)).toBe(logged);
+  });
+
   it('never writes keys, tokens or authorization headers', () => {
     const { logger, raw } = capture('log', ['s3cret-not-key-shaped']);
     logger.info({ headers: { authorization: `Bearer ${KEY}` }, url: `/x?clientKey=${KEY}` }, `verified ${KEY}`);

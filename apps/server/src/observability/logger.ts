@@ -25,9 +25,28 @@ export function scrubSecrets(text: string, extra: readonly string[] = []): strin
   return out;
 }
 
-/** A URL as it may be logged: the `clientKey` query value hidden. */
+/** Query parameters the API takes, whose values may be logged; any other value is hidden. */
+const LOGGABLE_PARAMETERS: ReadonlySet<string> = new Set([
+  'limit', 'cursor', 'tag', 'includeRevoked', 'list', 'action', 'resourceType', 'resource', 'environment', 'actor',
+  'since', 'until', 'source', 'key', 'lastEventId',
+]);
+
+/** A URL as it may be logged: the values of query parameters the API does not take (a key sent
+ *  under a wrong name, say) and of `clientKey` hidden. */
 export function loggableUrl(url: string): string {
-  return url.replace(/([?&]clientKey=)[^&#]*/gi, '$1***');
+  const query = url.indexOf('?');
+  if (query < 0) return url;
+  const hash = url.indexOf('#', query);
+  const search = url.slice(query + 1, hash < 0 ? undefined : hash);
+  const shown = search
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      if (equals < 0) return pair.length > 64 ? '***' : pair;
+      return LOGGABLE_PARAMETERS.has(pair.slice(0, equals)) ? pair : `${pair.slice(0, equals)}=***`;
+    })
+    .join('&');
+  return `${url.slice(0, query)}?${shown}`;
 }
 
 export interface LoggerOptions {

@@ -64,7 +64,7 @@ export class ServerMetrics {
 
   readonly rateLimited = new Counter<'limit'>({
     name: 'aviary_rate_limited_total',
-    help: 'Requests refused with 429, by limit (admin, sdk-metrics)',
+    help: 'Requests refused with 429, by limit (admin, sdk-metrics, auth-failures)',
     labelNames: ['limit'],
     registers: [this.registry],
   });
