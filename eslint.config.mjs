@@ -27,6 +27,8 @@ export default [
             { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:sdk', 'scope:core'] },
             { sourceTag: 'scope:sdk', onlyDependOnLibsWithTags: ['scope:core'] },
             { sourceTag: 'scope:core', onlyDependOnLibsWithTags: [], allowedExternalImports: [] },
+            // Test projects (tests/*) use the packages from outside, as built files and tarballs.
+            { sourceTag: 'scope:test', onlyDependOnLibsWithTags: ['scope:app', 'scope:sdk', 'scope:core'] },
             {
               sourceTag: 'platform:browser',
               onlyDependOnLibsWithTags: ['platform:any', 'platform:browser'],

@@ -74,7 +74,12 @@ for (const r of rows) {
 }
 
 console.log(`\nOf ours: the SDK itself (core left out) ${sdkOnly.gzip} B gzip; @aviary/core as the SDK uses it ${coreOnly.gzip} B gzip on its own.`);
-console.log(`Whole client: ${ours.gzip} B gzip, ${ours.gzip <= TARGET ? 'within' : `${ours.gzip - TARGET} B over`} the ${TARGET} B target.\n`);
+console.log(`Whole client: ${ours.gzip} B gzip, ${ours.gzip <= TARGET ? 'within' : `${ours.gzip - TARGET} B over`} the ${TARGET} B target.`);
+const standalone = join(root, 'packages/browser/dist/aviary.browser.js');
+if (existsSync(standalone)) {
+  console.log(`Standalone ES module for a plain <script type="module"> (@aviary/browser/standalone, the same client plus a licence banner): ${gzipSync(readFileSync(standalone), { level: 9 }).length} B gzip.`);
+}
+console.log('');
 
 // Where the minified bytes come from (gzip does not split by file; the share is an estimate).
 console.log(`${pad('module (minified bytes in the whole bundle)', 62)} ${padl('min B', 7)} ${padl('share', 6)} ${padl('~gzip B', 8)}`);
