@@ -2,6 +2,7 @@ import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable
 import { Reflector } from '@nestjs/core';
 import { ApiKeysService, KEY_PREFIXES } from '../api-keys/api-keys.service.js';
 import type { AuthenticatedKey, AviaryRequest } from './actor.js';
+import { capitalized, withArticle } from './english.js';
 
 export type KeyKind = AuthenticatedKey['kind'];
 
@@ -39,7 +40,7 @@ export class AuthGuard implements CanActivate {
     if (!key) throw new UnauthorizedException('Unknown or revoked API key');
     req.apiKey = key;
     if (!kinds.includes(key.kind)) {
-      throw new ForbiddenException(`${key.kind === 'admin' ? 'An' : 'A'} ${key.kind} key cannot call this endpoint; it needs a ${kinds.join(' or ')} key`);
+      throw new ForbiddenException(`${capitalized(withArticle(key.kind))} key cannot call this endpoint; it needs ${withArticle(kinds.join(' or '))} key`);
     }
     const readOperation = this.reflector.getAllAndOverride<boolean | undefined>(READ_OPERATION, targets);
     if (key.readOnly && !SAFE_METHODS.has(req.method ?? '') && !readOperation) {
