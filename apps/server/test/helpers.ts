@@ -87,7 +87,8 @@ export function rawRequest(baseUrl: string, method: string, path: string, header
 
 /** Everything a rejected request could have touched, reduced to one hash. */
 export async function fingerprint(client: pg.Client): Promise<string> {
-  const { rows } = await client.query(`SELECT md5(concat_ws('|',
+  // Prepared once per connection: the fuzz test takes one after every request.
+  const { rows } = await client.query({ name: 'aviary-fingerprint', text: `SELECT md5(concat_ws('|',
     (SELECT string_agg(concat_ws(',', key, name, description, revision), ';' ORDER BY key) FROM environments),
     (SELECT string_agg(concat_ws(',', key, name, description, tags::text, variants::text, client_visible, archived_at), ';' ORDER BY id) FROM flags),
     (SELECT string_agg(concat_ws(',', flag_id, environment_id, enabled, salt, rules::text, prerequisites::text, version), ';' ORDER BY flag_id, environment_id) FROM flag_configs),
@@ -99,6 +100,6 @@ export async function fingerprint(client: pg.Client): Promise<string> {
     (SELECT count(*) || ':' || coalesce(sum(count), 0) FROM metric_exposures),
     (SELECT count(*) || ':' || coalesce(sum(count), 0) || ':' || coalesce(sum(sum), 0) FROM metric_events),
     (SELECT count(*) FROM audit_events),
-    (SELECT count(*) FROM changes))) AS h`);
+    (SELECT count(*) FROM changes))) AS h` });
   return rows[0].h as string;
 }
