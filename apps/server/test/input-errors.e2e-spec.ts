@@ -196,6 +196,16 @@ describe('grammar', () => {
     expectError(res, 403);
     expect(res.body.message).toBe('A server key cannot call this endpoint; it needs an admin key');
   });
+
+  it.each([
+    ['POST', `${flagPath('f1')}/rollout-plans`, { ruleId: 'r1', steps: [] }, 'steps: must not be empty'],
+    ['POST', '/api/v1/flags', { key: 'g1', name: '' }, 'name: must not be empty'],
+    ['POST', '/api/v1/flags', { key: 'g2', tags: ['ok', ''] }, 'tags: must not hold empty strings'],
+  ])('%s %s %j: %s (not "at least 1 elements")', async (method, path, body, message) => {
+    const res = await api()[method.toLowerCase() as 'post'](path).set(auth()).send(body);
+    expectError(res, 400);
+    expect(res.body.message).toBe(message);
+  });
 });
 
 describe('numbers in exponent form', () => {

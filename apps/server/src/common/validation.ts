@@ -9,6 +9,10 @@ import { type FieldError, ValidationFailedException } from './validation-failed.
 export const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const KEY_RULE = '1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit';
 
+/** Messages for `MinLength(1)` and `ArrayMinSize(1)`: class-validator's say "at least 1 elements". */
+export const NOT_EMPTY = { message: '$property must not be empty' };
+export const NO_EMPTY_STRINGS = { each: true, message: '$property must not hold empty strings' };
+
 /** A resource key: a string of 1–64 URL-safe characters. */
 export function IsResourceKey(options: ApiPropertyOptions = {}): PropertyDecorator {
   return applyDecorators(
@@ -20,7 +24,7 @@ export function IsResourceKey(options: ApiPropertyOptions = {}): PropertyDecorat
 
 /** An optional display name: 1–200 characters. */
 export function IsOptionalName(options: ApiPropertyOptions = {}): PropertyDecorator {
-  return applyDecorators(ApiPropertyOptional({ maxLength: 200, ...options } as ApiPropertyOptions), IsOptional(), IsString(), MinLength(1), MaxLength(200));
+  return applyDecorators(ApiPropertyOptional({ maxLength: 200, ...options } as ApiPropertyOptions), IsOptional(), IsString(), MinLength(1, NOT_EMPTY), MaxLength(200));
 }
 
 /** An optional free-text description: at most 2,000 characters. */

@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { PageQuery } from '../../common/paging.js';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsResourceKey, KnownElsewhere } from '../../common/validation.js';
+import { IsResourceKey, KnownElsewhere, NOT_EMPTY } from '../../common/validation.js';
 
 export const KEY_KINDS = ['admin', 'server', 'client'] as const;
 export const MAX_KEY_ORIGINS = 50;
@@ -31,7 +31,7 @@ function IsOriginList(): PropertyDecorator {
 export class CreateApiKeyDto extends ReasonDto {
   @ApiProperty({ maxLength: 200, example: 'checkout-service production' })
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(200)
   name!: string;
 

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { PageQuery } from '../../common/paging.js';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsOptionalArrayOf, IsOptionalDescription, IsOptionalName, IsResourceKey, KnownElsewhere } from '../../common/validation.js';
+import { IsOptionalArrayOf, IsOptionalDescription, IsOptionalName, IsResourceKey, KnownElsewhere, NO_EMPTY_STRINGS } from '../../common/validation.js';
 import { ConditionDto } from '../../flags/dto/flag-config.dto.js';
 
 /** Most member keys one call may add, remove or exclude, per list. */
@@ -39,7 +39,7 @@ function MemberList(description: string): PropertyDecorator {
       IsArray(),
       ArrayMaxSize(MAX_MEMBERS_PER_CALL),
       IsString({ each: true }),
-      MinLength(1, { each: true }),
+      MinLength(1, NO_EMPTY_STRINGS),
       MaxLength(MAX_MEMBER_KEY_LENGTH, { each: true }),
     ]) d(target, property);
   };

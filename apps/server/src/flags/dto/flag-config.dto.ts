@@ -7,12 +7,12 @@ import {
 } from 'class-validator';
 import { IsContextValue } from '../../common/context-value.js';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsFiniteNumber, IsNumberWithDecimals, IsOptionalArrayOf, IsResourceKey, KnownElsewhere } from '../../common/validation.js';
+import { IsFiniteNumber, IsNumberWithDecimals, IsOptionalArrayOf, IsResourceKey, KnownElsewhere, NOT_EMPTY } from '../../common/validation.js';
 
 export class ConditionDto {
   @ApiProperty({ example: 'country', maxLength: 256 })
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(256)
   attribute!: string;
 
@@ -41,7 +41,7 @@ export class RolloutDto {
   @ApiPropertyOptional({ default: 'key', maxLength: 256 })
   @IsOptional()
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(256)
   bucketBy?: string;
 
@@ -140,7 +140,7 @@ export class FlagConfigDto extends ReasonDto {
   @ApiPropertyOptional({ description: "Bucketing salt; defaults to the flag's key", maxLength: 256 })
   @IsOptional()
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(256)
   salt?: string;
 

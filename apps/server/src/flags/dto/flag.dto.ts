@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsOptionalArrayOf, IsOptionalDescription, IsOptionalName, IsResourceKey, KnownElsewhere } from '../../common/validation.js';
+import { IsOptionalArrayOf, IsOptionalDescription, IsOptionalName, IsResourceKey, KnownElsewhere, NO_EMPTY_STRINGS } from '../../common/validation.js';
 
 export class VariantDto {
   @IsResourceKey({ example: 'blue' })
@@ -43,7 +43,7 @@ class FlagFieldsDto extends ReasonDto {
   @IsArray()
   @ArrayMaxSize(20)
   @IsString({ each: true })
-  @MinLength(1, { each: true })
+  @MinLength(1, NO_EMPTY_STRINGS)
   @MaxLength(64, { each: true })
   tags?: string[];
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { IsFiniteNumber, IsOptionalArrayOf, IsResourceKey } from '../../common/validation.js';
+import { IsFiniteNumber, IsOptionalArrayOf, IsResourceKey, NOT_EMPTY } from '../../common/validation.js';
 
 /** Rows one report may carry per list: above the Node SDK's default caps (5,000 each). */
 export const MAX_REPORT_ROWS = 10_000;
@@ -26,7 +26,7 @@ export class ExposureCountDto {
   @ApiPropertyOptional({ type: String, nullable: true, maxLength: 64, description: 'null when the arm has no variant' })
   @IsOptional()
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(64)
   variant?: string | null;
 
@@ -40,7 +40,7 @@ export class ExposureCountDto {
 export class EventCountDto extends ExposureCountDto {
   @ApiProperty({ example: 'error', maxLength: 128 })
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(128)
   event!: string;
 

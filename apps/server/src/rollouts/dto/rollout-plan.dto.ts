@@ -4,7 +4,7 @@ import {
   ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested,
 } from 'class-validator';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsFiniteNumber, IsNumberWithDecimals, IsResourceKey, KnownElsewhere } from '../../common/validation.js';
+import { IsFiniteNumber, IsNumberWithDecimals, IsResourceKey, KnownElsewhere, NOT_EMPTY } from '../../common/validation.js';
 import { METRIC_SOURCES, type MetricSource } from '../../metrics/metric-source.js';
 import { PLAN_STATES, type PlanState } from '../plan-lifecycle.js';
 
@@ -29,13 +29,13 @@ export class PlanStepDto {
 export class PlanGuardDto {
   @ApiProperty({ example: 'error', maxLength: 128, description: 'Tracked event counted in the ratio\'s numerator' })
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(128)
   numerator!: string;
 
   @ApiProperty({ example: 'request', maxLength: 128, description: 'Tracked event counted in the ratio\'s denominator' })
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(128)
   denominator!: string;
 
@@ -68,7 +68,7 @@ export class PlanGuardDto {
   })
   @IsOptional()
   @IsArray()
-  @ArrayMinSize(1)
+  @ArrayMinSize(1, NOT_EMPTY)
   @ArrayUnique()
   @IsIn(METRIC_SOURCES, { each: true })
   sources?: MetricSource[];
@@ -87,7 +87,7 @@ export class CreateRolloutPlanDto extends ReasonDto {
 
   @ApiProperty({ type: [PlanStepDto], minItems: 1, maxItems: MAX_STEPS, description: 'Percentages must not decrease' })
   @IsArray()
-  @ArrayMinSize(1)
+  @ArrayMinSize(1, NOT_EMPTY)
   @ArrayMaxSize(MAX_STEPS)
   @ValidateNested({ each: true })
   @Type(() => PlanStepDto)
