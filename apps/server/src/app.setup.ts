@@ -1,9 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { guardJsonBody, guardUrl } from './common/body-guard.js';
+import { guardBodyStrings, guardJsonBody, guardUrl, isUtf8Json, refuseUnparsedBody } from './common/body-guard.js';
 import { ApiKeysService } from './api-keys/api-keys.service.js';
-import { corsDelegate, securityHeaders } from './common/http-security.js';
+import { corsDelegate, refuseForeignPreflight, securityHeaders } from './common/http-security.js';
 import { requestId } from './common/request-id.js';
 import type { AppConfig } from './config/config.js';
 import { ShutdownState } from './health/shutdown-state.js';
@@ -12,7 +12,8 @@ import { APP_LOGGER } from './observability/observability.module.js';
 import { ServerMetrics } from './observability/server-metrics.js';
 
 /** What an application needs beyond its modules: request ids, in-flight tracking for the drain,
- *  access log and latency metrics, security headers, CORS, the JSON body parser with its limits,
+ *  access log and latency metrics, security headers, CORS, the JSON body parser with its limits
+ *  (JSON in UTF-8 only: any other body is a 415; no NUL or lone surrogate in any string),
  *  and the OpenAPI document. The SIGTERM drain is installed by `main.ts`. Shared by `main.ts` and the e2e tests; create the app with
  *  `{ bodyParser: false }`. */
 export function configureApp(app: INestApplication, config: AppConfig): INestApplication {
@@ -22,9 +23,12 @@ export function configureApp(app: INestApplication, config: AppConfig): INestApp
   express.use(app.get(ShutdownState).track);
   express.use(observeHttp(app.get(ServerMetrics), app.get(APP_LOGGER)));
   express.use(securityHeaders());
+  express.use(refuseForeignPreflight(config, app.get(ApiKeysService), app.get(APP_LOGGER)));
   express.enableCors(corsDelegate(config, app.get(ApiKeysService)));
   express.use(guardUrl);
-  express.useBodyParser('json', { limit: config.maxBodyBytes, verify: guardJsonBody });
+  express.useBodyParser('json', { limit: config.maxBodyBytes, type: isUtf8Json, verify: guardJsonBody });
+  express.use(refuseUnparsedBody);
+  express.use(guardBodyStrings);
   express.disable('x-powered-by');
   const document = SwaggerModule.createDocument(
     app,

@@ -5,6 +5,8 @@ import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
 import { applyHttpTimeouts } from './common/http-timeouts.js';
 import { ConfigError, loadConfig } from './config/config.js';
+import { DataDirInUseError } from './database/data-dir-in-use.error.js';
+import { EmbeddedPostgres } from './database/embedded-postgres.js';
 import { installGracefulShutdown } from './health/graceful-shutdown.js';
 import { InstallationService } from './installation/installation.service.js';
 import { type Logger, loggerFor, PinoNestLogger } from './observability/logger.js';
@@ -15,9 +17,11 @@ async function bootstrap(): Promise<void> {
   let config;
   try {
     config = loadConfig();
+    // Before Nest logs anything: a second server on one data folder prints only why it stops.
+    if (!config.databaseUrl) EmbeddedPostgres.assertFree(config.dataDir);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
+    if (err instanceof ConfigError || err instanceof DataDirInUseError) {
+      console.error(err instanceof DataDirInUseError ? `Aviary cannot start: ${err.message}` : err.message);
       process.exit(1);
     }
     throw err;

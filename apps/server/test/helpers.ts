@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import pg from 'pg';
@@ -57,4 +58,48 @@ export function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One request exactly as given: no content type or framing added (supertest adds both). */
+export function rawRequest(baseUrl: string, method: string, path: string, headers: Record<string, string>, body?: string | Buffer): Promise<RawResponse> {
+  const url = new URL(baseUrl);
+  // Explicit framing: without it Node sends DELETE bodies unframed and they read as a second request.
+  if (body !== undefined && !Object.keys(headers).some((h) => /^(content-length|transfer-encoding)$/i.test(h))) {
+    headers = { ...headers, 'Content-Length': String(Buffer.byteLength(body)) };
+  }
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+/** Everything a rejected request could have touched, reduced to one hash. */
+export async function fingerprint(client: pg.Client): Promise<string> {
+  // Prepared once per connection: the fuzz test takes one after every request.
+  const { rows } = await client.query({ name: 'aviary-fingerprint', text: `SELECT md5(concat_ws('|',
+    (SELECT string_agg(concat_ws(',', key, name, description, revision), ';' ORDER BY key) FROM environments),
+    (SELECT string_agg(concat_ws(',', key, name, description, tags::text, variants::text, client_visible, archived_at), ';' ORDER BY id) FROM flags),
+    (SELECT string_agg(concat_ws(',', flag_id, environment_id, enabled, salt, rules::text, prerequisites::text, version), ';' ORDER BY flag_id, environment_id) FROM flag_configs),
+    (SELECT string_agg(concat_ws(',', key, name, description, conditions::text, included_count, excluded_count), ';' ORDER BY key) FROM cohorts),
+    (SELECT count(*) || ':' || coalesce(sum(hashtext(key || excluded::text)), 0) FROM cohort_members),
+    (SELECT string_agg(concat_ws(',', id, name, kind, read_only, allowed_origins::text, revoked_at), ';' ORDER BY id) FROM api_keys),
+    (SELECT string_agg(concat_ws(',', id, state, steps::text, guard::text, step_index), ';' ORDER BY id) FROM rollout_plans),
+    (SELECT count(*) FROM rollout_plan_history),
+    (SELECT count(*) || ':' || coalesce(sum(count), 0) FROM metric_exposures),
+    (SELECT count(*) || ':' || coalesce(sum(count), 0) || ':' || coalesce(sum(sum), 0) FROM metric_events),
+    (SELECT count(*) FROM audit_events),
+    (SELECT count(*) FROM changes))) AS h` });
+  return rows[0].h as string;
 }

@@ -1,6 +1,7 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ShutdownState } from '../src/health/shutdown-state.js';
+import { APP_LOGGER } from '../src/observability/observability.module.js';
 import { auth, createTestDatabase, startApp, type TestApp } from './helpers.js';
 import { metricValue, SseReader, waitFor } from './real-processes.js';
 
@@ -124,6 +125,25 @@ describe('CORS', () => {
   it('gives other origins nothing', async () => {
     const other = await request(t.url).get('/sdk/v1/ruleset').set('Origin', 'https://evil.example').set(auth(serverKey)).expect(200);
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('refuses preflights of other origins with a 403 and a warn line naming the setting that allows them', async () => {
+    const warn = vi.spyOn(t.app.get(APP_LOGGER), 'warn');
+    try {
+      const admin = await request(t.url).options('/api/v1/flags').set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'PUT').expect(403);
+      expect(admin.body).toMatchObject({ statusCode: 403, error: 'Forbidden', requestId: expect.any(String) });
+      expect(admin.body.message).toBe('The origin https://evil.example is not allowed to call this server from a browser; add it to AVIARY_CORS_ORIGINS');
+      const sdk = await request(t.url).options('/sdk/v1/stream').set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'GET').expect(403);
+      expect(sdk.body.message).toMatch(/add it to AVIARY_CORS_ORIGINS \(a client key sent as \?clientKey= is checked against its own allowedOrigins instead\)$/);
+      const key = (await request(t.url).post('/api/v1/api-keys').set(auth()).send({ name: 'own', kind: 'client', environment: 'production', allowedOrigins: ['https://own.example'] }).expect(201)).body.secret;
+      const own = await request(t.url).options(`/sdk/v1/stream?clientKey=${key}`).set('Origin', ORIGIN).set('Access-Control-Request-Method', 'GET').expect(403);
+      expect(own.body.message).toBe(`The origin ${ORIGIN} is not in this client key's allowedOrigins; add it with PATCH /api/v1/api-keys/:id`);
+      expect(warn.mock.calls.map(([fields]) => (fields as { setting: string }).setting)).toEqual(['AVIARY_CORS_ORIGINS', 'allowedOrigins']); // one line per origin and setting a minute
+      expect(String(warn.mock.calls[1]![1])).toMatch(/allowedOrigins/);
+    } finally {
+      warn.mockRestore();
+    }
+    await request(t.url).options('/api/v1/flags').set('Origin', ORIGIN).set('Access-Control-Request-Method', 'PUT').expect(204);
   });
 
   it('a client key with its own allowedOrigins: those, instead of the server-wide ones; changed with PATCH, audited', async () => {

@@ -297,6 +297,26 @@ export class ServerProcess {
     });
   }
 
+  /** Starts `node <entry>` like `start` and waits for it to exit by itself (a start that must
+   *  fail): its exit and every line it printed, stdout and stderr interleaved. */
+  static runToExit(entry: string, env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string[] }> {
+    const child = spawn(process.execPath, [entry], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_FORMAT: 'json', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => output.push(line));
+    return new Promise((resolveExit) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      // 'close', not 'exit': the output streams are read to their end.
+      child.once('close', (code, signal) => {
+        clearTimeout(timer);
+        resolveExit({ code, signal, output });
+      });
+    });
+  }
+
   /** Sends `signal` and waits for the exit. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<ServerExit> {
     const started = Date.now();

@@ -16,6 +16,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { ServerMetrics } from '../observability/server-metrics.js';
 import type { AuthenticatedKey, AviaryRequest } from './actor.js';
 import { AuthFailures } from './auth-failures.js';
+import { capitalized, withArticle } from './english.js';
 
 export type KeyKind = AuthenticatedKey['kind'];
 
@@ -54,7 +55,7 @@ export class AuthGuard implements CanActivate {
     const key = await this.authenticate(req, kinds, address, context.switchToHttp().getResponse<ServerResponse>());
     req.apiKey = key;
     if (!kinds.includes(key.kind)) {
-      throw new ForbiddenException(`${key.kind === 'admin' ? 'An' : 'A'} ${key.kind} key cannot call this endpoint; it needs a ${kinds.join(' or ')} key`);
+      throw new ForbiddenException(`${capitalized(withArticle(key.kind))} key cannot call this endpoint; it needs ${withArticle(kinds.join(' or '))} key`);
     }
     const readOperation = this.reflector.getAllAndOverride<boolean | undefined>(READ_OPERATION, targets);
     if (key.readOnly && !SAFE_METHODS.has(req.method ?? '') && !readOperation) {

@@ -2,6 +2,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { DataDirInUseError } from './data-dir-in-use.error.js';
 
 /** How `pg` reaches the embedded database. */
 export interface EmbeddedConnection {
@@ -25,10 +26,18 @@ export class EmbeddedPostgres {
     private readonly lockFile: string,
   ) {}
 
+  /** Throws `DataDirInUseError` when another live server holds `dataDir`, without taking it: a
+   *  check before anything else starts, so the refusal is all a second server prints. */
+  static assertFree(dataDir: string): void {
+    const lockFile = lockFileOf(dataDir);
+    const owner = heldLocks.has(lockFile) ? process.pid : liveOwner(lockFile);
+    if (owner !== undefined) throw new DataDirInUseError(resolve(dataDir), owner);
+  }
+
   static async start(dataDir: string): Promise<EmbeddedPostgres> {
     const dir = resolve(dataDir);
     mkdirSync(dir, { recursive: true });
-    const lockFile = resolve(dir, 'aviary.lock');
+    const lockFile = lockFileOf(dir);
     acquireLock(lockFile);
     try {
       // Unix socket paths are limited to ~107 bytes; fall back to a loopback port beyond that.
@@ -61,20 +70,34 @@ export class EmbeddedPostgres {
   }
 }
 
+const lockFileOf = (dataDir: string) => resolve(dataDir, 'aviary.lock');
+
 function acquireLock(lockFile: string): void {
-  if (heldLocks.has(lockFile)) throw lockedError(lockFile, process.pid);
+  if (heldLocks.has(lockFile)) throw new DataDirInUseError(resolve(lockFile, '..'), process.pid);
   try {
     const fd = openSync(lockFile, 'wx');
     writeFileSync(fd, String(process.pid));
     closeSync(fd);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const owner = Number(readFileSync(lockFile, 'utf8').trim());
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) throw lockedError(lockFile, owner);
+    const owner = liveOwner(lockFile);
+    if (owner !== undefined) throw new DataDirInUseError(resolve(lockFile, '..'), owner);
     // The owner is gone: the lock is stale.
     writeFileSync(lockFile, String(process.pid));
   }
   heldLocks.add(lockFile);
+}
+
+/** The pid in a lock file when it is another process that is still running. */
+function liveOwner(lockFile: string): number | undefined {
+  let owner: number;
+  try {
+    owner = Number(readFileSync(lockFile, 'utf8').trim());
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  return Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner) ? owner : undefined;
 }
 
 function releaseLock(lockFile: string): void {
@@ -89,11 +112,4 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-function lockedError(lockFile: string, pid: number): Error {
-  return new Error(
-    `AVIARY_DATA_DIR: ${resolve(lockFile, '..')} is in use by another Aviary server (pid ${pid}); ` +
-      'stop it or point AVIARY_DATA_DIR at another folder',
-  );
 }

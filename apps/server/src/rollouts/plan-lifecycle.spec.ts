@@ -24,6 +24,7 @@ describe('transition', () => {
 
   it('names what the action needs', () => {
     expect(() => transition('completed', 'pause')).toThrow('A completed plan cannot pause: only a plan that is running can');
+    expect(() => transition('awaiting-approval', 'pause')).toThrow('An awaiting-approval plan cannot pause: only a plan that is running can');
   });
 
   it('active and guarded states', () => {

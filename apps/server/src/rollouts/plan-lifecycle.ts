@@ -4,6 +4,8 @@
  * guard may look.
  */
 
+import { capitalized, withArticle } from '../common/english.js';
+
 export const PLAN_STATES = ['pending', 'running', 'paused', 'awaiting-approval', 'completed', 'rolled-back', 'cancelled'] as const;
 export type PlanState = (typeof PLAN_STATES)[number];
 
@@ -38,7 +40,7 @@ export class PlanTransitionError extends Error {
     readonly action: PlanAction,
   ) {
     const allowed = TRANSITIONS[action].from.join(', ');
-    super(`A ${state} plan cannot ${action}: only a plan that is ${allowed} can`);
+    super(`${capitalized(withArticle(state))} plan cannot ${action}: only a plan that is ${allowed} can`);
     this.name = 'PlanTransitionError';
   }
 }

@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { PageQuery } from '../../common/paging.js';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsResourceKey } from '../../common/validation.js';
+import { IsResourceKey, KnownElsewhere, NOT_EMPTY } from '../../common/validation.js';
 
 export const KEY_KINDS = ['admin', 'server', 'client'] as const;
 export const MAX_KEY_ORIGINS = 50;
@@ -31,7 +31,7 @@ function IsOriginList(): PropertyDecorator {
 export class CreateApiKeyDto extends ReasonDto {
   @ApiProperty({ maxLength: 200, example: 'checkout-service production' })
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(200)
   name!: string;
 
@@ -40,7 +40,8 @@ export class CreateApiKeyDto extends ReasonDto {
   kind!: (typeof KEY_KINDS)[number];
 
   @ApiPropertyOptional({ description: 'Required for server and client keys; not allowed for admin keys', example: 'production' })
-  @ValidateIf((o: CreateApiKeyDto) => o.kind !== 'admin' || o.environment !== undefined)
+  // Unknown until the kind is valid: a missing kind is reported, not a missing environment.
+  @ValidateIf((o: CreateApiKeyDto) => o.kind === 'server' || o.kind === 'client' || o.environment !== undefined)
   @IsResourceKey()
   environment?: string;
 
@@ -53,6 +54,9 @@ export class CreateApiKeyDto extends ReasonDto {
   allowedOrigins?: string[] | null;
 }
 
+const FIXED = 'only allowedOrigins can change; create a new key and revoke this one';
+
+@KnownElsewhere({ name: FIXED, kind: FIXED, environment: FIXED, readOnly: FIXED })
 export class UpdateApiKeyDto extends ReasonDto {
   @IsOriginList()
   allowedOrigins?: string[] | null;

@@ -2,13 +2,16 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { PageQuery } from '../../common/paging.js';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsOptionalArrayOf, IsOptionalDescription, IsOptionalName, IsResourceKey } from '../../common/validation.js';
+import { IsOptionalArrayOf, IsOptionalDescription, IsOptionalName, IsResourceKey, KnownElsewhere, NO_EMPTY_STRINGS } from '../../common/validation.js';
 import { ConditionDto } from '../../flags/dto/flag-config.dto.js';
 
 /** Most member keys one call may add, remove or exclude, per list. */
 export const MAX_MEMBERS_PER_CALL = 100_000;
 export const MAX_MEMBER_KEY_LENGTH = 256;
 
+const MEMBERS = 'set members with POST /api/v1/cohorts/:key/members';
+
+@KnownElsewhere({ members: MEMBERS, included: MEMBERS, excluded: MEMBERS, add: MEMBERS, remove: MEMBERS, exclude: MEMBERS })
 class CohortFieldsDto extends ReasonDto {
   @IsOptionalName()
   name?: string;
@@ -25,6 +28,7 @@ export class CreateCohortDto extends CohortFieldsDto {
   key!: string;
 }
 
+@KnownElsewhere({ key: "a cohort's key cannot change; create a new cohort" })
 export class UpdateCohortDto extends CohortFieldsDto {}
 
 function MemberList(description: string): PropertyDecorator {
@@ -35,7 +39,7 @@ function MemberList(description: string): PropertyDecorator {
       IsArray(),
       ArrayMaxSize(MAX_MEMBERS_PER_CALL),
       IsString({ each: true }),
-      MinLength(1, { each: true }),
+      MinLength(1, NO_EMPTY_STRINGS),
       MaxLength(MAX_MEMBER_KEY_LENGTH, { each: true }),
     ]) d(target, property);
   };

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsOptionalDescription, IsOptionalName, IsResourceKey } from '../../common/validation.js';
+import { IsOptionalDescription, IsOptionalName, IsResourceKey, KnownElsewhere } from '../../common/validation.js';
 
 export class CreateEnvironmentDto extends ReasonDto {
   @IsResourceKey({ example: 'staging' })
@@ -13,6 +13,7 @@ export class CreateEnvironmentDto extends ReasonDto {
   description?: string;
 }
 
+@KnownElsewhere({ key: "an environment's key cannot change; create a new environment" })
 export class UpdateEnvironmentDto extends ReasonDto {
   @IsOptionalName()
   name?: string;

@@ -2,17 +2,17 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Operators } from '@aviary/core';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength,
+  ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength,
   ValidateNested,
 } from 'class-validator';
 import { IsContextValue } from '../../common/context-value.js';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsOptionalArrayOf, IsResourceKey } from '../../common/validation.js';
+import { IsFiniteNumber, IsNumberWithDecimals, IsOptionalArrayOf, IsResourceKey, KnownElsewhere, NOT_EMPTY } from '../../common/validation.js';
 
 export class ConditionDto {
   @ApiProperty({ example: 'country', maxLength: 256 })
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(256)
   attribute!: string;
 
@@ -33,7 +33,7 @@ export class ConditionDto {
 
 export class RolloutDto {
   @ApiProperty({ minimum: 0, maximum: 100, example: 5, description: 'At most three decimals' })
-  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsFiniteNumber()
   @Min(0)
   @Max(100)
   percentage!: number;
@@ -41,7 +41,7 @@ export class RolloutDto {
   @ApiPropertyOptional({ default: 'key', maxLength: 256 })
   @IsOptional()
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(256)
   bucketBy?: string;
 
@@ -63,6 +63,10 @@ export class SplitArmDto {
   weight!: number;
 }
 
+@KnownElsewhere({
+  percentage: 'set it as rollout: { percentage }',
+  variants: 'serve one with variant, or several with split: [{ variant, weight }]',
+})
 export class RuleDto {
   @IsResourceKey({ example: 'canary' })
   id!: string;
@@ -112,7 +116,21 @@ export class PrerequisiteDto {
   variants?: string[];
 }
 
+const FOR_EVERY_ENVIRONMENT = 'for every environment with PATCH /api/v1/flags/:key';
+const PLANS = 'plan steps with POST PUT /api/v1/environments/:env/flags/:key/rollout-plans';
+const IF_MATCH = 'send it as the If-Match header';
+
 /** A flag's config in one environment. Omitted fields keep their current value. */
+@KnownElsewhere({
+  percentage: 'set it with PUT /api/v1/environments/:env/flags/:key/rollout',
+  name: `set it ${FOR_EVERY_ENVIRONMENT}`,
+  description: `set it ${FOR_EVERY_ENVIRONMENT}`,
+  clientVisible: `set it ${FOR_EVERY_ENVIRONMENT}`,
+  tags: `set them ${FOR_EVERY_ENVIRONMENT}`,
+  variants: `set them ${FOR_EVERY_ENVIRONMENT}`,
+  steps: PLANS,
+  version: IF_MATCH,
+})
 export class FlagConfigDto extends ReasonDto {
   @ApiPropertyOptional({ description: 'false is the kill switch' })
   @IsOptional()
@@ -122,7 +140,7 @@ export class FlagConfigDto extends ReasonDto {
   @ApiPropertyOptional({ description: "Bucketing salt; defaults to the flag's key", maxLength: 256 })
   @IsOptional()
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(256)
   salt?: string;
 
@@ -133,9 +151,16 @@ export class FlagConfigDto extends ReasonDto {
   prerequisites?: PrerequisiteDto[];
 }
 
+@KnownElsewhere({
+  enabled: 'set it with PUT /api/v1/environments/:env/flags/:key',
+  rules: 'set them with PUT /api/v1/environments/:env/flags/:key',
+  steps: PLANS,
+  holdSeconds: PLANS,
+  version: IF_MATCH,
+})
 export class RolloutDialDto extends ReasonDto {
   @ApiProperty({ minimum: 0, maximum: 100, example: 5, description: 'At most three decimals' })
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }, { message: '$property must be a number with at most three decimals' })
+  @IsNumberWithDecimals(3)
   @Min(0)
   @Max(100)
   percentage!: number;

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsOptionalArrayOf, IsOptionalDescription, IsOptionalName, IsResourceKey } from '../../common/validation.js';
+import { IsOptionalArrayOf, IsOptionalDescription, IsOptionalName, IsResourceKey, KnownElsewhere, NO_EMPTY_STRINGS } from '../../common/validation.js';
 
 export class VariantDto {
   @IsResourceKey({ example: 'blue' })
@@ -19,6 +19,18 @@ export class VariantDto {
   weight?: number;
 }
 
+const PER_ENVIRONMENT = 'per environment with PUT /api/v1/environments/:env/flags/:key';
+
+@KnownElsewhere({
+  enabled: `set it ${PER_ENVIRONMENT}`,
+  salt: `set it ${PER_ENVIRONMENT}`,
+  rules: `set them ${PER_ENVIRONMENT}`,
+  prerequisites: `set them ${PER_ENVIRONMENT}`,
+  environments: `set them ${PER_ENVIRONMENT}`,
+  percentage: 'set it per environment with PUT /api/v1/environments/:env/flags/:key/rollout',
+  rollout: 'set it per environment with PUT /api/v1/environments/:env/flags/:key/rollout',
+  archived: 'archive a flag with DELETE /api/v1/flags/:key',
+})
 class FlagFieldsDto extends ReasonDto {
   @IsOptionalName()
   name?: string;
@@ -31,7 +43,7 @@ class FlagFieldsDto extends ReasonDto {
   @IsArray()
   @ArrayMaxSize(20)
   @IsString({ each: true })
-  @MinLength(1, { each: true })
+  @MinLength(1, NO_EMPTY_STRINGS)
   @MaxLength(64, { each: true })
   tags?: string[];
 
@@ -49,6 +61,7 @@ export class CreateFlagDto extends FlagFieldsDto {
   key!: string;
 }
 
+@KnownElsewhere({ key: "a flag's key cannot change; create a new flag" })
 export class UpdateFlagDto extends FlagFieldsDto {}
 
 export class FlagView {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { IsOptionalArrayOf, IsResourceKey } from '../../common/validation.js';
+import { IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsFiniteNumber, IsOptionalArrayOf, IsResourceKey, NOT_EMPTY } from '../../common/validation.js';
 
 /** Rows one report may carry per list: above the Node SDK's default caps (5,000 each). */
 export const MAX_REPORT_ROWS = 10_000;
@@ -9,6 +9,9 @@ export const MAX_COUNT = 1e12;
 /** Largest count one row may add with a client key. Client keys are public, so one report from
  *  anyone must not be able to outweigh a canary's real traffic; a page reports every 10 s. */
 export const MAX_CLIENT_COUNT = 100_000;
+/** Largest magnitude of one row's sum: bucket totals are doubles that add up report after report,
+ *  and Postgres refuses (500) a sum that overflows. */
+export const MAX_SUM = 1e15;
 /** 9999-12-31: epoch milliseconds beyond this are not instants anyone means. */
 const MAX_EPOCH_MS = 253_402_300_799_999;
 
@@ -23,7 +26,7 @@ export class ExposureCountDto {
   @ApiPropertyOptional({ type: String, nullable: true, maxLength: 64, description: 'null when the arm has no variant' })
   @IsOptional()
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(64)
   variant?: string | null;
 
@@ -37,13 +40,15 @@ export class ExposureCountDto {
 export class EventCountDto extends ExposureCountDto {
   @ApiProperty({ example: 'error', maxLength: 128 })
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(128)
   event!: string;
 
-  @ApiPropertyOptional({ description: 'The sum of the tracked values', default: 0 })
+  @ApiPropertyOptional({ description: 'The sum of the tracked values', default: 0, minimum: -MAX_SUM, maximum: MAX_SUM })
   @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsFiniteNumber()
+  @Min(-MAX_SUM)
+  @Max(MAX_SUM)
   sum?: number;
 }
 

@@ -1,10 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested,
+  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested,
 } from 'class-validator';
 import { ReasonDto } from '../../common/reason.dto.js';
-import { IsResourceKey } from '../../common/validation.js';
+import { IsFiniteNumber, IsNumberWithDecimals, IsResourceKey, KnownElsewhere, NOT_EMPTY } from '../../common/validation.js';
 import { METRIC_SOURCES, type MetricSource } from '../../metrics/metric-source.js';
 import { PLAN_STATES, type PlanState } from '../plan-lifecycle.js';
 
@@ -14,13 +14,13 @@ export const MAX_HOLD_SECONDS = 2_592_000;
 
 export class PlanStepDto {
   @ApiProperty({ minimum: 0, maximum: 100, example: 5, description: 'The rule\'s rollout percentage at this step; at most three decimals' })
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }, { message: '$property must be a number with at most three decimals' })
+  @IsNumberWithDecimals(3)
   @Min(0)
   @Max(100)
   percentage!: number;
 
   @ApiProperty({ minimum: 0, maximum: MAX_HOLD_SECONDS, example: 300, description: 'How long the step holds before the next one; at most three decimals' })
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 }, { message: '$property must be a number of seconds with at most three decimals' })
+  @IsNumberWithDecimals(3, 'a number of seconds')
   @Min(0)
   @Max(MAX_HOLD_SECONDS)
   holdSeconds!: number;
@@ -29,18 +29,18 @@ export class PlanStepDto {
 export class PlanGuardDto {
   @ApiProperty({ example: 'error', maxLength: 128, description: 'Tracked event counted in the ratio\'s numerator' })
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(128)
   numerator!: string;
 
   @ApiProperty({ example: 'request', maxLength: 128, description: 'Tracked event counted in the ratio\'s denominator' })
   @IsString()
-  @MinLength(1)
+  @MinLength(1, NOT_EMPTY)
   @MaxLength(128)
   denominator!: string;
 
   @ApiProperty({ minimum: 0, maximum: 100, example: 0.5, description: '0.5: breach when the exposed ratio is above 1.5 × the control\'s' })
-  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsFiniteNumber()
   @Min(0)
   @Max(100)
   maxRelativeIncrease!: number;
@@ -53,7 +53,7 @@ export class PlanGuardDto {
 
   @ApiPropertyOptional({ minimum: 0.000001, maximum: 0.5, default: 0.01, description: 'False-alarm rate over the whole plan' })
   @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsFiniteNumber()
   @Min(0.000001)
   @Max(0.5)
   falseAlarmRate?: number;
@@ -68,19 +68,26 @@ export class PlanGuardDto {
   })
   @IsOptional()
   @IsArray()
-  @ArrayMinSize(1)
+  @ArrayMinSize(1, NOT_EMPTY)
   @ArrayUnique()
   @IsIn(METRIC_SOURCES, { each: true })
   sources?: MetricSource[];
 }
 
+const PER_STEP = 'set it per step: steps: [{ percentage, holdSeconds }]';
+
+@KnownElsewhere({
+  percentage: PER_STEP,
+  holdSeconds: PER_STEP,
+  state: 'move a plan with POST /api/v1/rollout-plans/:id/start (or pause, resume, approve, cancel, rollback)',
+})
 export class CreateRolloutPlanDto extends ReasonDto {
   @IsResourceKey({ example: 'r1', description: 'The rule whose rollout percentage the plan moves' })
   ruleId!: string;
 
   @ApiProperty({ type: [PlanStepDto], minItems: 1, maxItems: MAX_STEPS, description: 'Percentages must not decrease' })
   @IsArray()
-  @ArrayMinSize(1)
+  @ArrayMinSize(1, NOT_EMPTY)
   @ArrayMaxSize(MAX_STEPS)
   @ValidateNested({ each: true })
   @Type(() => PlanStepDto)
