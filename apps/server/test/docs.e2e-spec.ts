@@ -55,7 +55,7 @@ describe.each([...runnable.keys()])('%s, pasted into a shell against a fresh `np
   beforeAll(async () => {
     dataDir = testTempDir('docs');
     const serverEnv = Object.assign({}, ...steps.map((step) => step.serverEnv ?? {})) as Record<string, string>;
-    server = await ServerProcess.start(`docs ${file}`, join(serverBuild(), 'apps/server/src/main.js'), { AVIARY_DATA_DIR: dataDir, NO_COLOR: '1', ...serverEnv });
+    server = await ServerProcess.start(`docs ${file}`, join(serverBuild(), 'apps/server/src/main.js'), { AVIARY_DATA_DIR: dataDir, NO_COLOR: '1', ...serverEnv }, { timeoutMs: 90_000 });
     // Printed right after the "listening" line.
     const key = await waitFor('the admin key printed on first start', () => server!.output.map((line) => /^\s*(ava_[A-Za-z0-9_-]{20,})\s*$/.exec(line)?.[1]).find(Boolean));
     const script = steps
