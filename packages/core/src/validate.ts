@@ -2,7 +2,7 @@ import { cohortProblems, conditionProblems, flagProblems, isObject } from './che
 import { MAX_PATTERN_LENGTH } from './conditions/compile.js';
 import { toCidr, toInstant, toNumber, toSemver } from './conditions/parse.js';
 import { MAX_PREREQUISITE_DEPTH } from './evaluate.js';
-import { PatternError, type PatternProblem } from './regex/parse.js';
+import { PatternError, TOO_LARGE } from './regex/parse.js';
 import { MAX_PROGRAM_SIZE, compilePattern } from './regex/program.js';
 import { Operators, type Ruleset } from './types.js';
 
@@ -58,25 +58,26 @@ function describe(path: string): Issue {
   return { path, message };
 }
 
-const PATTERN_PROBLEMS: Record<PatternProblem, string> = {
-  backReference: 'back-references are not supported',
-  lookaround: 'lookahead and lookbehind are not supported',
-  unicodeClass: 'Unicode classes such as \\p{L} are not supported; list the ranges instead, e.g. [\\x{0370}-\\x{03FF}]',
-  escape: 'invalid escape (a code point is \\x{263A}; \\u, \\c and \\e do not exist)',
-  trailingBackslash: 'trailing backslash',
-  missingParen: 'missing closing )',
-  unexpectedParen: 'unexpected )',
-  missingBracket: 'missing closing ]',
-  group: 'unsupported group syntax (groups are (x), (?:x), (?P<name>x), (?<name>x), flags (?ims-U) and (?ims-U:x))',
-  groupName: 'invalid group name (letters, digits and _)',
-  duplicateName: 'duplicate group name',
-  missingRepeatArgument: 'nothing to repeat',
-  nestedRepeat: 'a repetition cannot repeat a repetition directly (write (?:x*)+ to mean it)',
-  repeatCount: 'invalid repeat count (at most 1000, nested repetitions multiplied included)',
-  classRange: 'invalid character class range',
-  posixClass: 'unknown POSIX class (alnum, alpha, ascii, blank, cntrl, digit, graph, lower, print, punct, space, upper, word, xdigit)',
-  tooLarge: `pattern too large once its repetitions are expanded (at most ${MAX_PROGRAM_SIZE} steps)`,
-};
+/** What each PatternError.problem means (indexed by the codes of regex/parse.ts), for people. */
+const PATTERN_PROBLEMS = [
+  'back-references are not supported',
+  'lookahead and lookbehind are not supported',
+  'Unicode classes such as \\p{L} are not supported; list the ranges instead, e.g. [\\x{0370}-\\x{03FF}]',
+  'invalid escape (a code point is \\x{263A}; \\u, \\c and \\e do not exist)',
+  'trailing backslash',
+  'missing closing )',
+  'unexpected )',
+  'missing closing ]',
+  'unsupported group syntax (groups are (x), (?:x), (?P<name>x), (?<name>x), flags (?ims-U) and (?ims-U:x))',
+  'invalid group name (letters, digits and _)',
+  'duplicate group name',
+  'nothing to repeat',
+  'a repetition cannot repeat a repetition directly (write (?:x*)+ to mean it)',
+  'invalid repeat count (at most 1000, nested repetitions multiplied included)',
+  'invalid character class range',
+  'unknown POSIX class (alnum, alpha, ascii, blank, cntrl, digit, graph, lower, print, punct, space, upper, word, xdigit)',
+  `pattern too large once its repetitions are expanded (at most ${MAX_PROGRAM_SIZE} steps)`,
+];
 
 /**
  * Why `pattern` is refused by the `matches` dialect (RE2 syntax, see docs/evaluation.md), for a
@@ -89,7 +90,7 @@ export function patternProblem(pattern: string): string | undefined {
     return undefined;
   } catch (e) {
     if (!(e instanceof PatternError)) throw e;
-    const at = e.problem === 'tooLarge' ? '' : `: ${e.fragment}`;
+    const at = e.problem === TOO_LARGE ? '' : `: ${e.fragment}`;
     return `${PATTERN_PROBLEMS[e.problem]} (RE2 syntax)${at}`;
   }
 }

@@ -311,7 +311,7 @@ function inBlock(address: bigint, block: { net: bigint; prefix: number }): boole
  * `matches` is RE2 (re2js is RE2's JavaScript port) without Unicode classes: whether the pattern
  * has a `\p` or `\P` escape outside `\Q…\E`.
  */
-function usesUnicodeClass(pattern: string): boolean {
+export function usesUnicodeClass(pattern: string): boolean {
   for (let i = 0; i < pattern.length; i++) {
     if (pattern[i] !== '\\') continue;
     const next = pattern[i + 1];

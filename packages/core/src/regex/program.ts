@@ -1,18 +1,26 @@
 /**
- * The linear-time matcher of `matches`: a pattern is compiled once into a Thompson NFA, which is
- * then simulated over the input one code point at a time, every live state at once (Pike's VM
- * without captures). Each step visits each instruction at most once, so a search costs at most
- * (input length + 1) × (program size) steps, whatever the pattern: there is no backtracking.
+ * The linear-time matcher of `matches`. A pattern compiles once into a Thompson NFA; a search
+ * runs every live state at once, one code point at a time (Pike's VM without captures), so it
+ * never backtracks: each step visits each instruction at most once, and a search costs at most
+ * (input length + 1) × (program size) steps, whatever the pattern.
+ * Each step's set of states is also remembered as a DFA state with its transitions (RE2's lazy
+ * DFA, per character class and the little lookahead that `$`, `\b` need), so the usual search
+ * is one table read per character; past MAX_DFA_ENTRIES the search goes on without the cache.
  */
-import { BEGIN_LINE, BEGIN_TEXT, END_LINE, END_TEXT, NOT_WORD_BOUNDARY, PatternError, WORD_BOUNDARY, parse, type Node } from './parse.js';
+import {
+  ALT, ASSERT, BEGIN_LINE, BEGIN_TEXT, CAT, END_LINE, END_TEXT, PatternError, SET, TOO_LARGE, WORD_BOUNDARY, parse,
+  type Node,
+} from './parse.js';
 import { has } from './ranges.js';
 
 /**
  * The largest program a pattern may compile to (`x{1000}` is the largest repetition of one
  * character). With the 1,024-character cap on the input it bounds every search to about a
- * million steps, some 15 ms on one core, for the worst pattern there is.
+ * million steps, some 15 ms on one core for the worst pattern there is.
  */
 export const MAX_PROGRAM_SIZE = 1000;
+/** Transition slots cached per pattern (4 bytes each: 64 KB at most). */
+const MAX_DFA_ENTRIES = 1 << 14;
 
 /** Whether the pattern occurs anywhere in the input. */
 export type Matcher = (input: string) => boolean;
@@ -20,45 +28,17 @@ export type Matcher = (input: string) => boolean;
 const CHAR = 0;
 const SPLIT = 1;
 const JUMP = 2;
-const ASSERT = 3;
+const TEST = 3;
 const MATCH = 4;
 
-/** The instructions `node` compiles to (see `emit`), without building them. */
-export function programSize(node: Node): number {
-  switch (node.k) {
-    case 'set':
-    case 'assert':
-      return 1;
-    case 'cat':
-      return node.xs.reduce((sum, x) => sum + programSize(x), 0);
-    case 'alt':
-      return node.xs.reduce((sum, x) => sum + programSize(x), 0) + 2 * (node.xs.length - 1);
-    case 'rep': {
-      const { min, max } = node;
-      const x = programSize(node.x);
-      if (max < 0) return min ? min * x + 1 : x + 2;
-      return max * x + (max - min);
-    }
-  }
-}
-
-const isWord = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || (c >= 0x61 && c <= 0x7a);
+const isWord = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || c === 95 || (c >= 97 && c <= 122);
 
 function holds(assertion: number, s: string, i: number): boolean {
-  switch (assertion) {
-    case BEGIN_TEXT:
-      return i === 0;
-    case END_TEXT:
-      return i === s.length;
-    case BEGIN_LINE:
-      return i === 0 || s.charCodeAt(i - 1) === 10;
-    case END_LINE:
-      return i === s.length || s.charCodeAt(i) === 10;
-    case WORD_BOUNDARY:
-    case NOT_WORD_BOUNDARY:
-      return isWord(s.charCodeAt(i - 1)) !== isWord(s.charCodeAt(i)) === (assertion === WORD_BOUNDARY);
-  }
-  return false;
+  if (assertion === BEGIN_TEXT) return i === 0;
+  if (assertion === END_TEXT) return i === s.length;
+  if (assertion === BEGIN_LINE) return i === 0 || s.charCodeAt(i - 1) === 10;
+  if (assertion === END_LINE) return i === s.length || s.charCodeAt(i) === 10;
+  return isWord(s.charCodeAt(i - 1)) !== isWord(s.charCodeAt(i)) === (assertion === WORD_BOUNDARY);
 }
 
 /**
@@ -67,58 +47,43 @@ function holds(assertion: number, s: string, i: number): boolean {
  */
 export function compilePattern(pattern: string, caseInsensitive = false): Matcher {
   const root = parse(pattern, caseInsensitive);
-  if (programSize(root) > MAX_PROGRAM_SIZE) throw new PatternError('tooLarge', pattern);
-  // `^…` (not multi-line): an attempt can start only at 0, so the search ends when it dies.
-  const first = root.k === 'cat' ? root.xs[0] : root;
-  const anchored = first?.k === 'assert' && first.a === BEGIN_TEXT;
   const op: number[] = [];
   const x: number[] = [];
   const y: number[] = [];
-  const sets: Array<number[] | undefined> = [];
-  const add = (code: number, a = 0, b = 0, r?: number[]) => {
+  const sets: number[][] = [];
+  const add = (code: number, a = 0, r: number[] = []) => {
+    // Checked as it grows: a refused pattern never builds its whole program.
+    if (op.length >= MAX_PROGRAM_SIZE + 1) throw new PatternError(TOO_LARGE, pattern);
     sets.push(r);
-    y.push(b);
+    y.push(0);
     x.push(a);
     return op.push(code) - 1;
   };
   const emit = (node: Node): void => {
-    if (node.k === 'set') add(CHAR, 0, 0, node.r);
-    else if (node.k === 'assert') add(ASSERT, node.a);
-    else if (node.k === 'cat') node.xs.forEach(emit);
-    else if (node.k === 'alt') {
+    if (node.k === SET) add(CHAR, 0, node.r);
+    else if (node.k === ASSERT) add(TEST, node.a);
+    else if (node.k === CAT) node.xs.forEach(emit);
+    else if (node.k === ALT) {
       // split L1, L2; L1: x0; jump end; L2: split …; last: xn
       const jumps: number[] = [];
       node.xs.forEach((branch, k) => {
         const split = k < node.xs.length - 1 ? add(SPLIT, op.length + 1) : -1;
         emit(branch);
-        if (split >= 0) {
-          jumps.push(add(JUMP));
-          y[split] = op.length;
-        }
+        if (split >= 0) jumps.push(add(JUMP)), (y[split] = op.length);
       });
       for (const j of jumps) x[j] = op.length;
+    } else if (node.max < 0) {
+      // x{min,}: min - 1 copies, then x+ (or x* for min 0).
+      for (let k = 1; k < node.min; k++) emit(node.x);
+      const top = node.min ? op.length : add(SPLIT, op.length + 1);
+      emit(node.x);
+      if (node.min) y[add(SPLIT, top)] = op.length;
+      else add(JUMP, top), (y[top] = op.length);
     } else {
-      const { min, max } = node;
-      if (max < 0 && min > 0) {
-        // x{min,}: min - 1 copies, then x+.
-        for (let k = 1; k < min; k++) emit(node.x);
-        const loop = op.length;
-        emit(node.x);
-        add(SPLIT, loop, op.length + 1);
-      } else if (max < 0) {
-        const split = add(SPLIT, op.length + 1);
-        emit(node.x);
-        add(JUMP, split);
-        y[split] = op.length;
-      } else {
-        for (let k = 0; k < min; k++) emit(node.x);
-        const splits: number[] = [];
-        for (let k = min; k < max; k++) {
-          splits.push(add(SPLIT, op.length + 1));
-          emit(node.x);
-        }
-        for (const s of splits) y[s] = op.length;
-      }
+      for (let k = 0; k < node.min; k++) emit(node.x);
+      const splits: number[] = [];
+      for (let k = node.min; k < node.max; k++) splits.push(add(SPLIT, op.length + 1)), emit(node.x);
+      for (const s of splits) y[s] = op.length;
     }
   };
   emit(root);
@@ -128,21 +93,42 @@ export function compilePattern(pattern: string, caseInsensitive = false): Matche
   const ops = Int32Array.from(op);
   const xs = Int32Array.from(x);
   const ys = Int32Array.from(y);
-  const ascii = sets.map((r) => {
-    // Code points below 128 tested by bit: most inputs are ASCII.
-    const bits = new Int32Array(4);
-    for (let c = 0; r && c < 128; c++) if (has(r, c)) bits[c >> 5]! |= 1 << (c & 31);
-    return bits;
-  });
-  // Two sparse sets of instructions (this step's states and the next step's) and a work stack,
-  // allocated once: a search allocates nothing.
+  // `^…` (not multi-line): an attempt starts only at 0, and the search ends when it dies.
+  const first = root.k === CAT ? root.xs[0] : root;
+  const anchored = first?.k === ASSERT && first.a === BEGIN_TEXT;
+  // Characters in one class are alike to every instruction (and to `$`, `^` and `\b`: newline and word characters get classes of their own).
+  const bounds = [...new Set([10, 11, 48, 58, 65, 91, 95, 96, 97, 123, ...sets.flatMap((r) => r.map((v, k) => v + (k & 1)))])].sort((a, b) => a - b);
+  const classOf = (c: number) => {
+    let lo = 0;
+    let hi = bounds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (bounds[mid]! <= c) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const asciiClass = Int32Array.from({ length: 128 }, (_, c) => classOf(c));
+  // What `$`, `\b` and `(?m)$` need of the next character: the end, a newline, a word character, else.
+  const lookahead = op.some((code, pc) => code === TEST && xs[pc] !== BEGIN_TEXT && xs[pc] !== BEGIN_LINE);
+  const slots = (bounds.length + 1) * (lookahead ? 4 : 1);
+  const next4 = (s: string, j: number) => {
+    const c = s.charCodeAt(j);
+    return !lookahead ? 0 : j >= s.length ? 3 : c === 10 ? 1 : isWord(c) ? 2 : 0;
+  };
+
+  // Two sparse sets of instructions (this step's, the next step's) and a work stack.
   let dense = new Int32Array(size);
   let sparse = new Int32Array(size);
   let nextDense = new Int32Array(size);
   let nextSparse = new Int32Array(size);
-  let n = 0;
   let nextN = 0;
   const stack = new Int32Array(size);
+  // DFA states: their instructions, their transitions (0 unknown, -1 a match, else state + 1).
+  const stateChars: Int32Array[] = [];
+  const transitions: Int32Array[] = [];
+  const stateIds = new Map<string, number>();
+  const initial = new Int32Array(4);
 
   /** Adds `pc` and all it reaches without reading (jumps, splits, assertions that hold at `i`) to the next list; true on a match. */
   const follow = (pc: number, s: string, i: number): boolean => {
@@ -157,44 +143,69 @@ export function compilePattern(pattern: string, caseInsensitive = false): Matche
       const code = ops[t];
       if (code === MATCH) return true;
       if (code === JUMP) stack[top++] = xs[t]!;
-      else if (code === SPLIT) {
-        stack[top++] = ys[t]!;
-        stack[top++] = xs[t]!;
-      } else if (code === ASSERT && holds(xs[t]!, s, i)) stack[top++] = t + 1;
+      else if (code === SPLIT) (stack[top++] = ys[t]!), (stack[top++] = xs[t]!);
+      else if (code === TEST && holds(xs[t]!, s, i)) stack[top++] = t + 1;
     }
     return false;
   };
 
-  return (s) => {
+  /** The next list, at `j`, from the instructions `list[0..count)` reading `c`; true on a match. */
+  const step = (list: Int32Array, count: number, c: number, s: string, j: number): boolean => {
     nextN = 0;
-    for (let i = 0; ; ) {
-      // Unanchored: a new attempt starts at every position.
-      if ((i === 0 || !anchored) && follow(0, s, i)) return true;
-      if (i >= s.length || (anchored && nextN === 0)) return false;
-      const d = dense;
-      const sp = sparse;
-      dense = nextDense;
-      sparse = nextSparse;
-      nextDense = d;
-      nextSparse = sp;
-      n = nextN;
-      nextN = 0;
-      let c = s.charCodeAt(i);
-      let width = 1;
-      if (c >= 0xd800 && c <= 0xdbff) {
-        const low = s.charCodeAt(i + 1);
-        if (low >= 0xdc00 && low <= 0xdfff) {
-          c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
-          width = 2;
-        }
-      }
-      i += width;
-      for (let j = 0; j < n; j++) {
-        const pc = dense[j]!;
-        if (ops[pc] !== CHAR) continue;
-        const hit = c < 128 ? (ascii[pc]![c >> 5]! >>> (c & 31)) & 1 : has(sets[pc]!, c);
-        if (hit && follow(pc + 1, s, i)) return true;
-      }
+    for (let k = 0; k < count; k++) {
+      const pc = list[k]!;
+      if (ops[pc] === CHAR && has(sets[pc]!, c) && follow(pc + 1, s, j)) return true;
     }
+    // Unanchored: a new attempt starts at every position.
+    return !anchored && follow(0, s, j);
+  };
+
+  /** The DFA state (+ 1) of the next list; 0 when the cache is full. */
+  const intern = (): number => {
+    const chars: number[] = [];
+    for (let k = 0; k < nextN; k++) if (ops[nextDense[k]!] === CHAR) chars.push(nextDense[k]!);
+    const key = chars.sort((a, b) => a - b).join();
+    let id = stateIds.get(key);
+    if (id === undefined) {
+      if ((stateChars.length + 1) * slots > MAX_DFA_ENTRIES) return 0;
+      stateIds.set(key, (id = stateChars.length));
+      stateChars.push(Int32Array.from(chars));
+      transitions.push(new Int32Array(slots));
+    }
+    return id + 1;
+  };
+
+  /** Makes the next list the current one (when the DFA cache is full). */
+  const swap = () => {
+    const d = dense;
+    const sp = sparse;
+    dense = nextDense;
+    sparse = nextSparse;
+    nextDense = d;
+    nextSparse = sp;
+    return dense;
+  };
+
+  return (s) => {
+    let context = next4(s, 0);
+    let v = initial[context]!;
+    if (!v) {
+      nextN = 0;
+      v = initial[context] = follow(0, s, 0) ? -1 : intern();
+    }
+    // The current list: a DFA state's instructions and transitions, or (cache full) the NFA's own.
+    for (let i = 0; v >= 0; ) {
+      const t = transitions[v - 1];
+      const list = v ? stateChars[v - 1]! : swap();
+      const count = v ? list.length : nextN;
+      if (i >= s.length || (anchored && !count)) return false;
+      const c = s.codePointAt(i)!;
+      i += c > 0xffff ? 2 : 1;
+      context = next4(s, i);
+      const slot = (c < 128 ? asciiClass[c]! : classOf(c)) * (lookahead ? 4 : 1) + context;
+      v = t?.[slot] || (step(list, count, c, s, i) ? -1 : intern());
+      if (t) t[slot] = v;
+    }
+    return true;
   };
 }
