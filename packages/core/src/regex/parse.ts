@@ -226,7 +226,10 @@ export function parse(src: string, caseInsensitive: boolean): Node {
       const node = parseGroup();
       if (node) xs.push(node);
     } else if (c === '[') xs.push(parseClass());
-    else if (c === '.') i++, xs.push(set(flags & DOT_NL ? [0, MAX_CODE_POINT] : [0, 9, 11, MAX_CODE_POINT], 0));
+    else if (c === '.') {
+      i++;
+      xs.push(set(flags & DOT_NL ? [0, MAX_CODE_POINT] : [0, 9, 11, MAX_CODE_POINT], 0));
+    }
     else if (c === '^') assertion(flags & MULTI_LINE ? BEGIN_LINE : BEGIN_TEXT);
     else if (c === '$') assertion(flags & MULTI_LINE ? END_LINE : END_TEXT);
     else if (c !== '\\') xs.push(literal(char()));
@@ -239,7 +242,10 @@ export function parse(src: string, caseInsensitive: boolean): Node {
         const end = src.indexOf('\\E', ++i);
         for (const ch of src.slice(i, end < 0 ? undefined : end)) xs.push(literal(ch.codePointAt(0)!));
         i = end < 0 ? src.length : end + 2;
-      } else if (e && Object.hasOwn(PERL, e.toLowerCase())) i++, xs.push(set(group(PERL[e.toLowerCase()]!, e < 'a'), 0));
+      } else if (e && Object.hasOwn(PERL, e.toLowerCase())) {
+        i++;
+        xs.push(set(group(PERL[e.toLowerCase()]!, e < 'a'), 0));
+      }
       else xs.push(literal(escape(start)));
     }
   }
@@ -277,7 +283,10 @@ export function parse(src: string, caseInsensitive: boolean): Node {
 
   function parseAlternation(): Node {
     const xs = [parseConcatenation()];
-    while (src[i] === '|') i++, xs.push(parseConcatenation());
+    while (src[i] === '|') {
+      i++;
+      xs.push(parseConcatenation());
+    }
     return xs.length === 1 ? xs[0]! : { k: ALT, xs };
   }
 

@@ -69,7 +69,10 @@ export function compilePattern(pattern: string, caseInsensitive = false): Matche
       node.xs.forEach((branch, k) => {
         const split = k < node.xs.length - 1 ? add(SPLIT, op.length + 1) : -1;
         emit(branch);
-        if (split >= 0) jumps.push(add(JUMP)), (y[split] = op.length);
+        if (split >= 0) {
+          jumps.push(add(JUMP));
+          y[split] = op.length;
+        }
       });
       for (const j of jumps) x[j] = op.length;
     } else if (node.max < 0) {
@@ -78,11 +81,17 @@ export function compilePattern(pattern: string, caseInsensitive = false): Matche
       const top = node.min ? op.length : add(SPLIT, op.length + 1);
       emit(node.x);
       if (node.min) y[add(SPLIT, top)] = op.length;
-      else add(JUMP, top), (y[top] = op.length);
+      else {
+        add(JUMP, top);
+        y[top] = op.length;
+      }
     } else {
       for (let k = 0; k < node.min; k++) emit(node.x);
       const splits: number[] = [];
-      for (let k = node.min; k < node.max; k++) splits.push(add(SPLIT, op.length + 1)), emit(node.x);
+      for (let k = node.min; k < node.max; k++) {
+        splits.push(add(SPLIT, op.length + 1));
+        emit(node.x);
+      }
       for (const s of splits) y[s] = op.length;
     }
   };
@@ -143,7 +152,10 @@ export function compilePattern(pattern: string, caseInsensitive = false): Matche
       const code = ops[t];
       if (code === MATCH) return true;
       if (code === JUMP) stack[top++] = xs[t]!;
-      else if (code === SPLIT) (stack[top++] = ys[t]!), (stack[top++] = xs[t]!);
+      else if (code === SPLIT) {
+        stack[top++] = ys[t]!;
+        stack[top++] = xs[t]!;
+      }
       else if (code === TEST && holds(xs[t]!, s, i)) stack[top++] = t + 1;
     }
     return false;
