@@ -107,7 +107,7 @@ describe('evaluation through POST /api/v1/environments/development/evaluate', ()
     const healthz = performance.now() - started;
     expect(await Promise.all(burst)).toEqual(Array(20).fill(200));
     console.log(`/healthz answered in ${healthz.toFixed(1)} ms during 20 adversarial evaluate requests`);
-    expect(healthz).toBeLessThan(2_000);
+    expect(healthz).toBeLessThan(5_000);
   });
 });
 

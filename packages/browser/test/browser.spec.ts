@@ -197,15 +197,20 @@ describe('in Chromium: catastrophic patterns (packages/core/test/redos-corpus.js
           const ruleset = { environment: 'e', revision: 1, flags: { f: flag }, cohorts: {} };
           for (const length of lengths) {
             const context = { key: 'u', email: input(e, length) };
-            let started = performance.now();
             const enabled = evaluateRuleset(ruleset, 'f', context).enabled;
-            const single = performance.now() - started;
+            let single = Infinity;
+            // One alone, tried up to 3 times (the machine may have been busy).
+            for (let k = 0; k < 3 && single > 50; k++) {
+              const started = performance.now();
+              evaluateRuleset(ruleset, 'f', context);
+              single = Math.min(single, performance.now() - started);
+            }
             // A backtracking engine stops here, at a short input, instead of hanging the page.
             if (single > 50) return [...out, { pattern: e.pattern, length, enabled, single, median: single, max: single }];
             // Batches of 50: the page's clock is coarse (0.1 ms).
             const batches: number[] = [];
             for (let b = 0; b < 11; b++) {
-              started = performance.now();
+              const started = performance.now();
               for (let k = 0; k < 50; k++) evaluateRuleset(ruleset, 'f', context);
               batches.push((performance.now() - started) / 50);
             }
