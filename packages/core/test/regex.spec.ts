@@ -92,6 +92,23 @@ describe('the matches engine agrees with re2js', () => {
   });
 });
 
+describe('the DFA cache', () => {
+  it.each(['(?:a|b)*a(?:a|b){12}c', '(?:a|b)*a(?:a|b){12}$', '(?m)^(?:a|b|\\n)*b(?:a|b){10}\\b', '(?i)(?:A|b)*a(?:a|B){12}(?:c|$)'])(
+    'answers like re2js once it is full and the search goes on without it: %s',
+    (p) => {
+      // Random texts over a small alphabet reach thousands of distinct state sets: far more than fit.
+      const mine = compilePattern(p);
+      const ref = RE2JS.compile(p);
+      let seed = 7;
+      const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 8) / 8388608;
+      for (let n = 0; n < 40; n++) {
+        const s = Array.from({ length: 1 + Math.floor(random() * 1023) }, () => 'abAB c\n'[Math.floor(random() * (random() < 0.9 ? 2 : 7))]).join('');
+        expect(mine(s), `${p} on ${JSON.stringify(s.slice(0, 40))}… (${s.length})`).toBe(ref.test(s));
+      }
+    },
+  );
+});
+
 describe('program size', () => {
   it(`refuses a program over ${MAX_PROGRAM_SIZE} steps and accepts one at the limit`, () => {
     expect(ours('a{1000}', false)).toBeDefined();
