@@ -19,6 +19,7 @@ import { FlagsModule } from './flags/flags.module.js';
 import { HealthModule } from './health/health.module.js';
 import { InstallationModule } from './installation/installation.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
+import { PatternsModule } from './patterns/patterns.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RolloutsModule } from './rollouts/rollouts.module.js';
 import { RetentionModule } from './retention/retention.module.js';
@@ -42,6 +43,7 @@ export class AppModule {
         ApiKeysModule,
         EvaluateModule,
         InstallationModule,
+        PatternsModule,
         ObservabilityModule,
         HealthModule,
         ThrottlerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: rateLimitOptions }),

@@ -171,6 +171,79 @@ describe('in Chromium', () => {
   });
 });
 
+describe('in Chromium: catastrophic patterns (packages/core/test/redos-corpus.json)', () => {
+  type Entry = { pattern: string; prefix?: string; pump: string; suffix: string; expect: string };
+  type Measured = { pattern: string; length: number; enabled: boolean; single: number; median: number; max: number };
+  const LENGTHS = [25, 41, 1024];
+  let entries: Entry[];
+  let measured: Measured[];
+
+  beforeAll(async () => {
+    entries = (JSON.parse(readFileSync(new URL('../../core/test/redos-corpus.json', import.meta.url), 'utf8')) as { entries: Entry[] }).entries;
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${site.url}/blank`);
+    measured = await page.evaluate(
+      ({ entries, lengths }) => {
+        const { evaluateRuleset } = (window as unknown as { Aviary: { evaluateRuleset: (...a: unknown[]) => { enabled: boolean } } }).Aviary;
+        const input = (e: Entry, length: number) => {
+          const prefix = e.prefix ?? '';
+          const k = Math.max(0, Math.floor((length - prefix.length - e.suffix.length) / e.pump.length));
+          return (prefix + e.pump.repeat(k) + e.suffix).slice(0, length);
+        };
+        const out: Measured[] = [];
+        for (const e of entries) {
+          const flag = { key: 'f', enabled: true, rules: [{ id: 'r', conditions: [{ attribute: 'email', operator: 'matches', values: [e.pattern] }] }] };
+          const ruleset = { environment: 'e', revision: 1, flags: { f: flag }, cohorts: {} };
+          for (const length of lengths) {
+            const context = { key: 'u', email: input(e, length) };
+            const enabled = evaluateRuleset(ruleset, 'f', context).enabled;
+            let single = Infinity;
+            // One alone, tried up to 3 times (the machine may have been busy).
+            for (let k = 0; k < 3 && single > 50; k++) {
+              const started = performance.now();
+              evaluateRuleset(ruleset, 'f', context);
+              single = Math.min(single, performance.now() - started);
+            }
+            // A backtracking engine stops here, at a short input, instead of hanging the page.
+            if (single > 50) return [...out, { pattern: e.pattern, length, enabled, single, median: single, max: single }];
+            // Batches of 50: the page's clock is coarse (0.1 ms).
+            const batches: number[] = [];
+            for (let b = 0; b < 11; b++) {
+              const started = performance.now();
+              for (let k = 0; k < 50; k++) evaluateRuleset(ruleset, 'f', context);
+              batches.push((performance.now() - started) / 50);
+            }
+            batches.sort((x, y) => x - y);
+            out.push({ pattern: e.pattern, length, enabled, single, median: batches[5]!, max: batches[10]! });
+          }
+        }
+        return out;
+      },
+      { entries, lengths: LENGTHS },
+    );
+    await page.context().close();
+  });
+
+  it('evaluates every one in under 1 ms (median) at up to 1,024 characters, never over 50 ms', () => {
+    expect(measured).toHaveLength(entries.length * LENGTHS.length);
+    const slowest = measured.reduce((a, b) => (b.median > a.median ? b : a));
+    console.log(`Chromium, ${measured.length} evaluations measured: slowest median ${slowest.median.toFixed(3)} ms (${slowest.pattern} at ${slowest.length} chars)`);
+    expect(measured.filter((m) => !(m.median < 1 && m.single < 50 && m.max < 50))).toEqual([]);
+  });
+
+  it('gives the answers Node gives', () => {
+    const inNode = entries.flatMap((e) =>
+      LENGTHS.map((length) => {
+        const prefix = e.prefix ?? '';
+        const k = Math.max(0, Math.floor((length - prefix.length - e.suffix.length) / e.pump.length));
+        const flag = { key: 'f', enabled: true, rules: [{ id: 'r', conditions: [{ attribute: 'email', operator: 'matches' as const, values: [e.pattern] }] }] };
+        return evaluate({ environment: 'e', revision: 1, flags: { f: flag }, cohorts: {} }, 'f', { key: 'u', email: (prefix + e.pump.repeat(k) + e.suffix).slice(0, length) }).enabled;
+      }),
+    );
+    expect(measured.map((m) => m.enabled)).toEqual(inNode);
+  });
+});
+
 /** The compared fields of a result, without the ones left undefined. */
 function fields(r: Result): Partial<Result> {
   const all = { enabled: r.enabled, reason: r.reason, variant: r.variant, value: r.value, ruleId: r.ruleId, errorCode: r.errorCode };

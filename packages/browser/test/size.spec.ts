@@ -8,9 +8,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const TARGET = 4096;
 /** Ceiling of this package's own code, core left out. Raise it only on purpose. */
 const SDK_BUDGET = 2304;
-/** Ceiling of the whole client, core included (6,663 B today, with resets), so that it cannot grow unchecked.
+/** Ceiling of the whole client, core included (10,327 B today: 6,663 B before the linear-time `matches`
+ *  engine, ~3.7 KB, replaced RegExp), so that it cannot grow unchecked.
  *  The goal is TARGET; see packages/browser/README.md for where the bytes go. */
-const WHOLE_CEILING = 6_720;
+const WHOLE_CEILING = 10_400;
 
 const entry = (name: string) => fileURLToPath(new URL(`../src/${name}.ts`, import.meta.url));
 

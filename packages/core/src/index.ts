@@ -1,8 +1,8 @@
 export { evaluate, MAX_PREREQUISITE_DEPTH } from './evaluate.js';
 export { bucket } from './hash.js';
-export { validateFlag, validateCohort, validateConditions } from './validate.js';
+export { validateFlag, validateCohort, validateConditions, patternProblem } from './validate.js';
 export type { Issue, ValidateOptions } from './validate.js';
-export { MAX_PATTERN_LENGTH } from './conditions/compile.js';
+export { MAX_PATTERN_LENGTH, MAX_MATCHED_LENGTH } from './conditions/compile.js';
 export { Operators, Reasons, ErrorCodes } from './types.js';
 export type {
   Cohort,

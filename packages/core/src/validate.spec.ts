@@ -40,8 +40,8 @@ describe('validateFlag', () => {
   it.each([
     [{ id: 'r', rollout: { percentage: 12.3456 } }, 'rules[0].rollout.percentage', 'three decimals'],
     [{ id: 'r', conditions: [{ attribute: 'a', operator: 'nope', values: ['x'] }] }, 'rules[0].conditions[0].operator', 'unknown operator'],
-    [{ id: 'r', conditions: [{ attribute: 'a', operator: 'matches', values: ['(a+)+$'] }] }, 'rules[0].conditions[0].values', 'nested quantifiers'],
-    [{ id: 'r', conditions: [{ attribute: 'a', operator: 'matches', values: ['('] }] }, 'rules[0].conditions[0].values', 'invalid regular expression'],
+    [{ id: 'r', conditions: [{ attribute: 'a', operator: 'matches', values: ['(a)\\1'] }] }, 'rules[0].conditions[0].values', 'back-references are not supported (RE2 syntax)'],
+    [{ id: 'r', conditions: [{ attribute: 'a', operator: 'matches', values: ['('] }] }, 'rules[0].conditions[0].values', 'missing closing ) (RE2 syntax)'],
     [{ id: 'r', conditions: [{ attribute: 'a', operator: 'matches', values: ['a'.repeat(257)] }] }, 'rules[0].conditions[0].values', 'longer than 256'],
     [{ id: 'r', conditions: [{ attribute: 'a', operator: 'semverGt', values: ['v1.0.0'] }] }, 'rules[0].conditions[0].values', 'SemVer'],
     [{ id: 'r', conditions: [{ attribute: 'a', operator: 'inCidr', values: ['10.0.0.0/33'] }] }, 'rules[0].conditions[0].values[0]', 'CIDR'],
@@ -59,6 +59,47 @@ describe('validateFlag', () => {
       message: 'prerequisite cycle: top -> base -> top',
     });
     expect(validateFlag({ enabled: true, prerequisites: [{ flag: 'ghost' }] }, { strict: true, ruleset, key: 'x' })[0]?.path).toBe('prerequisites[0].flag');
+  });
+});
+
+describe('matches patterns (RE2 syntax)', () => {
+  const problems = (pattern: string) => validateFlag({ enabled: true, rules: [{ id: 'r', conditions: [{ attribute: 'email', operator: 'matches', values: [pattern] }] }] }, { strict: true });
+
+  it.each([
+    ['(a)\\1', 'back-references are not supported (RE2 syntax): \\1'],
+    ['(?P<x>a)(?P=x)', 'back-references are not supported (RE2 syntax): (?P='],
+    ['a(?=b)', 'lookahead and lookbehind are not supported (RE2 syntax): (?='],
+    ['(?<!a)b', 'lookahead and lookbehind are not supported (RE2 syntax): (?<!'],
+    ['\\p{Greek}', 'Unicode classes such as \\p{L} are not supported'],
+    ['\\u0041', 'invalid escape'],
+    ['[a-', 'missing closing ] (RE2 syntax): [a-'],
+    ['a)', 'unexpected ) (RE2 syntax): )'],
+    ['*a', 'nothing to repeat (RE2 syntax): *'],
+    ['a**', 'a repetition cannot repeat a repetition directly'],
+    ['a{1001}', 'invalid repeat count'],
+    ['(a{100}){11}', 'invalid repeat count'],
+    ['(?:abcdefghij){101}', 'pattern too large once its repetitions are expanded (at most 1000 steps)'],
+    ['[z-a]', 'invalid character class range (RE2 syntax): z-a'],
+    ['[[:alphabet:]]', 'unknown POSIX class'],
+    ['(?x)a', 'unsupported group syntax'],
+    ['(?P<a>x)(?P<a>y)', 'duplicate group name'],
+    ['a\\', 'trailing backslash'],
+  ])('refuses %s: %s', (pattern, message) => {
+    expect(problems(pattern)).toEqual([{ path: 'rules[0].conditions[0].values', message: expect.stringContaining(message) }]);
+  });
+
+  it.each(['(a+)+$', '(a|a)*$', '^(a?){25}a{25}$', '(?i)^user-\\d+$', '[[:alpha:]]+', '(?s).', '\\x{1F680}', '\\Qa.b\\E', '^(?P<tier>pro|free)$', 'a{1000}'])(
+    'accepts %s (linear whatever it is)',
+    (pattern) => {
+      expect(problems(pattern)).toEqual([]);
+    },
+  );
+
+  it('does not refuse again a stored pattern that no longer compiles, so a kill or the dial never fails on it', () => {
+    const flag = { enabled: true, rules: [{ id: 'r', conditions: [{ attribute: 'email', operator: 'matches', values: ['^(?=x)'] }] }] };
+    expect(validateFlag(flag, { strict: true })).toHaveLength(1);
+    expect(validateFlag(flag, { strict: true, storedPatterns: new Set(['^(?=x)']) })).toEqual([]);
+    expect(validateCohort({ key: 'c', conditions: flag.rules[0]!.conditions }, true, new Set(['^(?=x)']))).toEqual([]);
   });
 });
 

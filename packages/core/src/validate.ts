@@ -2,6 +2,8 @@ import { cohortProblems, conditionProblems, flagProblems, isObject } from './che
 import { MAX_PATTERN_LENGTH } from './conditions/compile.js';
 import { toCidr, toInstant, toNumber, toSemver } from './conditions/parse.js';
 import { MAX_PREREQUISITE_DEPTH } from './evaluate.js';
+import { PatternError, TOO_LARGE } from './regex/parse.js';
+import { MAX_PROGRAM_SIZE, compilePattern } from './regex/program.js';
 import { Operators, type Ruleset } from './types.js';
 
 /** One problem in a flag or cohort, with the field path (`rules[0].conditions[1].values`). */
@@ -21,6 +23,12 @@ export interface ValidateOptions {
   ruleset?: Ruleset;
   /** The flag's key in the ruleset (for self-references and cycles). */
   key?: string;
+  /**
+   * `matches` patterns already stored in the version being replaced: not refused again when they
+   * no longer compile (written before the RE2 dialect, they evaluate false and the server lists
+   * them at boot), so that a kill, a revive or the rollout dial never fails on one.
+   */
+  storedPatterns?: ReadonlySet<string>;
 }
 
 const MESSAGES: Record<string, string> = {
@@ -50,8 +58,43 @@ function describe(path: string): Issue {
   return { path, message };
 }
 
-/** Nested quantifiers like `(a+)+` or `(\w*)*` backtrack catastrophically. */
-const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d+,?\d*\})/;
+/** What each PatternError.problem means (indexed by the codes of regex/parse.ts), for people. */
+const PATTERN_PROBLEMS = [
+  'back-references are not supported',
+  'lookahead and lookbehind are not supported',
+  'Unicode classes such as \\p{L} are not supported; list the ranges instead, e.g. [\\x{0370}-\\x{03FF}]',
+  'invalid escape (a code point is \\x{263A}; \\u, \\c and \\e do not exist)',
+  'trailing backslash',
+  'missing closing )',
+  'unexpected )',
+  'missing closing ]',
+  'unsupported group syntax (groups are (x), (?:x), (?P<name>x), (?<name>x), flags (?ims-U) and (?ims-U:x))',
+  'invalid group name (letters, digits and _)',
+  'duplicate group name',
+  'nothing to repeat',
+  'a repetition cannot repeat a repetition directly (write (?:x*)+ to mean it)',
+  'invalid repeat count (at most 1000, nested repetitions multiplied included)',
+  'invalid character class range',
+  'unknown POSIX class (alnum, alpha, ascii, blank, cntrl, digit, graph, lower, print, punct, space, upper, word, xdigit)',
+  `pattern too large once its repetitions are expanded (at most ${MAX_PROGRAM_SIZE} steps)`,
+];
+
+/**
+ * Why `pattern` is refused by the `matches` dialect (RE2 syntax, see docs/evaluation.md), for a
+ * person; undefined when it compiles. Evaluation treats a refused pattern as false.
+ */
+export function patternProblem(pattern: string): string | undefined {
+  if (pattern.length > MAX_PATTERN_LENGTH) return `regular expression longer than ${MAX_PATTERN_LENGTH} characters`;
+  try {
+    compilePattern(pattern);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof PatternError)) throw e;
+    const at = e.problem === TOO_LARGE ? '' : `: ${e.fragment}`;
+    return `${PATTERN_PROBLEMS[e.problem]} (RE2 syntax)${at}`;
+  }
+}
+
 const known = new Set<string>(Operators);
 
 function decimals(n: number): number {
@@ -60,18 +103,13 @@ function decimals(n: number): number {
 }
 
 /** The write-time checks of one condition's values, by operator. */
-function valueIssues(operator: string, values: unknown[], path: string): Issue[] {
+function valueIssues(operator: string, values: unknown[], path: string, storedPatterns: ReadonlySet<string> | undefined): Issue[] {
   const first = values[0];
   const issue = (ok: unknown, message: string): Issue[] => (ok ? [] : [{ path, message }]);
   if (operator === 'matches') {
     if (typeof first !== 'string') return issue(false, 'must hold a regular expression as its first value');
-    if (first.length > MAX_PATTERN_LENGTH) return issue(false, `regular expression longer than ${MAX_PATTERN_LENGTH} characters`);
-    try {
-      new RegExp(first);
-    } catch (e) {
-      return issue(false, `invalid regular expression: ${(e as Error).message}`);
-    }
-    return issue(!NESTED_QUANTIFIER.test(first), 'regular expression has nested quantifiers (catastrophic backtracking)');
+    const problem = storedPatterns?.has(first) ? undefined : patternProblem(first);
+    return issue(problem === undefined, problem!);
   }
   if (operator.startsWith('num')) return issue(typeof first !== 'boolean' && toNumber(first) !== undefined && Number.isFinite(toNumber(first)), 'must hold a number');
   if (operator === 'before' || operator === 'after') return issue(toInstant(first) !== undefined, 'must hold an ISO-8601 date or epoch milliseconds');
@@ -84,14 +122,14 @@ function valueIssues(operator: string, values: unknown[], path: string): Issue[]
 }
 
 /** The write-time checks of a list of structurally sound conditions. */
-function strictConditionIssues(conditions: unknown, path: string): Issue[] {
+function strictConditionIssues(conditions: unknown, path: string, storedPatterns?: ReadonlySet<string>): Issue[] {
   if (!Array.isArray(conditions)) return [];
   return conditions.flatMap((c: Record<string, unknown>, i) => {
     const at = `${path}[${i}]`;
     const issues: Issue[] = [];
     if (c.attribute === '') issues.push({ path: `${at}.attribute`, message: 'must be a non-empty string' });
     if (!known.has(c.operator as string)) issues.push({ path: `${at}.operator`, message: `unknown operator "${String(c.operator)}"; one of ${Operators.join(', ')}` });
-    else issues.push(...valueIssues(c.operator as string, (c.values as unknown[] | undefined) ?? [], `${at}.values`));
+    else issues.push(...valueIssues(c.operator as string, (c.values as unknown[] | undefined) ?? [], `${at}.values`, storedPatterns));
     return issues;
   });
 }
@@ -106,7 +144,7 @@ export function validateConditions(conditions: unknown, path: string, strict = f
 export function validateFlag(flag: unknown, options: ValidateOptions = {}): Issue[] {
   const structural = flagProblems(flag).map(describe);
   if (structural.length || options.strict !== true || !isObject(flag)) return structural;
-  const { ruleset, key } = options;
+  const { ruleset, key, storedPatterns } = options;
   const issues: Issue[] = [];
   const rules = (flag.rules ?? []) as Array<Record<string, unknown>>;
   const ids = new Set<unknown>();
@@ -117,7 +155,7 @@ export function validateFlag(flag: unknown, options: ValidateOptions = {}): Issu
     const rollout = r.rollout as { percentage: number; bucketBy?: string } | undefined;
     if (rollout && decimals(rollout.percentage) > 3) issues.push({ path: `${at}.rollout.percentage`, message: 'must have at most three decimals' });
     if (rollout?.bucketBy === '') issues.push({ path: `${at}.rollout.bucketBy`, message: 'must be a non-empty attribute name' });
-    issues.push(...strictConditionIssues(r.conditions, `${at}.conditions`));
+    issues.push(...strictConditionIssues(r.conditions, `${at}.conditions`, storedPatterns));
     ((r.cohorts ?? []) as string[]).forEach((c, j) => {
       if (ruleset && !Object.hasOwn(ruleset.cohorts, c)) issues.push({ path: `${at}.cohorts[${j}]`, message: `no cohort "${c}"` });
     });
@@ -181,8 +219,11 @@ function findCycle(key: string, flag: Record<string, unknown>, ruleset: Ruleset)
   return visit(key);
 }
 
-/** Structural (and, with `strict`, write-time) problems of a cohort; empty when it is sound. */
-export function validateCohort(cohort: unknown, strict = false): Issue[] {
+/**
+ * Structural (and, with `strict`, write-time) problems of a cohort; empty when it is sound.
+ * `storedPatterns` as in ValidateOptions.
+ */
+export function validateCohort(cohort: unknown, strict = false, storedPatterns?: ReadonlySet<string>): Issue[] {
   const structural = cohortProblems(cohort).map(describe);
-  return structural.length || !strict || !isObject(cohort) ? structural : strictConditionIssues(cohort.conditions, 'conditions');
+  return structural.length || !strict || !isObject(cohort) ? structural : strictConditionIssues(cohort.conditions, 'conditions', storedPatterns);
 }

@@ -7,6 +7,7 @@
  * Do not import this from ../src (and do not import ../src from here, except types).
  */
 import murmurhash from 'murmurhash';
+import { RE2JS } from 're2js';
 import type { ErrorCode, Reason } from '../src/types.js';
 
 /** Only the fields the vectors compare (errorMessage is ignored). */
@@ -306,6 +307,25 @@ function inBlock(address: bigint, block: { net: bigint; prefix: number }): boole
   return address >> shift === block.net >> shift;
 }
 
+/**
+ * `matches` is RE2 (re2js is RE2's JavaScript port) without Unicode classes: whether the pattern
+ * has a `\p` or `\P` escape outside `\Q…\E`.
+ */
+export function usesUnicodeClass(pattern: string): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] !== '\\') continue;
+    const next = pattern[i + 1];
+    if (next === 'p' || next === 'P') return true;
+    if (next === 'Q') {
+      const end = pattern.indexOf('\\E', i + 2);
+      if (end < 0) return false;
+      i = end;
+    }
+    i++;
+  }
+  return false;
+}
+
 /** The operator's answer before `negate`; `attr` is present (not missing). */
 function applyOperator(op: string, attr: string | number | boolean, values: unknown[], caseInsensitive: boolean): boolean {
   const fold = (s: string): string => (caseInsensitive ? s.toLowerCase() : s);
@@ -326,14 +346,18 @@ function applyOperator(op: string, attr: string | number | boolean, values: unkn
     case 'matches': {
       if (values.length === 0) return false;
       const pattern = String(values[0]);
-      if (pattern.length > 256) return false;
-      let re: RegExp;
+      const text = String(attr);
+      if (pattern.length > 256 || text.length > 1024 || usesUnicodeClass(pattern)) return false;
+      let re: RE2JS;
       try {
-        re = new RegExp(pattern, caseInsensitive ? 'i' : '');
+        re = RE2JS.compile(pattern, caseInsensitive ? RE2JS.CASE_INSENSITIVE : 0);
       } catch {
         return false;
       }
-      return re.test(String(attr));
+      // At most 1000 steps of program. re2js counts two more (its fail and match instructions)
+      // and counts some constructs differently; the vectors stay well clear of the limit.
+      if (re.programSize() - 2 > 1000) return false;
+      return re.test(text);
     }
     case 'numEq':
     case 'numGt':

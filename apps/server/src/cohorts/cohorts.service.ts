@@ -10,6 +10,7 @@ import { ChangeLogService } from '../changes/change-log.service.js';
 import type { WriteTransaction } from '../changes/write-transaction.js';
 import { sql } from '../database/sql.js';
 import { plain } from '../flags/flags.service.js';
+import { storedPatterns } from '../patterns/stored-patterns.js';
 import { RulesetService } from '../ruleset/ruleset.service.js';
 import type { CohortMembersDto, CohortView, CreateCohortDto, MembersQuery, UpdateCohortDto } from './dto/cohort.dto.js';
 
@@ -83,7 +84,7 @@ export class CohortsService {
     return this.changes.write(actor, async (tx) => {
       const envs = await tx.lockAllEnvironments();
       const before = await findCohort(tx.manager, key, true);
-      const conditions = dto.conditions === undefined ? before.conditions : checkConditions(dto.conditions);
+      const conditions = dto.conditions === undefined ? before.conditions : checkConditions(dto.conditions, storedPatterns([before.conditions]));
       const [row] = await sql<CohortRow>(
         tx.manager,
         `UPDATE cohorts SET name = COALESCE($2, name), description = COALESCE($3, description), conditions = $4, updated_at = now()
@@ -216,9 +217,9 @@ async function findCohort(manager: EntityManager, key: string, lock = false): Pr
   return row;
 }
 
-function checkConditions(conditions: unknown[]): Condition[] {
+function checkConditions(conditions: unknown[], stored?: ReadonlySet<string>): Condition[] {
   const clean = plain(conditions) as Condition[];
-  const issues = validateCohort({ key: 'cohort', conditions: clean }, true);
+  const issues = validateCohort({ key: 'cohort', conditions: clean }, true, stored);
   if (issues.length > 0) throw new ValidationFailedException(issues);
   return clean;
 }

@@ -9,6 +9,7 @@ import { ChangeLogService } from '../changes/change-log.service.js';
 import type { ChangeKind } from '../changes/change-publisher.js';
 import type { EnvironmentRow, WriteTransaction } from '../changes/write-transaction.js';
 import { sql } from '../database/sql.js';
+import { storedPatterns } from '../patterns/stored-patterns.js';
 import { FLAG_CONFIG_DEFAULTS, RulesetService, toSdkFlag } from '../ruleset/ruleset.service.js';
 import type { FlagConfigDto, FlagConfigView, RolloutDialDto } from './dto/flag-config.dto.js';
 import { findLiveFlag, type FlagRow, plain } from './flags.service.js';
@@ -100,7 +101,7 @@ export class FlagConfigsService {
       version: current.version + 1,
       updated_at: null,
     };
-    await this.validate(tx, env, flag, next);
+    await this.validate(tx, env, flag, next, storedPatterns(current.rules.map((r) => r.conditions)));
     const [saved] = await sql<ConfigRow>(
       tx.manager,
       `INSERT INTO flag_configs (environment_id, flag_id, enabled, salt, rules, prerequisites, version)
@@ -127,11 +128,11 @@ export class FlagConfigsService {
 
   /** Semantic checks through `@aviary/core` against the environment as it is inside this
    *  transaction, plus what core cannot see: prerequisite variants exist. */
-  private async validate(tx: WriteTransaction, env: EnvironmentRow, flag: FlagRow, next: ConfigRow): Promise<void> {
+  private async validate(tx: WriteTransaction, env: EnvironmentRow, flag: FlagRow, next: ConfigRow, stored: ReadonlySet<string>): Promise<void> {
     const candidate: Flag = toSdkFlag({ key: flag.key, variants: flag.variants, ...next });
     const references = await this.rulesets.references(tx.manager, env.id, candidate);
     references.flags[flag.key] = candidate;
-    const issues: FieldError[] = validateFlag(candidate, { strict: true, ruleset: references, key: flag.key });
+    const issues: FieldError[] = validateFlag(candidate, { strict: true, ruleset: references, key: flag.key, storedPatterns: stored });
     next.prerequisites.forEach((p, i) => {
       const target = references.flags[p.flag];
       if (!target || !p.variants) return;

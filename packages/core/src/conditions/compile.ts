@@ -1,10 +1,13 @@
 import { Operators, type Condition, type Context } from '../types.js';
+import { compilePattern } from '../regex/program.js';
 import { compareSemver, inCidr, toAddress, toCidr, toInstant, toNumber, toSemver } from './parse.js';
 
 /** A condition prepared once per ruleset; `now` (NaN: read the clock) matters only to `before`/`after`. */
 export type Predicate = (context: Context, now: number) => boolean;
 
 export const MAX_PATTERN_LENGTH = 256;
+/** `matches` is false for a longer attribute: with the program size limit it bounds the cost of a search. */
+export const MAX_MATCHED_LENGTH = 1024;
 
 /** The attribute as a primitive, or undefined when missing (null, undefined, objects). */
 const read = (context: Context, attribute: string): string | number | boolean | undefined => {
@@ -74,12 +77,18 @@ function base(c: Condition): Predicate | undefined {
   if (operator === 'matches') {
     const source = raw[0];
     if (source === undefined || source === null || String(source).length > MAX_PATTERN_LENGTH) return undefined;
+    let regex: (s: string) => boolean;
     try {
-      const regex = new RegExp(String(source), c.caseInsensitive === true ? 'i' : '');
-      return text((s) => regex.test(s));
+      // The engine folds case itself (`caseInsensitive` compiles the pattern as `(?i)`).
+      regex = compilePattern(String(source), ci);
     } catch {
       return undefined;
     }
+    return (context) => {
+      const v = read(context, attribute);
+      const s = v === undefined ? '' : typeof v === 'string' ? v : String(v);
+      return v !== undefined && s.length <= MAX_MATCHED_LENGTH && regex(s);
+    };
   }
   if (operator === 'inCidr') {
     const blocks: [number[], number][] = [];
