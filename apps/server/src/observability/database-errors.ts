@@ -59,7 +59,7 @@ function isConstraintViolation(err: unknown): boolean {
 
 interface PoolLike {
   connect: (...args: unknown[]) => unknown;
-  on?: (event: 'connect', listener: (client: { on(event: 'error', listener: (err: Error) => void): unknown }) => void) => unknown;
+  on?: (event: 'acquire', listener: (client: { on(event: 'error', listener: (err: Error) => void): unknown }) => void) => unknown;
 }
 
 const TIMEOUT_SETTINGS: Record<DatabaseTimeout, keyof DatabaseTimeouts> = {
@@ -116,8 +116,11 @@ export function watchDatabase(dataSource: DataSource, metrics: ServerMetrics, lo
       });
     };
     // Postgres ending a session (an idle transaction past its limit) reaches no query: only the
-    // client's error event hears it.
-    pool.on?.('connect', (client) => {
+    // error event of the client, checked out since it is in a transaction, hears it.
+    const heard = new WeakSet<object>();
+    pool.on?.('acquire', (client) => {
+      if (heard.has(client)) return;
+      heard.add(client);
       client.on('error', (err) => {
         if (databaseTimeout(err) === 'idle-in-transaction') report('session', err);
       });
