@@ -81,7 +81,8 @@ function describe(err: unknown, policy: RetryPolicy): string {
 /** `host:port` of a postgres:// URL, without its user, password or database. */
 export function databaseAddress(url: string): string {
   try {
-    const parsed = new URL(url);
+    // A URL with no host (`postgres://u@/db?host=/run/postgresql`, a unix socket) is one pg reads.
+    const parsed = new URL(url.replace(/@\//, '@localhost/'));
     const host = parsed.searchParams.get('host') ?? (parsed.hostname || 'localhost');
     return `${host}:${parsed.port || '5432'}`;
   } catch {
