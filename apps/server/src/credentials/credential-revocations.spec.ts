@@ -54,7 +54,7 @@ function instance(bus: InProcessChangeBus) {
   revocations.onApplicationBootstrap();
   const open = (keyId: string) => {
     const res = new FakeResponse();
-    hub.open({ environment: 'production', res: res as unknown as ServerResponse, credential: credentialRef({ kind: 'api-key', id: keyId }), revision: -1 }, snapshot, undefined);
+    hub.open({ environment: 'production', res: res as unknown as ServerResponse, credentials: [credentialRef({ kind: 'api-key', id: keyId })], revision: -1 }, snapshot, undefined);
     return res;
   };
   return { hub, store, revocations, open, stop: () => revocations.onApplicationShutdown() };

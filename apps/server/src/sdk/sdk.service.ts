@@ -84,13 +84,13 @@ export class SdkService {
     const snapshot = this.live.get(environment)!;
     // Revoked while this request was on its way here: checked in the same turn as the open, so a
     // revocation lands either before (refused) or after (the stream is ended with the others).
-    const credential = credentialRef({ kind: 'api-key', id: caller.key.id });
-    if (this.hub.isRefused(credential)) throw new UnauthorizedException('Unknown or revoked API key');
+    const credentials = [credentialRef({ kind: 'api-key', id: caller.key.id })];
+    if (credentials.some((c) => this.hub.isRefused(c))) throw new UnauthorizedException('Unknown or revoked API key');
     this.hub.open(
       {
         environment,
         res,
-        credential,
+        credentials,
         client: caller.key.kind === 'client' ? { userKey: caller.userKey } : undefined,
         // Without a usable resume point the subscriber starts from nothing and gets the whole ruleset.
         revision: missed === undefined ? -1 : lastEventId!,

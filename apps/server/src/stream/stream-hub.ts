@@ -10,8 +10,8 @@ const MAX_REFUSED = 10_000;
 export interface Subscriber {
   readonly environment: string;
   readonly res: ServerResponse;
-  /** What authenticated it: revoking that ends the stream. */
-  readonly credential: CredentialRef;
+  /** What authenticated it (a key; later a session and its person): revoking any ends the stream. */
+  readonly credentials: readonly CredentialRef[];
   /** Set for client keys: the user's context key (may be undefined when the page sent none). */
   readonly client?: { userKey: string | undefined };
   /** The revision this subscriber holds. */
@@ -88,7 +88,7 @@ export class StreamHub {
   /** The credentials the open streams were authenticated with. */
   credentials(): Set<CredentialRef> {
     const refs = new Set<CredentialRef>();
-    for (const set of this.byEnvironment.values()) for (const sub of set) refs.add(sub.credential);
+    for (const set of this.byEnvironment.values()) for (const sub of set) for (const ref of sub.credentials) refs.add(ref);
     return refs;
   }
 
@@ -108,7 +108,7 @@ export class StreamHub {
     let ended = 0;
     for (const set of this.byEnvironment.values()) {
       for (const sub of set) {
-        if (sub.credential !== credential) continue;
+        if (!sub.credentials.includes(credential)) continue;
         set.delete(sub);
         sub.res.end();
         ended++;
