@@ -1,14 +1,15 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from './config/config.js';
-import { openDatabase } from './database/data-source.js';
+import { migrationOptions, openDatabase } from './database/data-source.js';
 
 /** `npm run migrate`: applies pending migrations to DATABASE_URL (or the embedded database), or
  *  with `--revert` undoes the last one. */
 async function migrate(): Promise<void> {
   const config = loadConfig();
   const { options, embedded } = await openDatabase(config);
-  const dataSource = new DataSource({ ...options, migrationsRun: false });
+  // No statement limits: a migration may rewrite a large table.
+  const dataSource = new DataSource({ ...migrationOptions(options), migrationsRun: false });
   try {
     await dataSource.initialize();
     if (process.argv.includes('--revert')) {

@@ -297,22 +297,34 @@ export class ServerProcess {
     });
   }
 
-  /** Starts `node <entry>` like `start` and waits for it to exit by itself (a start that must
-   *  fail): its exit and every line it printed, stdout and stderr interleaved. */
-  static runToExit(entry: string, env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string[] }> {
+  /**
+   * Runs `node <entry>` with only `env` (plus PATH) until it exits by itself, for servers that
+   * must not start: its exit and every line it printed, stdout and stderr interleaved; killed
+   * after `timeoutMs` (then `code` is null and `timedOut` true).
+   */
+  static runToExit(
+    entry: string,
+    env: Record<string, string | undefined>,
+    timeoutMs = 30_000,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; ms: number; output: string[] }> {
+    const started = Date.now();
     const child = spawn(process.execPath, [entry], {
       cwd: REPO,
-      env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_FORMAT: 'json', ...env },
+      env: { ...runTagEnv(), PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_FORMAT: 'json', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output: string[] = [];
     for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => output.push(line));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     return new Promise((resolveExit) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       // 'close', not 'exit': the output streams are read to their end.
       child.once('close', (code, signal) => {
         clearTimeout(timer);
-        resolveExit({ code, signal, output });
+        resolveExit({ code, signal, timedOut, ms: Date.now() - started, output });
       });
     });
   }
@@ -402,6 +414,111 @@ export class RoundRobinProxy {
   }
 }
 
+// ---------------------------------------------------------------- a database that stops answering
+
+/** Accepts TCP connections and never answers a byte: a database host that hangs. */
+export class SilentTcpServer {
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: ReturnType<typeof createServer>,
+    readonly port: number,
+  ) {}
+
+  static async create(): Promise<SilentTcpServer> {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const silent = new SilentTcpServer(server, (server.address() as { port: number }).port);
+    server.on('connection', (socket) => {
+      silent.sockets.add(socket);
+      socket.on('error', () => undefined).on('close', () => silent.sockets.delete(socket));
+    });
+    return silent;
+  }
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+/**
+ * A TCP proxy to one backend that can go silent: `silence()` stops forwarding on every open
+ * connection and accepts new ones without connecting them (a database host that stopped
+ * answering, TCP still up); `restore()` forwards new connections again. Connections silenced stay
+ * silent, as they do when a host hangs: the client has to give up on them.
+ */
+export class SilenceableProxy {
+  private silent = false;
+  private readonly sockets = new Set<Socket>();
+  private readonly live = new Set<{ client: Socket; upstream: Socket }>();
+
+  private constructor(
+    private readonly server: ReturnType<typeof createServer>,
+    readonly port: number,
+    private readonly backend: { host: string; port: number },
+  ) {}
+
+  static async create(backend: { host: string; port: number }): Promise<SilenceableProxy> {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const proxy = new SilenceableProxy(server, (server.address() as { port: number }).port, backend);
+    server.on('connection', (client) => proxy.accept(client));
+    return proxy;
+  }
+
+  silence(): void {
+    this.silent = true;
+    for (const { client, upstream } of this.live) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.removeAllListeners('data');
+      upstream.removeAllListeners('data');
+      // Read and drop, so nothing flows and nothing backs up.
+      client.on('data', () => undefined);
+      upstream.on('data', () => undefined);
+    }
+    this.live.clear();
+  }
+
+  restore(): void {
+    this.silent = false;
+  }
+
+  private accept(client: Socket): void {
+    this.sockets.add(client);
+    client.on('error', () => undefined).on('close', () => this.sockets.delete(client));
+    if (this.silent) {
+      client.on('data', () => undefined);
+      return;
+    }
+    const upstream = connect(this.backend.port, this.backend.host);
+    this.sockets.add(upstream);
+    const pair = { client, upstream };
+    this.live.add(pair);
+    const close = () => {
+      this.live.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    upstream.on('error', close).on('close', () => {
+      this.sockets.delete(upstream);
+      close();
+    });
+    client.on('close', close);
+    client.pipe(upstream).pipe(client);
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
 // ---------------------------------------------------------------- a raw SSE reader
 
 export interface SseEvent {
@@ -416,16 +533,19 @@ export class SseReader {
   revision = -1;
   status = 0;
   ended = false;
+  /** When the server ended the stream (`Date.now()`). */
+  endedAt?: number;
   private request?: ClientRequest;
 
   private constructor() {}
 
-  static open(baseUrl: string, sdkKey: string, lastEventId?: number): Promise<SseReader> {
+  /** `query`: appended to the URL, e.g. `key=user-1` for a client key's user. */
+  static open(baseUrl: string, sdkKey: string, lastEventId?: number, query?: string): Promise<SseReader> {
     const reader = new SseReader();
     return new Promise((resolveOpen, reject) => {
       const headers: Record<string, string> = { Authorization: `Bearer ${sdkKey}`, Accept: 'text/event-stream' };
       if (lastEventId !== undefined) headers['Last-Event-ID'] = String(lastEventId);
-      const req = httpGet(`${baseUrl}/sdk/v1/stream`, { headers, agent: false }, (res) => {
+      const req = httpGet(`${baseUrl}/sdk/v1/stream${query ? `?${query}` : ''}`, { headers, agent: false }, (res) => {
         reader.status = res.statusCode ?? 0;
         res.setEncoding('utf8');
         let buffer = '';
@@ -448,6 +568,7 @@ export class SseReader {
           }
         });
         const end = () => {
+          if (!reader.ended) reader.endedAt = Date.now();
           reader.ended = true;
         };
         res.on('end', end).on('close', end).on('error', end);

@@ -1,11 +1,12 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { Actor, AuthenticatedKey } from '../common/actor.js';
 import { type Page, toPage } from '../common/paging.js';
 import { ChangeLogService } from '../changes/change-log.service.js';
 import type { WriteTransaction } from '../changes/write-transaction.js';
+import { CredentialRevocations } from '../credentials/credential-revocations.js';
 import { sql } from '../database/sql.js';
 import type { ApiKeyListQuery, ApiKeyView, CreateApiKeyDto, CreatedApiKeyView, UpdateApiKeyDto } from './dto/api-key.dto.js';
 
@@ -31,8 +32,8 @@ const SELECT = `SELECT k.id, k.name, k.kind, k.read_only, k.environment_id, e.ke
                        k.created_at, k.last_used_at, k.revoked_at
                   FROM api_keys k LEFT JOIN environments e ON e.id = k.environment_id`;
 
-/** How long a verified SDK key is trusted before it is looked up again (and how late a
- *  revocation reaches other instances). */
+/** How long a verified SDK key is trusted before it is looked up again. A revocation reaches
+ *  every instance's cache sooner: by message, else by the credential check. */
 const SDK_KEY_CACHE_MS = 10_000;
 
 /** `last_used_at` is written at most this often per key, so reads stay reads. */
@@ -41,16 +42,31 @@ const LAST_USED_EVERY_MS = 60_000;
 /** API keys: random, prefixed by kind, shown once, stored as SHA-256 only. Key writes are
  *  audited; they move no revision, since no ruleset changes. */
 @Injectable()
-export class ApiKeysService {
+export class ApiKeysService implements OnModuleInit {
   private readonly logger = new Logger('ApiKeys');
   private readonly lastUsedWritten = new Map<string, number>();
   /** SDK keys by the base64 of their hash, with when they were last found valid. */
   private readonly sdkKeys = new Map<string, { key: AuthenticatedKey; checkedAt: number }>();
+  /** Moves on every `forget`: a lookup that was in flight meanwhile may have read the key before
+   *  its revocation committed, and must not cache it. */
+  private forgotten = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly changes: ChangeLogService,
+    private readonly revocations: CredentialRevocations,
   ) {}
+
+  onModuleInit(): void {
+    this.revocations.register('api-key', {
+      stillValid: async (ids) => {
+        const rows = await sql<{ id: string }>(this.dataSource.manager, 'SELECT id FROM api_keys WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL', [ids]);
+        return new Set(rows.map((r) => r.id));
+      },
+      cached: () => [...this.sdkKeys.values()].map((entry) => entry.key.id),
+      forget: (id) => this.forget(id),
+    });
+  }
 
   /** The key behind a bearer token, or undefined for unknown or revoked ones. SDK keys are
    *  remembered for a few seconds, so SDK traffic costs no query per request and keeps being
@@ -67,6 +83,7 @@ export class ApiKeysService {
     const id = hash.toString('base64');
     const cached = this.sdkKeys.get(id);
     if (cached && Date.now() - cached.checkedAt < SDK_KEY_CACHE_MS) return cached.key;
+    const forgotten = this.forgotten;
     let row: ApiKeyRow | undefined;
     try {
       [row] = await sql<ApiKeyRow>(this.dataSource.manager, `${SELECT} WHERE k.hash = $1 AND k.revoked_at IS NULL`, [hash]);
@@ -87,7 +104,7 @@ export class ApiKeysService {
       environmentId: row.environment_id,
       allowedOrigins: row.allowed_origins,
     };
-    if (key.kind !== 'admin') {
+    if (key.kind !== 'admin' && forgotten === this.forgotten) {
       if (this.sdkKeys.size >= 10_000) this.sdkKeys.clear();
       this.sdkKeys.set(id, { key, checkedAt: Date.now() });
     }
@@ -134,13 +151,14 @@ export class ApiKeysService {
 
   /** Drops a key from the SDK key cache of this instance. */
   private forget(id: string): void {
+    this.forgotten++;
     for (const [hash, entry] of this.sdkKeys) if (entry.key.id === id) this.sdkKeys.delete(hash);
   }
 
   /** Changes a client key's own origins (audited). Other instances see it within the SDK key
    *  cache time (10 s), this one at once. */
-  update(actor: Actor, id: string, dto: UpdateApiKeyDto): Promise<ApiKeyView> {
-    return this.changes.write(actor, async (tx) => {
+  async update(actor: Actor, id: string, dto: UpdateApiKeyDto): Promise<ApiKeyView> {
+    const view = await this.changes.write(actor, async (tx) => {
       const [row] = await sql<ApiKeyRow>(tx.manager, `${SELECT} WHERE k.id = $1 AND k.revoked_at IS NULL FOR UPDATE OF k`, [id]);
       if (!row) throw new NotFoundException(`No active API key "${id}"`);
       if (dto.allowedOrigins === undefined) return toView(row);
@@ -148,15 +166,17 @@ export class ApiKeysService {
       await sql(tx.manager, 'UPDATE api_keys SET allowed_origins = $2 WHERE id = $1', [id, dto.allowedOrigins]);
       const after = toView({ ...row, allowed_origins: dto.allowedOrigins });
       await tx.record({ action: 'api-key.update', resourceType: 'api-key', resourceKey: id, environment: after.environment, before: toView(row), after, reason: dto.reason });
-      this.forget(id);
       return after;
     });
+    // After the commit: a lookup before it would cache the old origins again.
+    this.forget(id);
+    return view;
   }
 
-  /** Revokes a key. The last active read-write admin key cannot be revoked: that would lock
-   *  everyone out. */
-  revoke(actor: Actor, id: string, reason?: string): Promise<void> {
-    return this.changes.write(actor, async (tx) => {
+  /** Revokes a key, and ends its streams on every instance (docs/security.md "Revocation"). The
+   *  last active read-write admin key cannot be revoked: that would lock everyone out. */
+  async revoke(actor: Actor, id: string, reason?: string): Promise<void> {
+    await this.changes.write(actor, async (tx) => {
       await sql(tx.manager, 'LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE');
       const [row] = await sql<ApiKeyRow>(tx.manager, `${SELECT} WHERE k.id = $1 AND k.revoked_at IS NULL`, [id]);
       if (!row) throw new NotFoundException(`No active API key "${id}"`);
@@ -169,9 +189,10 @@ export class ApiKeysService {
         if (others.n === 0) throw new ConflictException('This is the last read-write admin key: create another before revoking it');
       }
       await sql(tx.manager, 'UPDATE api_keys SET revoked_at = now() WHERE id = $1', [id]);
-      this.forget(id);
       await tx.record({ action: 'api-key.revoke', resourceType: 'api-key', resourceKey: id, environment: row.environment, before: toView(row), reason });
     });
+    // After the commit, so no instance can read the key as valid again once it has heard.
+    await this.revocations.revoked({ kind: 'api-key', id });
   }
 
   private touch(id: string): void {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { pgCode, PG_UNIQUE_VIOLATION } from '../database/sql.js';
-import { isDatabaseUnavailable } from '../observability/database-errors.js';
+import { databaseTimeout, isDatabaseUnavailable } from '../observability/database-errors.js';
 import { loggableUrl } from '../observability/logger.js';
 import type { AviaryRequest } from './actor.js';
 
@@ -19,7 +19,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const res = http.getResponse<ServerResponse>();
     const requestId = req.requestId ?? randomUUID();
     const { statusCode, message, errors } = this.describe(exception);
-    const unavailable = statusCode === 503 && isDatabaseUnavailable(exception);
+    const unavailable = statusCode === 503 && (isDatabaseUnavailable(exception) || databaseTimeout(exception) !== undefined);
     // A deliberate 503 (not ready, draining, database down) is in the access log, not worth a stack.
     if (statusCode >= 500 && statusCode !== 503) {
       this.logger.error(`${req.method} ${loggableUrl(req.originalUrl ?? req.url ?? '')} ${requestId}: ${(exception as Error)?.stack ?? String(exception)}`);
@@ -57,6 +57,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     if (pgCode(exception) === PG_UNIQUE_VIOLATION) {
       return { statusCode: 409, message: 'A resource with this key already exists' };
+    }
+    const timeout = databaseTimeout(exception);
+    if (timeout !== undefined && timeout !== 'connect') {
+      return { statusCode: 503, message: `The database did not answer in time (${timeout} timeout), so this request could not be completed; retry in a few seconds` };
     }
     if (isDatabaseUnavailable(exception)) {
       return { statusCode: 503, message: 'The database is unreachable, so this request could not be completed; retry in a few seconds' };

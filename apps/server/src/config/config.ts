@@ -41,6 +41,41 @@ class EnvSchema {
 
   @IsOptional()
   @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of milliseconds (0: do not retry)' })
+  @Min(0)
+  @Max(3_600_000)
+  AVIARY_DB_CONNECT_RETRY_MS?: number;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(100)
+  @Max(600_000)
+  AVIARY_DB_CONNECT_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of milliseconds (0: no limit)' })
+  @Min(0)
+  @Max(3_600_000)
+  AVIARY_DB_STATEMENT_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of milliseconds (0: no limit)' })
+  @Min(0)
+  @Max(3_600_000)
+  AVIARY_DB_QUERY_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsInt({ message: 'must be an integer number of milliseconds (0: no limit)' })
+  @Min(0)
+  @Max(3_600_000)
+  AVIARY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
   @IsInt({ message: 'must be an integer number of megabytes' })
   @Min(1)
   @Max(256)
@@ -157,6 +192,10 @@ export interface AppConfig {
   adminToken?: string;
   dataDir: string;
   dbPoolSize: number;
+  /** How long start-up keeps retrying a Postgres it cannot reach (0: fail at once). */
+  dbConnectRetryMs: number;
+  /** Limits on every connection to `DATABASE_URL` (not the embedded database); 0 is no limit. */
+  dbTimeouts: DatabaseTimeouts;
   maxBodyBytes: number;
   /** How often each instance's rollout scheduler looks for due plan steps and guard checks. */
   schedulerIntervalMs: number;
@@ -181,6 +220,18 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
 }
 
+/** pg's limits, each guarding against one way a database can stop answering. */
+export interface DatabaseTimeouts {
+  /** Opening a connection, or waiting for a free one in the pool (pg `connectionTimeoutMillis`). */
+  connectMs: number;
+  /** One statement, enforced by Postgres, which cancels it (`statement_timeout`). */
+  statementMs: number;
+  /** One query, enforced by the server process: the answer never came (pg `query_timeout`). */
+  queryMs: number;
+  /** A transaction left open with nothing running, ended by Postgres (`idle_in_transaction_session_timeout`). */
+  idleInTransactionMs: number;
+}
+
 /** Only these are read, so unrelated variables of the process are never looked at. */
 export const VARIABLES = [
   'PORT', 'HOST', 'DATABASE_URL', 'REDIS_URL', 'AVIARY_ADMIN_TOKEN', 'AVIARY_DATA_DIR',
@@ -188,6 +239,8 @@ export const VARIABLES = [
   'LOG_FORMAT', 'AVIARY_CORS_ORIGINS', 'AVIARY_RATE_LIMIT_ADMIN', 'AVIARY_RATE_LIMIT_SDK_METRICS', 'AVIARY_RATE_LIMIT_WINDOW_S',
   'AVIARY_TRUST_PROXY', 'AVIARY_SHUTDOWN_TIMEOUT_MS', 'AVIARY_RETENTION_DAYS', 'AVIARY_AUTH_FAILURE_LIMIT',
   'AVIARY_HTTP_HEADERS_TIMEOUT_MS', 'AVIARY_HTTP_REQUEST_TIMEOUT_MS', 'AVIARY_HTTP_KEEP_ALIVE_TIMEOUT_MS',
+  'AVIARY_DB_CONNECT_RETRY_MS', 'AVIARY_DB_CONNECT_TIMEOUT_MS', 'AVIARY_DB_STATEMENT_TIMEOUT_MS', 'AVIARY_DB_QUERY_TIMEOUT_MS',
+  'AVIARY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS',
 ] as const;
 
 /** Never echoed in an error message. */
@@ -215,6 +268,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')} (got ${shown(e.property, env[e.property])})`),
     );
   }
+  const dbTimeouts = databaseTimeouts(parsed);
   return {
     port: parsed.PORT ?? 4000,
     host: parsed.HOST ?? '0.0.0.0',
@@ -223,6 +277,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminToken: parsed.AVIARY_ADMIN_TOKEN,
     dataDir: parsed.AVIARY_DATA_DIR ?? './.aviary',
     dbPoolSize: parsed.AVIARY_DB_POOL_SIZE ?? 10,
+    dbConnectRetryMs: parsed.AVIARY_DB_CONNECT_RETRY_MS ?? 30_000,
+    dbTimeouts,
     maxBodyBytes: (parsed.AVIARY_MAX_BODY_MB ?? 16) * 1024 * 1024,
     schedulerIntervalMs: parsed.AVIARY_SCHEDULER_INTERVAL_MS ?? 1000,
     retentionDays: parsed.AVIARY_RETENTION_DAYS ?? 30,
@@ -245,6 +301,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     trustProxy: trustProxy(parsed.AVIARY_TRUST_PROXY),
     shutdownTimeoutMs: parsed.AVIARY_SHUTDOWN_TIMEOUT_MS ?? 10_000,
+  };
+}
+
+/**
+ * The query timeout (the server process gives up) must be longer than the statement timeout
+ * (Postgres cancels): else a statement Postgres would have cancelled cleanly is abandoned instead,
+ * and its connection with it.
+ */
+function databaseTimeouts(parsed: EnvSchema): DatabaseTimeouts {
+  const statementMs = parsed.AVIARY_DB_STATEMENT_TIMEOUT_MS ?? 15_000;
+  const queryMs = parsed.AVIARY_DB_QUERY_TIMEOUT_MS ?? (statementMs === 0 ? 0 : statementMs + 5000);
+  if (parsed.AVIARY_DB_QUERY_TIMEOUT_MS !== undefined && queryMs !== 0 && statementMs !== 0 && queryMs <= statementMs) {
+    throw new ConfigError([
+      `AVIARY_DB_QUERY_TIMEOUT_MS: must be longer than AVIARY_DB_STATEMENT_TIMEOUT_MS (${statementMs}), so Postgres cancels a slow statement before the server gives up on it (got ${queryMs})`,
+    ]);
+  }
+  return {
+    connectMs: parsed.AVIARY_DB_CONNECT_TIMEOUT_MS ?? 5000,
+    statementMs,
+    queryMs,
+    idleInTransactionMs: parsed.AVIARY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS ?? 10_000,
   };
 }
 

@@ -12,7 +12,8 @@ import { RetentionIndexes1764345600000 } from '../../../../migrations/1764345600
 import { MetricSources1764432000000 } from '../../../../migrations/1764432000000-MetricSources.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { ClientKeyOrigins1764432060000 } from '../../../../migrations/1764432060000-ClientKeyOrigins.js';
-import type { AppConfig } from '../config/config.js';
+import type { AppConfig, DatabaseTimeouts } from '../config/config.js';
+import { DeadlineClient } from './deadline-client.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 
 /** Every migration, in order. Applied at start and by `npm run migrate`. */
@@ -36,9 +37,41 @@ export async function openDatabase(config: AppConfig): Promise<DatabaseTarget> {
     logging: ['error' as const],
   };
   if (config.databaseUrl) {
-    return { options: { ...common, url: config.databaseUrl, poolSize: config.dbPoolSize } };
+    return { options: { ...common, url: config.databaseUrl, poolSize: config.dbPoolSize, extra: poolTimeouts(config.dbTimeouts) } };
   }
   const embedded = await EmbeddedPostgres.start(config.dataDir);
-  // PGlite serves one backend: more than one pooled connection would queue or fail.
+  // PGlite serves one backend: more than one pooled connection would queue or fail. No timeouts:
+  // it runs in this process (a query blocks the event loop, so no timer fires during one), waiting
+  // for the one connection is queueing, not a fault, and ending its session would end the database.
   return { options: { ...common, ...embedded.connection, poolSize: 1 }, embedded };
+}
+
+/** pg's options for the limits of `DATABASE_URL` connections; a 0 is left out (no limit). */
+function poolTimeouts(timeouts: DatabaseTimeouts): Record<string, unknown> {
+  const set = (ms: number) => (ms > 0 ? ms : undefined);
+  return {
+    Client: DeadlineClient,
+    // A peer that vanished without a FIN (a failed-over host) is found by the kernel, not never.
+    keepAlive: true,
+    connectionTimeoutMillis: timeouts.connectMs,
+    statement_timeout: set(timeouts.statementMs),
+    query_timeout: set(timeouts.queryMs),
+    idle_in_transaction_session_timeout: set(timeouts.idleInTransactionMs),
+  };
+}
+
+/**
+ * The options for running migrations: no statement, query or idle-in-transaction limit (a
+ * migration may rewrite a large table), still the connect timeout.
+ */
+export function migrationOptions(options: DataSourceOptions): DataSourceOptions {
+  const extra = (options as { extra?: Record<string, unknown> }).extra;
+  if (extra === undefined) return options;
+  const { statement_timeout: _s, query_timeout: _q, idle_in_transaction_session_timeout: _i, ...rest } = extra;
+  return { ...options, extra: rest } as DataSourceOptions;
+}
+
+/** Whether connections made with these options carry limits a migration must not run under. */
+export function hasStatementLimits(options: DataSourceOptions): boolean {
+  return migrationOptions(options) !== options;
 }

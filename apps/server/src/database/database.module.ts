@@ -1,11 +1,12 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { DataSource, DataSourceOptions } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { connectWithRetry, databaseAddress, type RetryPolicy } from './connect-with-retry.js';
 import { type DatabaseTarget, openDatabase } from './data-source.js';
 
-// The embedded server started for a given options object, so the data source can stop it.
-const embeddedFor = new WeakMap<object, DatabaseTarget['embedded']>();
+// The embedded server started for a given options object, and how to reach the database.
+const openedFor = new WeakMap<object, { embedded: DatabaseTarget['embedded']; policy: RetryPolicy }>();
 
 @Module({
   imports: [
@@ -13,16 +14,19 @@ const embeddedFor = new WeakMap<object, DatabaseTarget['embedded']>();
       inject: [APP_CONFIG],
       useFactory: async (config: AppConfig) => {
         const target = await openDatabase(config);
-        // A bad DATABASE_URL should stop the boot with its error, not retry for half a minute.
-        const options = { ...target.options, retryAttempts: 0 };
-        embeddedFor.set(options, target.embedded);
+        // Retried by connectWithRetry, which knows which errors are worth it: not by Nest's module.
+        const options = { ...target.options, retryAttempts: 0, toRetry: () => false };
+        const policy: RetryPolicy = config.databaseUrl
+          ? { what: `Postgres at ${databaseAddress(config.databaseUrl)} (DATABASE_URL)`, retryMs: config.dbConnectRetryMs, connectTimeoutMs: config.dbTimeouts.connectMs }
+          : { what: `the embedded Postgres in ${config.dataDir}`, retryMs: 0, connectTimeoutMs: 0 };
+        openedFor.set(options, { embedded: target.embedded, policy });
         return options;
       },
       dataSourceFactory: async (options?: DataSourceOptions) => {
-        const embedded = options ? embeddedFor.get(options) : undefined;
-        const dataSource = new DataSource(options!);
+        const { embedded, policy } = openedFor.get(options!)!;
+        let dataSource: DataSource;
         try {
-          await dataSource.initialize();
+          dataSource = await connectWithRetry(options!, policy, new Logger('Database'));
         } catch (err) {
           await embedded?.stop();
           throw err;

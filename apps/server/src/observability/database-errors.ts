@@ -1,4 +1,6 @@
 import type { DataSource, Logger as TypeOrmLogger } from 'typeorm';
+import type { DatabaseTimeouts } from '../config/config.js';
+import { QUERY_READ_TIMEOUT } from '../database/deadline-client.js';
 import type { Logger } from './logger.js';
 import type { ServerMetrics } from './server-metrics.js';
 
@@ -24,6 +26,31 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return false;
 }
 
+/** Which of the limits of docs/security.md "Database timeouts" an error is, if any. */
+export type DatabaseTimeout = 'connect' | 'statement' | 'query' | 'idle-in-transaction';
+
+/** The variable that sets each limit, named in the log line when it is hit. */
+export const TIMEOUT_VARIABLES: Record<DatabaseTimeout, string> = {
+  connect: 'AVIARY_DB_CONNECT_TIMEOUT_MS',
+  statement: 'AVIARY_DB_STATEMENT_TIMEOUT_MS',
+  query: 'AVIARY_DB_QUERY_TIMEOUT_MS',
+  'idle-in-transaction': 'AVIARY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+};
+
+/** The limit an error comes from: Postgres cancelled the statement (57014 with its reason) or
+ *  ended an idle transaction (25P03), or pg gave up waiting for a connection or an answer. */
+export function databaseTimeout(err: unknown): DatabaseTimeout | undefined {
+  for (let e = err as { code?: unknown; driverError?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+    const message = typeof e.message === 'string' ? e.message : '';
+    if (e.code === '57014' && /statement timeout/.test(message)) return 'statement';
+    if (e.code === '25P03' || /idle-in-transaction timeout/.test(message)) return 'idle-in-transaction';
+    if (message === QUERY_READ_TIMEOUT) return 'query';
+    if (/timeout exceeded when trying to connect|Connection terminated due to connection timeout/.test(message)) return 'connect';
+    e = (e.driverError ?? e.cause) as typeof e;
+  }
+  return undefined;
+}
+
 /** Integrity-constraint violations (SQLSTATE class 23) are answers to clients (409), not failures. */
 function isConstraintViolation(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
@@ -32,26 +59,44 @@ function isConstraintViolation(err: unknown): boolean {
 
 interface PoolLike {
   connect: (...args: unknown[]) => unknown;
+  on?: (event: 'acquire', listener: (client: { on(event: 'error', listener: (err: Error) => void): unknown }) => void) => unknown;
 }
+
+const TIMEOUT_SETTINGS: Record<DatabaseTimeout, keyof DatabaseTimeouts> = {
+  connect: 'connectMs',
+  statement: 'statementMs',
+  query: 'queryMs',
+  'idle-in-transaction': 'idleInTransactionMs',
+};
 
 /**
  * Counts failed Postgres operations in `aviary_postgres_errors_total` and logs them as JSON
- * (the query text, never its parameters). Hooks the data source's pool and TypeORM's logger.
+ * (the query text, never its parameters); a limit that was hit is named with its variable.
+ * Hooks the data source's pool and TypeORM's logger.
  */
-export function watchDatabase(dataSource: DataSource, metrics: ServerMetrics, logger: Logger): void {
-  let lastLogged = 0;
-  let suppressed = 0;
-  const report = (operation: 'connect' | 'query', err: Error, query?: string) => {
-    metrics.postgresErrors.inc({ operation });
-    // An outage fails every request: one line per few seconds is enough.
+export function watchDatabase(dataSource: DataSource, metrics: ServerMetrics, logger: Logger, timeouts?: DatabaseTimeouts): void {
+  // An outage fails every request: one line per few seconds and kind of failure is enough.
+  const lastLogged = new Map<string, { at: number; suppressed: number }>();
+  const report = (operation: 'connect' | 'query' | 'session', err: Error, query?: string) => {
+    if (operation !== 'session') metrics.postgresErrors.inc({ operation });
+    const timeout = databaseTimeout(err);
+    const kind = timeout ?? operation;
     const now = Date.now();
-    if (now - lastLogged < 5000) {
-      suppressed++;
+    const last = lastLogged.get(kind) ?? { at: 0, suppressed: 0 };
+    lastLogged.set(kind, last);
+    if (now - last.at < 5000) {
+      last.suppressed++;
       return;
     }
-    lastLogged = now;
-    logger.warn({ operation, code: (err as { code?: string }).code, query: query?.slice(0, 200), suppressed: suppressed || undefined }, `postgres ${operation} failed: ${err.message}`);
-    suppressed = 0;
+    const fields = { operation, code: (err as { code?: string }).code, query: query?.slice(0, 200), suppressed: last.suppressed || undefined };
+    last.at = now;
+    last.suppressed = 0;
+    if (timeout === undefined) {
+      logger.warn(fields, `postgres ${operation} failed: ${err.message}`);
+      return;
+    }
+    const ms = timeouts?.[TIMEOUT_SETTINGS[timeout]];
+    logger.warn({ ...fields, timeout }, `postgres ${timeout} timeout hit (${TIMEOUT_VARIABLES[timeout]}${ms === undefined ? '' : ` = ${ms} ms`}): ${err.message}`);
   };
 
   const pool = (dataSource.driver as unknown as { master?: PoolLike }).master;
@@ -70,6 +115,16 @@ export function watchDatabase(dataSource: DataSource, metrics: ServerMetrics, lo
         throw err;
       });
     };
+    // Postgres ending a session (an idle transaction past its limit) reaches no query: only the
+    // error event of the client, checked out since it is in a transaction, hears it.
+    const heard = new WeakSet<object>();
+    pool.on?.('acquire', (client) => {
+      if (heard.has(client)) return;
+      heard.add(client);
+      client.on('error', (err) => {
+        if (databaseTimeout(err) === 'idle-in-transaction') report('session', err);
+      });
+    });
   }
 
   const typeorm: TypeOrmLogger = {

@@ -32,6 +32,7 @@ export class ObservabilityModule implements OnModuleInit {
     private readonly publisher: InProcessChangePublisher,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_LOGGER) private readonly logger: Logger,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
@@ -46,6 +47,6 @@ export class ObservabilityModule implements OnModuleInit {
       this.metrics.changes.inc({ environment: event.environment, kind: event.kind });
       if (event.kind === 'kill') this.metrics.kills.inc({ environment: event.environment });
     });
-    watchDatabase(this.dataSource, this.metrics, this.logger.child({ context: 'Postgres' }));
+    watchDatabase(this.dataSource, this.metrics, this.logger.child({ context: 'Postgres' }), this.config.databaseUrl ? this.config.dbTimeouts : undefined);
   }
 }

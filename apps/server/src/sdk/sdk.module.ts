@@ -4,14 +4,14 @@ import type { DataSource } from 'typeorm';
 import { InProcessChangePublisher } from '../changes/change-publisher.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { RulesetService } from '../ruleset/ruleset.service.js';
-import { type ChangeBus, InProcessChangeBus, RedisChangeBus } from '../stream/change-bus.js';
+import { CHANGE_BUS, type ChangeBus, InProcessChangeBus, RedisChangeBus } from '../stream/change-bus.js';
 import { LiveRulesets } from '../stream/live-rulesets.js';
 import { StreamHub } from '../stream/stream-hub.js';
 import { PostgresRulesetSource } from './postgres-ruleset-source.js';
 import { SdkController } from './sdk.controller.js';
 import { SdkService } from './sdk.service.js';
 
-export const CHANGE_BUS = Symbol('CHANGE_BUS');
+export { CHANGE_BUS };
 
 @Module({
   controllers: [SdkController],

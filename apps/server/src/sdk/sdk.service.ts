@@ -1,6 +1,7 @@
-import { ForbiddenException, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { ForbiddenException, Injectable, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthenticatedKey } from '../common/actor.js';
+import { credentialRef } from '../credentials/credential.js';
 import { LiveRulesets } from '../stream/live-rulesets.js';
 import type { RulesetSnapshot } from '../stream/snapshot.js';
 import { StreamHub, rulesetJson } from '../stream/stream-hub.js';
@@ -81,10 +82,15 @@ export class SdkService {
     const missed = lastEventId === undefined || rewound ? undefined : await this.live.missedSince(environment, lastEventId);
     // Take the snapshot after the await: changes may have landed meanwhile.
     const snapshot = this.live.get(environment)!;
+    // Revoked while this request was on its way here: checked in the same turn as the open, so a
+    // revocation lands either before (refused) or after (the stream is ended with the others).
+    const credentials = [credentialRef({ kind: 'api-key', id: caller.key.id })];
+    if (credentials.some((c) => this.hub.isRefused(c))) throw new UnauthorizedException('Unknown or revoked API key');
     this.hub.open(
       {
         environment,
         res,
+        credentials,
         client: caller.key.kind === 'client' ? { userKey: caller.userKey } : undefined,
         // Without a usable resume point the subscriber starts from nothing and gets the whole ruleset.
         revision: missed === undefined ? -1 : lastEventId!,

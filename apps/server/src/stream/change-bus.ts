@@ -1,12 +1,21 @@
 import { Redis } from 'ioredis';
+import { type Credential, parseCredential } from '../credentials/credential.js';
 import type { RulesetChange } from './snapshot.js';
 
-export type ChangeHandler = (change: RulesetChange) => void;
+/** The instance's `ChangeBus` (provided by the SDK module). */
+export const CHANGE_BUS = Symbol('CHANGE_BUS');
 
-/** Carries committed changes to every server instance. Delivery is best effort: instances also reconcile with Postgres. */
+export type ChangeHandler = (change: RulesetChange) => void;
+export type RevocationHandler = (credential: Credential) => void;
+
+/** Carries committed changes and revoked credentials to every server instance. Delivery is best
+ *  effort: instances also reconcile revisions and re-check credentials with Postgres. */
 export interface ChangeBus {
   publish(change: RulesetChange): Promise<void>;
   subscribe(handler: ChangeHandler): void;
+  /** A credential was revoked (committed): every instance ends the streams it authenticated. */
+  publishRevocation(credential: Credential): Promise<void>;
+  onRevocation(handler: RevocationHandler): void;
   /** Called when the bus comes back after an outage, when messages may have been lost. */
   onReconnect(handler: () => void): void;
   readonly healthy: boolean;
@@ -16,6 +25,7 @@ export interface ChangeBus {
 /** Stands in for Redis when there is one instance (no `REDIS_URL`). */
 export class InProcessChangeBus implements ChangeBus {
   private readonly handlers: ChangeHandler[] = [];
+  private readonly revocationHandlers: RevocationHandler[] = [];
   readonly healthy = true;
 
   async publish(change: RulesetChange): Promise<void> {
@@ -26,12 +36,22 @@ export class InProcessChangeBus implements ChangeBus {
     this.handlers.push(handler);
   }
 
+  async publishRevocation(credential: Credential): Promise<void> {
+    for (const handler of this.revocationHandlers) handler(credential);
+  }
+
+  onRevocation(handler: RevocationHandler): void {
+    this.revocationHandlers.push(handler);
+  }
+
   onReconnect(): void {}
 
   async close(): Promise<void> {}
 }
 
 export const CHANGES_CHANNEL = 'aviary:changes';
+/** Its own channel, so an instance of an older version never reads a revocation as a change. */
+export const CREDENTIALS_CHANNEL = 'aviary:credentials';
 
 interface Logger {
   log(message: string): void;
@@ -43,6 +63,7 @@ export class RedisChangeBus implements ChangeBus {
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly handlers: ChangeHandler[] = [];
+  private readonly revocationHandlers: RevocationHandler[] = [];
   private readonly reconnectHandlers: Array<() => void> = [];
   private down = false;
   private errors = 0;
@@ -64,16 +85,21 @@ export class RedisChangeBus implements ChangeBus {
       this.logger.log('redis is back: streaming fan-out resumed');
       for (const handler of this.reconnectHandlers) handler();
     });
-    this.subscriber.on('message', (_channel: string, message: string) => {
-      let change: RulesetChange;
+    this.subscriber.on('message', (channel: string, message: string) => {
+      let parsed: unknown;
       try {
-        change = JSON.parse(message) as RulesetChange;
+        parsed = JSON.parse(message);
       } catch {
         return;
       }
-      for (const handler of this.handlers) handler(change);
+      if (channel === CREDENTIALS_CHANNEL) {
+        const credential = parseCredential((parsed as { revoked?: unknown } | null)?.revoked);
+        if (credential) for (const handler of this.revocationHandlers) handler(credential);
+        return;
+      }
+      for (const handler of this.handlers) handler(parsed as RulesetChange);
     });
-    void this.subscriber.subscribe(CHANGES_CHANNEL).catch(() => undefined);
+    void this.subscriber.subscribe(CHANGES_CHANNEL, CREDENTIALS_CHANNEL).catch(() => undefined);
   }
 
   get healthy(): boolean {
@@ -94,6 +120,18 @@ export class RedisChangeBus implements ChangeBus {
 
   subscribe(handler: ChangeHandler): void {
     this.handlers.push(handler);
+  }
+
+  async publishRevocation(credential: Credential): Promise<void> {
+    try {
+      await this.publisher.publish(CREDENTIALS_CHANNEL, JSON.stringify({ revoked: credential }));
+    } catch {
+      // The credential check finds it; the revocation has committed and must not fail now.
+    }
+  }
+
+  onRevocation(handler: RevocationHandler): void {
+    this.revocationHandlers.push(handler);
   }
 
   onReconnect(handler: () => void): void {

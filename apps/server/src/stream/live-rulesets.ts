@@ -1,11 +1,10 @@
 import type { Ruleset } from '@aviary/core';
 import type { ChangeBus } from './change-bus.js';
+import { FreshRead } from './fresh-read.js';
 import { RulesetSnapshot, type RulesetChange } from './snapshot.js';
 import type { StreamHub } from './stream-hub.js';
 
 type Revisions = Array<{ environment: string; id: string; revision: number }>;
-
-const noop = () => undefined;
 
 /** Where the live rulesets come from: Postgres, the source of truth. */
 export interface RulesetSource {
@@ -39,9 +38,11 @@ export class LiveRulesets {
   private readonly recent = new Map<string, RulesetChange[]>();
   private timer?: NodeJS.Timeout;
   private reconciling?: Promise<void>;
-  /** The read of Postgres's revisions in flight, and the one queued to start after it. */
-  private currentRead?: Promise<Revisions>;
-  private nextRead?: Promise<Revisions>;
+  /** Postgres's revisions, read after the call. Concurrent callers share reads (a reconnect storm
+   *  after an instance dies costs one or two queries, not one per client). */
+  private readonly revisionsRead: FreshRead<Revisions>;
+  /** Runs before anything read from Postgres reaches a stream (see `checkBeforeDelivery`). */
+  private beforeDelivery: () => Promise<void> = () => Promise.resolve();
   private lastLookup = 0;
   lastReconcileError?: string;
   /** Largest number of revisions this instance was found behind Postgres at a check. */
@@ -53,7 +54,19 @@ export class LiveRulesets {
     private readonly hub: StreamHub,
     private readonly logger: Logger,
     private readonly checkIntervalMs = 2000,
-  ) {}
+  ) {
+    this.revisionsRead = new FreshRead(() => this.source.revisions());
+  }
+
+  /**
+   * `check` runs after changes are read from Postgres and before they reach any stream: the
+   * credential check, so a change committed after a revocation whose message was lost never
+   * reaches a stream of the revoked key (the check reads Postgres after the change was read, so it
+   * sees the revocation). Changes from the bus need none: they come after the revocation message.
+   */
+  checkBeforeDelivery(check: () => Promise<void>): void {
+    this.beforeDelivery = check;
+  }
 
   async start(): Promise<void> {
     this.bus.subscribe((change) => void this.receive(change));
@@ -138,31 +151,7 @@ export class LiveRulesets {
   }
 
   private async committedRevision(environment: string): Promise<number | undefined> {
-    return (await this.freshRevisions()).find((e) => e.environment === environment)?.revision;
-  }
-
-  /**
-   * Postgres's revisions, read after the call. Concurrent callers share reads (a reconnect storm
-   * after an instance dies costs one or two queries, not one per client), but never a read that
-   * began before they called: it could predate the commit of the revision they ask about.
-   */
-  private freshRevisions(): Promise<Revisions> {
-    if (this.nextRead) return this.nextRead;
-    if (!this.currentRead) return this.startRead();
-    const next = this.currentRead.then(noop, noop).then(() => {
-      this.nextRead = undefined;
-      return this.startRead();
-    });
-    this.nextRead = next;
-    return next;
-  }
-
-  private startRead(): Promise<Revisions> {
-    const read = this.source.revisions().finally(() => {
-      if (this.currentRead === read) this.currentRead = undefined;
-    });
-    this.currentRead = read;
-    return read;
+    return (await this.revisionsRead.get()).find((e) => e.environment === environment)?.revision;
   }
 
   /** Changes after `revision` up to the live one, or undefined when the log no longer covers them. */
@@ -223,6 +212,7 @@ export class LiveRulesets {
     if (current !== undefined) {
       const changes = await this.source.changesSince(environment, current.revision, MAX_REPLAY);
       if (changes[0]?.revision === current.revision + 1 && changes.every((c) => c.kind !== 'ruleset')) {
+        await this.beforeDelivery();
         let snapshot = current;
         for (const change of changes) snapshot = this.advance(change, snapshot) ?? snapshot;
         if (changes.length < MAX_REPLAY) return;
@@ -235,6 +225,7 @@ export class LiveRulesets {
     }
     const latest = this.snapshots.get(environment);
     if (latest !== undefined && latest.revision >= loaded.ruleset.revision) return;
+    await this.beforeDelivery();
     const snapshot = new RulesetSnapshot(loaded.ruleset, new Set(loaded.clientVisible));
     this.snapshots.set(environment, snapshot);
     this.recent.delete(environment);
@@ -253,6 +244,7 @@ export class LiveRulesets {
     if (current === undefined || committed === undefined || committed >= current.revision) return;
     const loaded = await this.source.load(environment);
     if (loaded === undefined) return;
+    await this.beforeDelivery();
     this.logger.warn(
       `environment "${environment}": Postgres is at revision ${loaded.ruleset.revision}, behind this instance's ${current.revision}; ` +
         'the database was rewound (restored from an older backup?): reloading it and resetting its streams',

@@ -1,11 +1,17 @@
 import type { ServerResponse } from 'node:http';
+import type { CredentialRef } from '../credentials/credential.js';
 import { clientPatch, publicPatch, type RulesetChange, type RulesetSnapshot } from './snapshot.js';
 import { SSE_HEARTBEAT, openEventStream, sseEvent, writeFrame } from './sse.js';
+
+const REFUSED_FOR_MS = 10 * 60_000;
+const MAX_REFUSED = 10_000;
 
 /** One open stream. Client-key streams see only what that user may see. */
 export interface Subscriber {
   readonly environment: string;
   readonly res: ServerResponse;
+  /** What authenticated it (a key; later a session and its person): revoking any ends the stream. */
+  readonly credentials: readonly CredentialRef[];
   /** Set for client keys: the user's context key (may be undefined when the page sent none). */
   readonly client?: { userKey: string | undefined };
   /** The revision this subscriber holds. */
@@ -20,6 +26,9 @@ export class StreamHub {
   private readonly byEnvironment = new Map<string, Set<Subscriber>>();
   private heartbeat?: NodeJS.Timeout;
   private accepting = true;
+  /** Credentials whose streams were ended, with when: a stream authenticated just before the
+   *  revocation may reach `open` after it, and must not. */
+  private readonly refused = new Map<CredentialRef, number>();
 
   constructor(private readonly heartbeatMs = 15_000) {}
 
@@ -74,6 +83,38 @@ export class StreamHub {
         if (writeFrame(sub.res, shared)) sub.revision = change.revision;
       } else this.send(sub, change, snapshot, false);
     }
+  }
+
+  /** The credentials the open streams were authenticated with. */
+  credentials(): Set<CredentialRef> {
+    const refs = new Set<CredentialRef>();
+    for (const set of this.byEnvironment.values()) for (const sub of set) for (const ref of sub.credentials) refs.add(ref);
+    return refs;
+  }
+
+  /** Whether a credential's streams were ended as revoked: then a new one is refused. */
+  isRefused(credential: CredentialRef): boolean {
+    return this.refused.has(credential);
+  }
+
+  /** Ends every open stream authenticated by `credential` (revoked) and refuses new ones; answers
+   *  how many it ended. */
+  endFor(credential: CredentialRef): number {
+    const now = Date.now();
+    // Longer than any request takes from its authentication to opening its stream.
+    for (const [ref, at] of this.refused) if (now - at > REFUSED_FOR_MS) this.refused.delete(ref);
+    if (this.refused.size >= MAX_REFUSED) this.refused.delete(this.refused.keys().next().value!);
+    this.refused.set(credential, now);
+    let ended = 0;
+    for (const set of this.byEnvironment.values()) {
+      for (const sub of set) {
+        if (!sub.credentials.includes(credential)) continue;
+        set.delete(sub);
+        sub.res.end();
+        ended++;
+      }
+    }
+    return ended;
   }
 
   /** Stops taking streams and closes the open ones so their clients reconnect elsewhere. */
