@@ -219,7 +219,7 @@ describe('flag configs', () => {
     [{ rules: [{ id: 'r', rollout: { percentage: 12.3456 } }] }, 'rules[0].rollout.percentage'],
     [{ rules: [{ id: 'r', rollout: { percentage: 101 } }] }, 'rules[0].rollout.percentage'],
     [{ rules: [{ id: 'r', split: [{ variant: 'blue', weight: -1 }] }] }, 'rules[0].split[0].weight'],
-    [{ rules: [{ id: 'r', conditions: [{ attribute: 'a', operator: 'matches', values: ['(a+)+$'] }] }] }, 'rules[0].conditions[0].values'],
+    [{ rules: [{ id: 'r', conditions: [{ attribute: 'a', operator: 'matches', values: ['(a)\\1'] }] }] }, 'rules[0].conditions[0].values'],
     [{ rules: [{ id: 'r', conditions: [{ attribute: 'a', operator: 'matches', values: ['('] }] }] }, 'rules[0].conditions[0].values'],
     [{ rules: [{ id: 'r', conditions: [{ attribute: 'a', operator: 'matches', values: ['a'.repeat(300)] }] }] }, 'rules[0].conditions[0].values'],
     [{ rules: [{ id: 'r', conditions: [{ attribute: 'd', operator: 'before', values: ['yesterday'] }] }] }, 'rules[0].conditions[0].values'],

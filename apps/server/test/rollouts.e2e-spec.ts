@@ -282,11 +282,11 @@ describe('guard sources: client keys are public', () => {
     const backend = await createPlan('backend-guarded', { steps, guard: { ...GUARD, sources: ['server'] }, start: true });
     const both = await createPlan('both-guarded', { steps, guard: GUARD, start: true });
     expect(backend.guard).toEqual({ ...GUARD, falseAlarmRate: 0.01, sources: ['server'] });
-    // Anyone with the page's client key reports a disaster in the exposed arm; the backends see a healthy canary.
-    for (const flag of ['backend-guarded', 'both-guarded']) {
-      await report(flag, { exposed: [900, 1000], control: [0, 1000] }, clientKey);
-      await report(flag, { exposed: [12, 1000], control: [10, 1000] });
-    }
+    // The backends see a healthy canary; then anyone with the page's client key reports a disaster
+    // in the exposed arm (in this order, so a guard look between two reports can only see the
+    // healthy half: the breach is judged on both).
+    for (const flag of ['backend-guarded', 'both-guarded']) await report(flag, { exposed: [12, 1000], control: [10, 1000] });
+    for (const flag of ['backend-guarded', 'both-guarded']) await report(flag, { exposed: [900, 1000], control: [0, 1000] }, clientKey);
     const [kept, judged] = await Promise.all([
       waitFor(backend.id, (p) => p.state !== 'running'),
       waitFor(both.id, (p) => p.state !== 'running'),

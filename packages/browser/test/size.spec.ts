@@ -1,7 +1,7 @@
-import { build, type Metafile } from 'esbuild';
+import { build, stop, type Metafile } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The size guard of `npm test`: bundled like `npm run bench:size` (esbuild, browser, ESM, minified,
 // gzip -9), from the sources so that it needs no prior build of this package.
@@ -21,6 +21,9 @@ async function bundle(file: string, external: string[] = []) {
   return { gzip: gzipSync(code, { level: 9 }).length, inputs: Object.keys((Object.values(result.metafile.outputs)[0] as Metafile['outputs'][string]).inputs) };
 }
 
+
+// esbuild's service process would outlive the test file by a moment otherwise.
+afterAll(() => stop());
 describe('bundle size (min + gzip -9)', () => {
   let whole: Awaited<ReturnType<typeof bundle>>;
   let sdk: Awaited<ReturnType<typeof bundle>>;

@@ -1,4 +1,4 @@
-import { transform, build as esbuild } from 'esbuild';
+import { transform, build as esbuild, stop as stopEsbuild } from 'esbuild';
 import { copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -128,7 +128,8 @@ beforeAll(async () => {
   ]);
 });
 
-afterAll(() => resources.release());
+// esbuild's service process would outlive the test by a moment otherwise.
+afterAll(() => Promise.all([resources.release(), stopEsbuild()]));
 
 describe('the tarballs', () => {
   const allowed: Record<Name, RegExp> = {

@@ -1,4 +1,4 @@
-import { build } from 'esbuild';
+import { build, stop } from 'esbuild';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,8 @@ export async function bundleForBrowser(): Promise<string> {
     write: false,
     logLevel: 'silent',
   });
+  // esbuild's service process would outlive the test file by a moment otherwise; a later build starts another.
+  await stop();
   return result.outputFiles[0]!.text;
 }
 
