@@ -1,13 +1,21 @@
+import { applyDecorators } from '@nestjs/common';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 
+/** An optional whole number read from the environment (`''` counts as unset), within [min, max]. */
+function IntegerVariable(message: string, min: number, max?: number): PropertyDecorator {
+  return applyDecorators(
+    IsOptional(),
+    Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value))),
+    IsInt({ message }),
+    Min(min),
+    ...(max === undefined ? [] : [Max(max)]),
+  );
+}
+
 /** The environment variables the server reads, validated once at boot. */
 class EnvSchema {
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer port number' })
-  @Min(0)
-  @Max(65535)
+  @IntegerVariable('must be an integer port number', 0, 65535)
   PORT?: number;
 
   @IsOptional()
@@ -32,81 +40,37 @@ class EnvSchema {
   @IsString()
   AVIARY_DATA_DIR?: string;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer' })
-  @Min(1)
-  @Max(100)
+  @IntegerVariable('must be an integer', 1, 100)
   AVIARY_DB_POOL_SIZE?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of milliseconds (0: do not retry)' })
-  @Min(0)
-  @Max(3_600_000)
+  @IntegerVariable('must be an integer number of milliseconds (0: do not retry)', 0, 3_600_000)
   AVIARY_DB_CONNECT_RETRY_MS?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of milliseconds' })
-  @Min(100)
-  @Max(600_000)
+  @IntegerVariable('must be an integer number of milliseconds', 100, 600_000)
   AVIARY_DB_CONNECT_TIMEOUT_MS?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of milliseconds (0: no limit)' })
-  @Min(0)
-  @Max(3_600_000)
+  @IntegerVariable('must be an integer number of milliseconds (0: no limit)', 0, 3_600_000)
   AVIARY_DB_STATEMENT_TIMEOUT_MS?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of milliseconds (0: no limit)' })
-  @Min(0)
-  @Max(3_600_000)
+  @IntegerVariable('must be an integer number of milliseconds (0: no limit)', 0, 3_600_000)
   AVIARY_DB_QUERY_TIMEOUT_MS?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of milliseconds (0: no limit)' })
-  @Min(0)
-  @Max(3_600_000)
+  @IntegerVariable('must be an integer number of milliseconds (0: no limit)', 0, 3_600_000)
   AVIARY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of megabytes' })
-  @Min(1)
-  @Max(256)
+  @IntegerVariable('must be an integer number of megabytes', 1, 256)
   AVIARY_MAX_BODY_MB?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of milliseconds' })
-  @Min(100)
-  @Max(600_000)
+  @IntegerVariable('must be an integer number of milliseconds', 100, 600_000)
   AVIARY_REVISION_CHECK_MS?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of milliseconds' })
-  @Min(100)
-  @Max(600_000)
+  @IntegerVariable('must be an integer number of milliseconds', 100, 600_000)
   AVIARY_STREAM_HEARTBEAT_MS?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of milliseconds' })
-  @Min(10)
-  @Max(60_000)
+  @IntegerVariable('must be an integer number of milliseconds', 10, 60_000)
   AVIARY_SCHEDULER_INTERVAL_MS?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be a whole number of days' })
-  @Min(1)
-  @Max(3650)
+  @IntegerVariable('must be a whole number of days', 1, 3650)
   AVIARY_RETENTION_DAYS?: number;
 
   @IsOptional()
@@ -123,23 +87,13 @@ class EnvSchema {
   })
   AVIARY_CORS_ORIGINS?: string;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of requests (0 turns the limit off)' })
-  @Min(0)
+  @IntegerVariable('must be an integer number of requests (0 turns the limit off)', 0)
   AVIARY_RATE_LIMIT_ADMIN?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of requests (0 turns the limit off)' })
-  @Min(0)
+  @IntegerVariable('must be an integer number of requests (0 turns the limit off)', 0)
   AVIARY_RATE_LIMIT_SDK_METRICS?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of seconds' })
-  @Min(1)
-  @Max(86_400)
+  @IntegerVariable('must be an integer number of seconds', 1, 86_400)
   AVIARY_RATE_LIMIT_WINDOW_S?: number;
 
   @IsOptional()
@@ -148,38 +102,19 @@ class EnvSchema {
   })
   AVIARY_TRUST_PROXY?: string;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of milliseconds' })
-  @Min(100)
-  @Max(600_000)
+  @IntegerVariable('must be an integer number of milliseconds', 100, 600_000)
   AVIARY_SHUTDOWN_TIMEOUT_MS?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of failed authentications (0 turns the limit off)' })
-  @Min(0)
+  @IntegerVariable('must be an integer number of failed authentications (0 turns the limit off)', 0)
   AVIARY_AUTH_FAILURE_LIMIT?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of milliseconds' })
-  @Min(100)
-  @Max(600_000)
+  @IntegerVariable('must be an integer number of milliseconds', 100, 600_000)
   AVIARY_HTTP_HEADERS_TIMEOUT_MS?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of milliseconds' })
-  @Min(100)
-  @Max(3_600_000)
+  @IntegerVariable('must be an integer number of milliseconds', 100, 3_600_000)
   AVIARY_HTTP_REQUEST_TIMEOUT_MS?: number;
 
-  @IsOptional()
-  @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'must be an integer number of milliseconds' })
-  @Min(100)
-  @Max(600_000)
+  @IntegerVariable('must be an integer number of milliseconds', 100, 600_000)
   AVIARY_HTTP_KEEP_ALIVE_TIMEOUT_MS?: number;
 }
 
