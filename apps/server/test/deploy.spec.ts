@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import semver from 'semver';
 import { parse } from 'yaml';
 import { ConfigError, loadConfig, VARIABLES } from '../src/config/config.js';
 import { REPO } from './real-processes.js';
@@ -155,6 +156,17 @@ describe('Dockerfile', () => {
     const start = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
     const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(runtime)![1]!) as string[];
     expect(start).toContain(cmd.join(' '));
+  });
+
+  it('pins a Node that every production dependency of the server supports, and engines says the same floor', () => {
+    const image = /^ARG NODE_IMAGE=node:(\d+\.\d+\.\d+)-/m.exec(dockerfile)![1]!;
+    const floor = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    expect(semver.satisfies(image, floor), `the image's Node ${image} is outside engines ${floor}`).toBe(true);
+    const lowest = semver.minVersion(floor)!.version;
+    const installed = JSON.parse(execFileSync('npm', ['query', '.prod', '--workspace', '@aviary/server'], { cwd: REPO, encoding: 'utf8' })) as Array<{ name: string; version: string; engines?: { node?: string } }>;
+    expect(installed.length).toBeGreaterThan(50);
+    const unsupported = installed.filter((p) => p.engines?.node && !semver.satisfies(lowest, p.engines.node)).map((p) => `${p.name}@${p.version} wants node ${p.engines!.node}`);
+    expect(unsupported, `engines says ${floor}`).toEqual([]);
   });
 
   it('keeps dependencies, builds and local state out of the build context', () => {
