@@ -8,14 +8,12 @@ import { evaluate, type Ruleset } from '../src/index.js';
 import {
   applyMessages,
   applyPatch,
-  applyRuleset,
   diffRulesets,
   initialState,
   parseRevision,
   patchRuleset,
   resumeRevision,
   sameJson,
-  toPatch,
   toRuleset,
   type Applied,
   type ProtocolState,
@@ -110,11 +108,11 @@ describe('batches: the events of one received chunk', () => {
 
   it('applies nothing after a missed revision but a whole ruleset, which makes the reload unnecessary', () => {
     const gapped = applyMessages(held, [event('change', 11, { flags: { c: flag('c') } }), event('change', 13, {}), event('change', 12, {}), event('kill', 14, {})]);
-    expect(gapped).toMatchObject({ state: { revision: 11, reload: true }, needsReload: true, gap: [11, 13] });
+    expect(gapped).toMatchObject({ state: { revision: 11, reload: true }, needsReload: true });
     expect(resumeRevision(gapped.state)).toBeUndefined();
 
     const reloaded = applyMessages(held, [event('change', 12, {}), event('ruleset', 12, { ...base, flags: {} })]);
-    expect(reloaded).toMatchObject({ state: { revision: 12, reload: false }, needsReload: false, gap: [10, 12] });
+    expect(reloaded).toMatchObject({ state: { revision: 12, reload: false }, needsReload: false });
     expect(reloaded.events).toEqual([['change', { revision: 12, flags: ['a', 'b'], cohorts: [] }]]);
   });
 
@@ -144,9 +142,9 @@ describe('batches: the events of one received chunk', () => {
     ]);
   });
 
-  it('tells a reset with the revisions involved, and takes the revision from the id over the data', () => {
-    expect(applyMessages(held, [event('ruleset', 4, { ...base, revision: 77, reset: true })])).toMatchObject({ state: { revision: 4 }, reset: [10, 4] });
-    expect(applyMessages(held, [event('ruleset', 4, { ...base, revision: 4 })]).state).toBe(held);
+  it('takes a lower ruleset only when marked as a reset, and the revision from the id over the data', () => {
+    expect(applyMessages(held, [event('ruleset', 4, { ...base, revision: 77, reset: true })]).state).toMatchObject({ revision: 4, ruleset: { revision: 4 } });
+    expect(applyMessages(held, [event('ruleset', 4, { ...base, revision: 4 })]).state).toEqual(held);
   });
 
   it('leaves the state passed in as it was, and shares what a patch does not touch', () => {
@@ -160,19 +158,21 @@ describe('batches: the events of one received chunk', () => {
   it('ignores what it does not know and reports what breaks the protocol', () => {
     const applied = applyMessages(held, [{ data: '{}' }, { event: 'ping', data: '{}' }, event('ruleset', 11, { flags: 3 }), { event: 'ruleset', id: '12', data: 'nope' }]);
     expect(applied).toMatchObject({ state: held, events: [], needsReload: false });
-    expect(applied.problems).toEqual(['a "ruleset" event (id 11) is not a ruleset', 'a "ruleset" event (id 12) is not JSON']);
-    expect(applyMessages(held, [{ event: 'change', data: '{"flags":{}}' }]).problems).toEqual(['a "change" event (id none) is not a patch with a revision']);
+    expect(applied.problems).toEqual(['the "ruleset" event 11 is not a ruleset', 'the "ruleset" event 12 is not JSON']);
+    expect(applyMessages(held, [{ event: 'change', data: '{"flags":{}}' }]).problems).toEqual(['the "change" event (no id) is not a patch with a revision']);
   });
 });
 
-describe('a polled ruleset', () => {
+describe('a polled ruleset: a ruleset event without an id', () => {
+  const polled = (state: ProtocolState, body: unknown) => applyMessages(state, [{ event: 'ruleset', data: JSON.stringify(body) }]);
+
   it('follows the rules of a ruleset event', () => {
-    expect(applyRuleset(held, { ...base, revision: 11 }).state.revision).toBe(11);
-    expect(applyRuleset(held, { ...base, revision: 9 }).state).toBe(held);
-    expect(applyRuleset(held, { ...base, revision: 9, reset: true })).toMatchObject({ state: { revision: 9 }, reset: [10, 9] });
-    expect(applyRuleset(held, { revision: 11 }).problems).toEqual(['the polled ruleset is not a ruleset']);
+    expect(polled(held, { ...base, revision: 11 }).state.revision).toBe(11);
+    expect(polled(held, { ...base, revision: 9 }).state).toEqual(held);
+    expect(polled(held, { ...base, revision: 9, reset: true }).state.revision).toBe(9);
+    expect(polled(held, { revision: 11 }).problems).toEqual(['the "ruleset" event (no id) is not a ruleset']);
     // It answers a pending reload too.
-    expect(applyRuleset({ ...held, reload: true }, base).state).toEqual(held);
+    expect(polled({ ...held, reload: true }, base).state).toEqual(held);
   });
 });
 
@@ -243,8 +243,8 @@ describe('parsing', () => {
     expect(toRuleset({ flags: {}, revision: 3, reset: true }, 7)).toEqual({ flags: {}, revision: 7, environment: '', cohorts: {} });
     expect(toRuleset({ flags: {} })).toBeUndefined();
     expect(toRuleset({ flags: {}, revision: -1 })).toBeUndefined();
-    expect(toPatch({ flags: [] })).toBeUndefined();
-    expect(toPatch({ revision: 1.5 })).toBeUndefined();
-    expect(toPatch({ flags: { a: null } })).toEqual({ flags: { a: null } });
+    expect(toRuleset({ flags: {}, cohorts: [] }, 1)).toBeUndefined();
+    expect(toRuleset({ flags: [] }, 1)).toBeUndefined();
+    expect(toRuleset([], 1)).toBeUndefined();
   });
 });

@@ -2,27 +2,26 @@ import type { Ruleset } from '../types.js';
 import type { RulesetDiff, RulesetPatch } from './types.js';
 
 /**
- * Applies a patch and tells what it changed, looking only at what the patch names (a patch carries
- * one or a few flags; the ruleset may hold thousands). The result is a new ruleset: the base is left
- * untouched (the evaluator caches by identity) and a map the patch does not touch is shared. The
- * diff is the one `diffRulesets` gives for the same two rulesets.
+ * The ruleset with the patch applied, as a new object: the base is left untouched (the evaluator
+ * caches by identity), and a map the patch does not touch is shared.
  */
-export function patchRuleset(base: Ruleset, patch: RulesetPatch, revision: number): { ruleset: Ruleset; diff: RulesetDiff } {
-  const diff: RulesetDiff = { flags: [], cohorts: [], killed: [] };
-  const flags = patchMap(base.flags, patch.flags, diff.flags, diff.killed);
-  const cohorts = patchMap(base.cohorts, patch.cohorts, diff.cohorts);
-  return { ruleset: { ...base, revision, flags, cohorts }, diff };
+export function applyPatch(base: Ruleset, patch: RulesetPatch, revision: number): Ruleset {
+  return { ...base, revision, flags: merge(base.flags, patch.flags), cohorts: merge(base.cohorts, patch.cohorts) };
 }
 
-/** The ruleset with the patch applied, as a new object (see `patchRuleset`). */
-export function applyPatch(base: Ruleset, patch: RulesetPatch, revision: number): Ruleset {
-  return patchRuleset(base, patch, revision).ruleset;
+/**
+ * Applies a patch and tells what it changed, looking only at what the patch names (a patch carries
+ * one or a few flags; the ruleset may hold thousands). The diff is the one `diffRulesets` gives for
+ * the same two rulesets.
+ */
+export function patchRuleset(base: Ruleset, patch: RulesetPatch, revision: number): { ruleset: Ruleset; diff: RulesetDiff } {
+  const ruleset = applyPatch(base, patch, revision);
+  return { ruleset, diff: diff(base, ruleset, Object.keys(patch.flags ?? {}), Object.keys(patch.cohorts ?? {})) };
 }
 
 /** The flags and cohorts that differ between two rulesets (as JSON data, members in any order), and the flags switched off. */
 export function diffRulesets(before: Ruleset, after: Ruleset): RulesetDiff {
-  const flags = changedKeys(before.flags, after.flags);
-  return { flags, cohorts: changedKeys(before.cohorts, after.cohorts), killed: flags.filter((key) => switchedOff(before.flags[key], after.flags[key])) };
+  return diff(before, after, union(before.flags, after.flags), union(before.cohorts, after.cohorts));
 }
 
 /** Whether two values of parsed JSON are the same data (object members in any order); stops at the first difference. */
@@ -31,7 +30,7 @@ export function sameJson(a: unknown, b: unknown): boolean {
   if (typeof a != 'object' || typeof b != 'object' || !a || !b || Array.isArray(a) != Array.isArray(b)) return false;
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
-  // Members whose value is undefined do not exist in JSON.
+  // A member whose value is undefined does not exist in JSON.
   let members = 0;
   for (const key in x) {
     if (x[key] === undefined) continue;
@@ -42,32 +41,32 @@ export function sameJson(a: unknown, b: unknown): boolean {
   return members == 0;
 }
 
-function switchedOff(before: { enabled?: unknown } | undefined, after: { enabled?: unknown } | undefined): boolean {
-  return before?.enabled === true && after?.enabled === false;
+function diff(before: Ruleset, after: Ruleset, flagKeys: string[], cohortKeys: string[]): RulesetDiff {
+  const flags = changed(before.flags, after.flags, flagKeys);
+  return {
+    flags,
+    cohorts: changed(before.cohorts, after.cohorts, cohortKeys),
+    killed: flags.filter((key) => before.flags[key]?.enabled === true && after.flags[key]?.enabled === false),
+  };
 }
 
-/** `base` with `patch` applied (`null` removes), recording the keys whose value changed in `changed`, sorted. */
-function patchMap<T>(base: Record<string, T>, patch: Record<string, T | null> | undefined, changed: string[], killed?: string[]): Record<string, T> {
+/** The keys, sorted, whose values differ. */
+function changed(before: Record<string, unknown>, after: Record<string, unknown>, keys: string[]): string[] {
+  return keys.filter((key) => !sameJson(before[key], after[key])).sort();
+}
+
+function union(a: object, b: object): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])];
+}
+
+/** `base` with `patch` applied (`null` removes), or `base` itself when there is no patch. */
+function merge<T>(base: Record<string, T>, patch: Record<string, T | null> | undefined): Record<string, T> {
   if (!patch) return base;
   const out = { ...base };
   for (const key in patch) {
-    const after = patch[key] ?? undefined;
-    const before = Object.hasOwn(base, key) ? base[key] : undefined;
-    if (after === undefined) delete out[key];
-    else out[key] = after;
-    if (sameJson(before, after)) continue;
-    changed.push(key);
-    if (killed && switchedOff(before as { enabled?: unknown }, after as { enabled?: unknown })) killed.push(key);
+    const value = patch[key];
+    if (value) out[key] = value;
+    else delete out[key];
   }
-  changed.sort();
-  killed?.sort();
   return out;
-}
-
-function changedKeys(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
-  const changed: string[] = [];
-  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (!sameJson(before[key], after[key])) changed.push(key);
-  }
-  return changed.sort();
 }

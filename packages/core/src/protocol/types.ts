@@ -98,7 +98,7 @@ export interface RulesetDiff {
   killed: string[];
 }
 
-/** The outcome of applying a batch of messages (or a polled ruleset) to a state. */
+/** The outcome of applying a batch of messages to a state. */
 export interface Applied {
   state: ProtocolState;
   /** To emit in this order: every kill of the batch, then one change per revision that changed anything. */
@@ -107,8 +107,4 @@ export interface Applied {
   problems: string[];
   /** This batch showed a missed revision and no whole ruleset followed: reconnect now, without `Last-Event-ID`. */
   needsReload: boolean;
-  /** A ruleset marked as a reset replaced a higher revision (the server's database was restored): `[held, taken]`. */
-  reset?: [number, number];
-  /** The first missed revision of the batch: `[held, received]`, either undefined when unknown (no server ruleset yet, unreadable data). */
-  gap?: [number | undefined, number | undefined];
 }
