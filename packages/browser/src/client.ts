@@ -1,5 +1,5 @@
 import { evaluate as evaluateRuleset, type Context, type Result, type Ruleset } from '@aviary/core';
-import { applyMessages, initialState, resumeRevision, type Applied, type ConnectionStatus, type ProtocolState, type SdkErrorCode, type SdkEvents } from '@aviary/core/protocol';
+import { applyMessages, initialState, resumeRevision, toRuleset, type Applied, type ConnectionStatus, type ProtocolState, type SdkErrorCode, type SdkEvents } from '@aviary/core/protocol';
 import { AviaryError } from './errors/aviary-error.js';
 import { createMetrics } from './metrics.js';
 
@@ -125,8 +125,7 @@ export function createClient(options: ClientOptions): AviaryClient {
   const slot = () => `aviary:${base}:${clientKey}:${context.key ?? ''}`;
   const restore = (): Ruleset | undefined => {
     try {
-      const saved = JSON.parse(storage().getItem(slot())!);
-      return saved.flags ? saved : undefined;
+      return toRuleset(JSON.parse(storage().getItem(slot())!));
     } catch {
       // Nothing stored, storage blocked, or a damaged entry: start without it.
       return undefined;

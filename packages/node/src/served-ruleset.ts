@@ -1,5 +1,5 @@
 import type { Ruleset } from '@aviary/core';
-import { applyMessages, applyRuleset, initialState, resumeRevision, type Applied, type ProtocolState, type StreamMessage } from '@aviary/core/protocol';
+import { applyMessages, initialState, resumeRevision, type Applied, type ProtocolState, type StreamMessage } from '@aviary/core/protocol';
 import type { Emitter } from './emitter.js';
 import { ProtocolError } from './errors/protocol-error.js';
 import type { AviaryEvents } from './events.js';
@@ -52,11 +52,11 @@ export class ServedRuleset {
     return applied.needsReload;
   }
 
-  /** The body of a `GET /sdk/v1/ruleset`. Returns whether it was a ruleset. */
-  receivePolled(body: unknown, url: string): boolean {
-    const applied = applyRuleset(this.state, body);
+  /** The body of a `GET /sdk/v1/ruleset`: to the protocol, a `ruleset` event without an id. Returns whether it was a ruleset. */
+  receivePolled(text: string, url: string): boolean {
+    const applied = applyMessages(this.state, [{ event: 'ruleset', data: text }]);
     this.install(applied);
-    for (const problem of applied.problems) this.problem(`Aviary: GET ${url}: ${problem}`);
+    for (const problem of applied.problems) this.problem(`Aviary: GET ${url} answered something that is not a ruleset (${problem})`);
     return applied.problems.length === 0;
   }
 

@@ -59,7 +59,7 @@ export class ConnectionSupervisor {
       intervalMs: options.pollIntervalMs,
       timeoutMs: options.requestTimeoutMs,
       revision: () => served.resumeFrom,
-      onRuleset: (body) => this.polled(served.receivePolled(body, url)),
+      onRuleset: (text) => this.polled(served.receivePolled(text, url)),
       onNotModified: () => this.polled(true),
       onFailure: (error) => this.pollFailed(error),
       onFatal: (error) => this.fail(error),

@@ -26,38 +26,10 @@ export function resumeRevision(state: ProtocolState): number | undefined {
  *   that found no ruleset in place (the first one: the SDK says `ready` instead).
  * - The event id is the revision (the data's `revision` when there is no id). Other event types
  *   (`ping`, anything newer) are ignored.
- * Pure: the state passed in is left as it was.
+ * Pure: the state passed in is left as it was. The body of `GET /sdk/v1/ruleset` is a `ruleset`
+ * event without an id.
  */
 export function applyMessages(state: ProtocolState, messages: readonly StreamMessage[]): Applied {
-  const received: Received[] = [];
-  for (const { event, id, data } of messages) {
-    if (event != 'ruleset' && event != 'change' && event != 'kill') continue;
-    // JSON has no `undefined`: it stands for data that is not JSON.
-    let body: unknown;
-    try {
-      body = JSON.parse(data);
-    } catch {
-      // reported as what the event should have been
-    }
-    received.push({ whole: event == 'ruleset', body, id: parseRevision(id), what: `the "${event}" event ${id || '(no id)'}` });
-  }
-  return apply(state, received);
-}
-
-/** Applies the body of `GET /sdk/v1/ruleset` (already parsed) by the rules of a `ruleset` event. */
-export function applyRuleset(state: ProtocolState, body: unknown): Applied {
-  return apply(state, [{ whole: true, body, id: undefined, what: 'the answer' }]);
-}
-
-/** An event of the protocol, its data parsed (undefined: not JSON). */
-interface Received {
-  whole: boolean;
-  body: unknown;
-  id: number | undefined;
-  what: string;
-}
-
-function apply(state: ProtocolState, received: Received[]): Applied {
   let current = state;
   const held = state.ruleset;
   const events: Applied['events'] = [];
@@ -74,11 +46,20 @@ function apply(state: ProtocolState, received: Received[]): Applied {
     if (flags.length || cohorts.length) changes.push(['change', { revision, flags, cohorts }]);
   };
 
-  for (const { whole, body, id, what } of received) {
+  for (const { event, id, data } of messages) {
+    const whole = event == 'ruleset';
+    if (!whole && event != 'change' && event != 'kill') continue;
+    // JSON has no `undefined`: it stands for data that is not JSON.
+    let body: unknown;
+    try {
+      body = JSON.parse(data);
+    } catch {
+      // reported below, as what the event should have been
+    }
     const { ruleset, revision, reload } = current;
-    const update = read(body, id, whole);
+    const update = read(body, parseRevision(id), whole);
     if (!update) {
-      problems.push(`${what} is not ${body === undefined ? 'JSON' : whole ? 'a ruleset' : 'a patch with a revision'}`);
+      problems.push(`the "${event}" event ${id || '(no id)'} is not ${body === undefined ? 'JSON' : whole ? 'a ruleset' : 'a patch with a revision'}`);
       // An unreadable patch is a missed revision; an unreadable ruleset is just not taken.
       if (whole || reload) continue;
     } else if (whole) {

@@ -2,7 +2,7 @@
  * `@aviary/core/protocol`: the SDK wire protocol of docs/protocol.md, written once for the server and
  * both SDKs. Pure functions over data: no I/O, no timers, no platform globals.
  */
-export { applyMessages, applyRuleset, initialState, isReset, parseRevision, resumeRevision, toRuleset } from './apply.js';
+export { applyMessages, initialState, isReset, parseRevision, resumeRevision, toRuleset } from './apply.js';
 export { applyPatch, diffRulesets, patchRuleset, sameJson } from './patch.js';
 export { SdkErrorCodes } from './types.js';
 export type {
