@@ -8,9 +8,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const TARGET = 4096;
 /** Ceiling of this package's own code, core left out. Raise it only on purpose. */
 const SDK_BUDGET = 2304;
-/** Ceiling of the whole client, core included (6,663 B today, with resets), so that it cannot grow unchecked.
- *  The goal is TARGET; see packages/browser/README.md for where the bytes go. */
-const WHOLE_CEILING = 6_720;
+/** Ceiling of the whole client, core included, so that it cannot grow unchecked: 6,663 B with resets,
+ *  7,507 B since 0.2 applies updates through @aviary/core/protocol (+844 B: what changed as JSON
+ *  diffs, validation, PROTOCOL errors, the status event). The goal is TARGET; see
+ *  packages/browser/README.md for where the bytes go. */
+const WHOLE_CEILING = 7_520;
 
 const entry = (name: string) => fileURLToPath(new URL(`../src/${name}.ts`, import.meta.url));
 
