@@ -1,9 +1,7 @@
-import { evaluate as evaluateRuleset, type Cohort, type Context, type Flag, type Result, type Ruleset } from '@aviary/core';
-import { AviaryError, type ErrorCode } from './errors/aviary-error.js';
+import { evaluate as evaluateRuleset, type Context, type Result, type Ruleset } from '@aviary/core';
+import { applyMessages, initialState, resumeRevision, toRuleset, type Applied, type ConnectionStatus, type ProtocolState, type SdkErrorCode, type SdkEvents } from '@aviary/core/protocol';
+import { AviaryError } from './errors/aviary-error.js';
 import { createMetrics } from './metrics.js';
-
-/** How the client is getting updates: an open stream, polling, or neither (serving what it has). */
-export type Status = 'streaming' | 'polling' | 'offline';
 
 export interface Logger {
   warn(message: string, ...details: unknown[]): void;
@@ -33,16 +31,10 @@ export interface ClientOptions {
   logger?: Logger;
 }
 
-/** Event names and what their listeners receive. */
-export interface ClientEvents {
-  /** Once, when `ready()` resolves. */
-  ready: undefined;
-  /** The ruleset changed: the flags a patch touched, or `undefined` when anything may have changed. */
-  change: string[] | undefined;
-  /** Flags switched off by a kill; emitted before `change`. */
-  kill: string[];
-  error: AviaryError;
-}
+/** Event names and what their listeners receive: the same as `@aviary/node`'s. */
+export type AviaryEvents = SdkEvents<AviaryError>;
+
+type Listener<E extends keyof AviaryEvents> = (payload: AviaryEvents[E]) => void;
 
 export interface AviaryClient {
   /** Resolves once a ruleset is in place (bootstrap, stored or fetched) or after `readyTimeoutMs`; never rejects. */
@@ -58,42 +50,24 @@ export interface AviaryClient {
   /** Counts an outcome (an error, a purchase) against every flag and arm this user was served in the current window. */
   track(event: string, options?: { value?: number }): void;
   /** Subscribes; returns the unsubscribe function. */
-  on<E extends keyof ClientEvents>(event: E, listener: (arg: ClientEvents[E]) => void): () => void;
-  readonly status: Status;
+  on<E extends keyof AviaryEvents>(event: E, listener: Listener<E>): () => void;
+  off<E extends keyof AviaryEvents>(event: E, listener: Listener<E>): void;
+  readonly status: ConnectionStatus;
+  /** Revision of the ruleset being served (bootstrap, stored or fetched); undefined when there is none. */
+  readonly revision: number | undefined;
   /** Stops all traffic and reports the pending metrics. */
   close(): void;
 }
-
-/** A `change` or `kill` event's data: whole flags and cohorts to upsert, `null` to remove. */
-interface Patch {
-  flags?: Record<string, Flag | null>;
-  cohorts?: Record<string, Cohort | null>;
-  /** On a ruleset: it replaces a revision the server no longer has (docs/protocol.md "Resets"). */
-  reset?: boolean;
-}
-
-type Listener = (arg?: unknown) => void;
 
 const RETRY_MS = 1_000;
 const MAX_RETRY_MS = 30_000;
 const FAILURES_BEFORE_POLLING = 3;
 const METRICS_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 10_000;
-const NONE: Ruleset = { environment: '', revision: -1, flags: {}, cohorts: {} };
-
-/** A copy with the patch applied; rulesets are never mutated, since the evaluator caches by identity. */
-function merge<T>(base: Record<string, T> = {}, patch: Record<string, T | null> = {}): Record<string, T> {
-  const out = { ...base };
-  for (const key in patch) {
-    const value = patch[key];
-    if (value) out[key] = value;
-    else delete out[key];
-  }
-  return out;
-}
+const NONE: Ruleset = { environment: '', revision: 0, flags: {}, cohorts: {} };
 
 export function createClient(options: ClientOptions): AviaryClient {
-  const { clientKey, bootstrap, logger = console } = options;
+  const { clientKey, logger = console } = options;
   const base = `${options.url}`.replace(/\/+$/, '') + '/sdk/v1/';
   const pollMs = options.pollIntervalMs! > 0 ? options.pollIntervalMs! : 30_000;
   const readyMs = options.readyTimeoutMs! > 0 ? options.readyTimeoutMs! : 5_000;
@@ -103,8 +77,8 @@ export function createClient(options: ClientOptions): AviaryClient {
   const storage = () => (options.storage === undefined ? localStorage : options.storage!);
 
   let context: Context = { ...options.context };
-  let ruleset = NONE;
-  let status: Status = 'offline';
+  let state: ProtocolState;
+  let status: ConnectionStatus = 'offline';
   let source: EventSource | undefined;
   let failures = 0;
   let attempt = 0;
@@ -113,21 +87,25 @@ export function createClient(options: ClientOptions): AviaryClient {
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let silence: ReturnType<typeof setTimeout> | undefined;
   let pollTimer: ReturnType<typeof setTimeout> | undefined;
-  const listeners: Record<string, Set<Listener>> = {};
+  const listeners: { [E in keyof AviaryEvents]?: Set<(payload: never) => void> } = {};
 
-  const emit = (event: string, arg?: unknown) => {
+  const emit = <E extends keyof AviaryEvents>(event: E, payload: AviaryEvents[E]) => {
     listeners[event]?.forEach((listener) => {
       try {
-        listener(arg);
+        (listener as Listener<E>)(payload);
       } catch (error) {
         logger.warn(`Aviary: a ${event} listener threw`, error);
       }
     });
     return listeners[event]?.size;
   };
-  const fail = (code: ErrorCode, message: string) => {
+  const fail = (code: SdkErrorCode, message: string) => {
     const error = new AviaryError(code, 'Aviary: ' + message);
     if (!emit('error', error)) logger.warn(error.message);
+  };
+  const setStatus = (next: ConnectionStatus) => {
+    const previous = status;
+    if (next != previous) emit('status', { status: (status = next), previous });
   };
 
   // One "loading" per user: settled by the first ruleset in place, or by the timeout.
@@ -139,59 +117,41 @@ export function createClient(options: ClientOptions): AviaryClient {
       setTimeout(resolve, readyMs);
     });
   };
+  expect();
+  const ready = loading.then(() => {});
 
   const url = (path: string, withKey = true) =>
     base + path + '?clientKey=' + encodeURIComponent(clientKey) + (withKey ? '&key=' + encodeURIComponent(context.key ?? '') : '');
   const slot = () => `aviary:${base}:${clientKey}:${context.key ?? ''}`;
   const restore = (): Ruleset | undefined => {
     try {
-      const saved = JSON.parse(storage().getItem(slot())!);
-      return saved.flags ? saved : undefined;
+      return toRuleset(JSON.parse(storage().getItem(slot())!));
     } catch {
       // Nothing stored, storage blocked, or a damaged entry: start without it.
       return undefined;
     }
   };
 
-  const use = (next: Ruleset, changed?: string[], killed?: string[]) => {
-    ruleset = next;
+  /** Serves `next`; the first ruleset ever in place is announced as `ready` (once `ready()` resolved). */
+  const hold = (next: ProtocolState) => {
+    const held = state?.ruleset;
+    const { ruleset } = (state = next);
+    if (ruleset == held) return;
     try {
-      storage().setItem(slot(), JSON.stringify(next));
+      storage().setItem(slot(), JSON.stringify(ruleset));
     } catch {
       // Storage full, blocked or disabled: the next start is just not instant.
     }
     settle();
-    if (killed) emit('kill', killed);
-    emit('change', changed);
+    if (!held) void ready.then(() => emit('ready', { revision: ruleset!.revision }));
   };
 
-  const receive = (type: string, data: string, id: string) => {
-    try {
-      const body = JSON.parse(data) as Ruleset & Patch;
-      const revision = +(id || body.revision);
-      const current = ruleset.revision;
-      // Revisions never go backwards (NaN fails this too), unless the server's database no longer
-      // has ours (restored from an older backup): then its ruleset comes marked as a reset.
-      if (!(revision > current || (type == 'ruleset' && body.reset && revision >= 0))) return;
-      if (type == 'ruleset') {
-        if (!body.flags) throw type;
-        delete body.reset;
-        return use({ ...body, cohorts: body.cohorts ?? {}, revision });
-      }
-      const gap = revision != current + 1;
-      // A kill is applied even across a gap (switching off is always safe); the reload then brings the rest.
-      if (type == 'kill' || !gap) {
-        const flags = Object.keys(body.flags ?? {});
-        use(
-          { ...ruleset, flags: merge(ruleset.flags, body.flags), cohorts: merge(ruleset.cohorts, body.cohorts), revision: gap ? current : revision },
-          body.cohorts ? undefined : flags,
-          type == 'kill' ? flags : undefined,
-        );
-      }
-      if (gap) connect(true);
-    } catch {
-      fail('PROTOCOL', `unreadable ${type} data`);
-    }
+  // The one protocol implementation (@aviary/core/protocol): kills and changes are applied before anyone hears of them.
+  const apply = ({ state, events, problems, needsReload }: Applied) => {
+    hold(state);
+    for (const [event, payload] of events) emit(event, payload as never);
+    for (const problem of problems) fail('PROTOCOL', problem);
+    if (needsReload) connect();
   };
 
   const stopPolling = () => {
@@ -202,23 +162,24 @@ export function createClient(options: ClientOptions): AviaryClient {
   const poll = async () => {
     if (closed) return;
     const requestedFor = slot();
-    const failed = (code: ErrorCode, message: string) => {
-      if (polling) status = 'offline';
+    const failed = (code: SdkErrorCode, message: string) => {
+      if (polling) setStatus('offline');
       fail(code, message);
     };
     try {
       // A hung request must not stall polling for good.
+      const revision = resumeRevision(state);
       const response = await fetch(url('ruleset'), {
-        headers: ruleset.revision < 0 ? {} : { 'If-None-Match': `"${ruleset.revision}"` },
+        headers: revision === undefined ? {} : { 'If-None-Match': `"${revision}"` },
         signal: AbortSignal.timeout?.(REQUEST_TIMEOUT_MS),
       });
       const code = response.status;
       if (code == 401 || code == 403) failed('AUTHENTICATION', `the server refused the client key (${code})`);
       else if (code != 304 && !response.ok) failed('CONNECTION', `GET ruleset answered ${code}`);
       else {
-        if (polling) status = 'polling';
+        if (polling) setStatus('polling');
         // A response for the previous user is dropped: setContext has asked again.
-        if (code == 200 && requestedFor == slot()) receive('ruleset', await response.text(), '');
+        if (code == 200 && requestedFor == slot()) apply(applyMessages(state, [{ event: 'ruleset', data: await response.text() }]));
       }
     } catch {
       failed('CONNECTION', 'cannot reach ' + base);
@@ -231,38 +192,40 @@ export function createClient(options: ClientOptions): AviaryClient {
 
   // EventSource would reconnect by itself, but with its own delay and without falling back to
   // polling: on any error it is closed and reopened here, with full-jitter backoff and resume.
-  const connect = (reload?: boolean) => {
+  const connect = () => {
     source?.close();
     clearTimeout(retryTimer);
     clearTimeout(silence);
     if (closed || !streaming) return;
-    const stream = (source = new EventSource(url('stream') + (ruleset.revision < 0 || reload ? '' : '&lastEventId=' + ruleset.revision)));
-    // Anything heard proves the stream alive; silence past the timeout counts as an error.
-    const alive = () => {
-      clearTimeout(silence);
-      silence = setTimeout(() => stream.onerror?.(new Event('error')), heartbeatMs);
-    };
-    stream.onopen = () => {
-      failures = attempt = 0;
-      status = 'streaming';
-      stopPolling();
-      alive();
-    };
-    stream.onerror = () => {
+    const revision = resumeRevision(state);
+    const stream = (source = new EventSource(url('stream') + (revision === undefined ? '' : '&lastEventId=' + revision)));
+    const drop = (code: SdkErrorCode, message: string) => {
       clearTimeout(silence);
       stream.close();
-      if (status == 'streaming') status = 'offline';
-      fail('CONNECTION', 'the stream failed');
+      if (status == 'streaming') setStatus('offline');
+      fail(code, message);
       if (++failures >= FAILURES_BEFORE_POLLING && !polling) {
         polling = true;
         void poll();
       }
       retryTimer = setTimeout(connect, Math.random() * Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** attempt++));
     };
-    for (const type of ['ruleset', 'change', 'kill'])
-      stream.addEventListener(type, (event) => {
+    // Anything heard proves the stream alive; silence past the timeout counts as an error.
+    const alive = () => {
+      clearTimeout(silence);
+      silence = setTimeout(() => drop('HEARTBEAT_TIMEOUT', `the stream was silent for ${heartbeatMs} ms`), heartbeatMs);
+    };
+    stream.onopen = () => {
+      failures = attempt = 0;
+      setStatus('streaming');
+      stopPolling();
+      alive();
+    };
+    stream.onerror = () => drop('CONNECTION', 'the stream failed');
+    for (const event of ['ruleset', 'change', 'kill'])
+      stream.addEventListener(event, (message) => {
         alive();
-        receive(type, (event as MessageEvent).data, (event as MessageEvent).lastEventId);
+        apply(applyMessages(state, [{ event, id: (message as MessageEvent).lastEventId, data: (message as MessageEvent).data }]));
       });
     stream.addEventListener('ping', alive);
   };
@@ -285,17 +248,14 @@ export function createClient(options: ClientOptions): AviaryClient {
   globalThis.addEventListener?.('pagehide', flush);
 
   const evaluate = (flag: string, ctx = context) => {
-    const result = evaluateRuleset(ruleset, flag, ctx);
+    const result = evaluateRuleset(state.ruleset ?? NONE, flag, ctx);
     if (result.reason != 'ERROR' && result.reason != 'FLAG_NOT_FOUND') metrics.expose(flag, result);
     return result;
   };
+  const off = <E extends keyof AviaryEvents>(event: E, listener: Listener<E>) => void listeners[event]?.delete(listener);
 
-  expect();
-  const ready = loading.then(() => {
-    emit('ready');
-  });
-  ruleset = bootstrap ?? restore() ?? NONE;
-  if (ruleset != NONE) settle();
+  // A bootstrap or stored ruleset came from the server, so its revision counts: the stream resumes from it.
+  hold(initialState(options.bootstrap ?? restore(), true));
   refresh();
 
   return {
@@ -311,10 +271,11 @@ export function createClient(options: ClientOptions): AviaryClient {
       context = { ...next };
       if (slot() == before) return Promise.resolve();
       // Cohort membership is resolved per user by the server: the new user needs their own ruleset.
+      // Until it arrives the last one is served, but its revision is not this user's.
       flush();
       expect();
-      ruleset = restore() ?? { ...ruleset, revision: -1 };
-      if (ruleset.revision >= 0) settle();
+      const stored = restore();
+      hold(stored ? initialState(stored, true) : initialState(state.ruleset));
       refresh();
       return loading;
     },
@@ -322,12 +283,15 @@ export function createClient(options: ClientOptions): AviaryClient {
       metrics.track(event, value);
     },
     on(event, listener) {
-      const set = (listeners[event] ??= new Set());
-      set.add(listener as Listener);
-      return () => set.delete(listener as Listener);
+      (listeners[event] ??= new Set()).add(listener);
+      return () => off(event, listener);
     },
+    off,
     get status() {
       return status;
+    },
+    get revision() {
+      return state.ruleset?.revision;
     },
     close() {
       closed = true;
@@ -338,7 +302,7 @@ export function createClient(options: ClientOptions): AviaryClient {
       clearInterval(metricsTimer);
       globalThis.removeEventListener?.('pagehide', flush);
       flush();
-      status = 'offline';
+      setStatus('offline');
       settle();
     },
   };

@@ -64,7 +64,8 @@ export class AviaryProvider implements Provider {
     if (this.aviary === undefined) this.aviary = createClient({ ...(this.source as AviaryProviderOptions), context: user });
     else if (Object.keys(user).length > 0) await this.aviary.setContext(user);
     this.unsubscribe?.();
-    this.unsubscribe = this.aviary.on('change', (flags) => this.events.emit(ProviderEvents.ConfigurationChanged, flags ? { flagsChanged: flags } : {}));
+    // A cohort change may change any flag that uses it: then no list.
+    this.unsubscribe = this.aviary.on('change', ({ flags, cohorts }) => this.events.emit(ProviderEvents.ConfigurationChanged, cohorts.length ? {} : { flagsChanged: flags }));
     await this.aviary.ready();
   }
 

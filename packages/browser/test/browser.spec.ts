@@ -130,7 +130,12 @@ describe('in Chromium', () => {
     const page = await open('user-7');
     await waitForStatus(page, 'streaming');
     expect(await shown(page)).toBe('off');
-    await page.evaluate(() => (window as unknown as { flags: { setContext(c: object): Promise<void> } }).flags.setContext({ key: 'user-42' }));
+    // The two users' rulesets are the same data (the rule names both keys), so no `change` comes: the page renders itself.
+    await page.evaluate(async () => {
+      const w = window as unknown as { flags: { setContext(c: object): Promise<void> }; render(): void };
+      await w.flags.setContext({ key: 'user-42' });
+      w.render();
+    });
     await waitFor(page, 'on');
     expect(server.requests.filter((r) => r.path === '/sdk/v1/stream').map((r) => r.query.key)).toEqual(['user-7', 'user-42']);
     await page.context().close();

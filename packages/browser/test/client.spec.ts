@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createClient, type AviaryClient, type ClientOptions } from '../src/index.js';
+import { createClient, type AviaryClient, type AviaryEvents, type ClientOptions } from '../src/index.js';
 import { FakeEventSource, fakeFetch, flag, json, memoryStorage, ruleset } from './fakes.js';
 
 const URL_ = 'https://flags.example.com/';
@@ -49,7 +49,9 @@ describe('startup and ready()', () => {
     stream.open();
     stream.send('ruleset', 5, ruleset(5, { 'new-checkout': flag('new-checkout') }));
     await c.ready();
+    await vi.advanceTimersByTimeAsync(0);
     expect(ready).toHaveBeenCalledTimes(1);
+    expect(ready).toHaveBeenCalledWith({ revision: 5 });
     expect(c.isEnabled('new-checkout')).toBe(true);
     expect(c.status).toBe('streaming');
   });
@@ -63,6 +65,27 @@ describe('startup and ready()', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(done).toBe(true);
     expect(c.isEnabled('anything', true)).toBe(true);
+  });
+
+  it('emits ready once, when the first ruleset is in place, also after ready() settled by timeout', async () => {
+    const c = client({ readyTimeoutMs: 1_000 });
+    const ready: unknown[] = [];
+    c.on('ready', (event) => ready.push(event));
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(ready).toEqual([]);
+    FakeEventSource.last.send('ruleset', 8, ruleset(8, {}));
+    FakeEventSource.last.send('change', 9, { revision: 9, flags: { a: flag('a') } });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ready).toEqual([{ revision: 8 }]);
+  });
+
+  it('announces a bootstrap as ready to listeners attached right after createClient', async () => {
+    const c = client({ bootstrap: ruleset(3, {}) });
+    const ready = vi.fn();
+    c.on('ready', ready);
+    await c.ready();
+    expect(ready).toHaveBeenCalledWith({ revision: 3 });
+    expect(c.revision).toBe(3);
   });
 
   it('starts instantly from the stored ruleset of this user and resumes from its revision', async () => {
@@ -111,21 +134,22 @@ describe('stream events (docs/protocol.md)', () => {
     stream.send('ruleset', 10, ruleset(10, { a: flag('a'), b: flag('b') }, { beta: { key: 'beta', included: ['user-1'] } }));
   });
 
-  it('applies a change patch: upserts, removes with null, emits change with the flags touched', () => {
-    const changes: (string[] | undefined)[] = [];
-    c.on('change', (flags) => changes.push(flags));
+  it('applies a change patch: upserts, removes with null, emits change with the revision and the flags touched', () => {
+    const changes: AviaryEvents['change'][] = [];
+    c.on('change', (change) => changes.push(change));
     stream.send('change', 11, { revision: 11, flags: { a: flag('a', { enabled: false }), b: null, c: flag('c') } });
     expect(c.isEnabled('a', true)).toBe(false);
     expect(c.evaluate('b').reason).toBe('FLAG_NOT_FOUND');
     expect(c.isEnabled('c')).toBe(true);
-    expect(changes).toEqual([['a', 'b', 'c']]);
+    expect(c.revision).toBe(11);
+    expect(changes).toEqual([{ revision: 11, flags: ['a', 'b', 'c'], cohorts: [] }]);
   });
 
-  it('says "anything may have changed" when a patch touches cohorts', () => {
-    const changes: unknown[] = [];
-    c.on('change', (flags) => changes.push(flags));
+  it('names the cohorts a patch touches', () => {
+    const changes: AviaryEvents['change'][] = [];
+    c.on('change', (change) => changes.push(change));
     stream.send('change', 11, { revision: 11, cohorts: { beta: null } });
-    expect(changes).toEqual([undefined]);
+    expect(changes).toEqual([{ revision: 11, flags: [], cohorts: ['beta'] }]);
   });
 
   it('ignores events whose revision is not above its own', () => {
@@ -165,18 +189,40 @@ describe('stream events (docs/protocol.md)', () => {
     expect(c.evaluate('a').reason).toBe('FLAG_NOT_FOUND');
   });
 
-  it('applies a kill first, even across a gap, emits kill before change, then reloads', () => {
+  it('applies a kill at revision + 1 and emits kill before change', () => {
     const order: string[] = [];
-    c.on('kill', (flags) => order.push(`kill ${flags.join()}`));
-    c.on('change', () => order.push('change'));
-    stream.send('kill', 14, { revision: 14, flags: { a: flag('a', { enabled: false }) } });
+    c.on('kill', (kill) => order.push(`kill ${kill.revision} ${kill.flags.join()}`));
+    c.on('change', (change) => order.push(`change ${change.revision} ${change.flags.join()}`));
+    stream.send('kill', 11, { revision: 11, flags: { a: flag('a', { enabled: false }) } });
     expect(c.evaluate('a').reason).toBe('DISABLED');
-    expect(order).toEqual(['kill a', 'change']);
-    expect(FakeEventSource.last).not.toBe(stream);
-    expect(FakeEventSource.last.params.has('lastEventId')).toBe(false);
-    // The revision stayed put, so the missed changes (11..13) still arrive with the reload.
-    FakeEventSource.last.send('ruleset', 14, ruleset(14, { a: flag('a', { enabled: false }), b: flag('b') }));
+    expect(order).toEqual(['kill 11 a', 'change 11 a']);
+  });
+
+  it('treats a kill across a gap like any missed revision: not applied, the reload brings it', () => {
+    const kills: AviaryEvents['kill'][] = [];
+    c.on('kill', (kill) => kills.push(kill));
+    stream.send('kill', 14, { revision: 14, flags: { a: flag('a', { enabled: false }) } });
+    expect(c.isEnabled('a')).toBe(true);
+    expect(kills).toEqual([]);
+    const reload = FakeEventSource.last;
+    expect(reload).not.toBe(stream);
+    expect(reload.params.has('lastEventId')).toBe(false);
+    reload.send('ruleset', 14, ruleset(14, { a: flag('a', { enabled: false }), b: flag('b') }));
     expect(c.isEnabled('a', true)).toBe(false);
+    expect(kills).toEqual([{ revision: 14, flags: ['a'] }]);
+  });
+
+  it('on() returns the unsubscribe function, and off() unsubscribes too', () => {
+    const seen: number[] = [];
+    const first = (change: AviaryEvents['change']) => seen.push(change.revision);
+    const second = (change: AviaryEvents['change']) => seen.push(-change.revision);
+    const unsubscribe = c.on('change', first);
+    c.on('change', second);
+    stream.send('change', 11, { revision: 11, flags: { c: flag('c') } });
+    unsubscribe();
+    c.off('change', second);
+    stream.send('change', 12, { revision: 12, flags: { c: null } });
+    expect(seen).toEqual([11, -11]);
   });
 
   it('reports unreadable data as a PROTOCOL error and keeps the ruleset', () => {
@@ -229,8 +275,11 @@ describe('reconnect, backoff and polling fallback', () => {
     expect(FakeEventSource.opened).toHaveLength(1);
     expect(first.closed).toBe(false);
     // Then silence: a dead connection that never errored.
+    const errors: string[] = [];
+    c.on('error', (e) => errors.push(e.code));
     await vi.advanceTimersByTimeAsync(45_000);
     expect(first.closed).toBe(true);
+    expect(errors).toEqual(['HEARTBEAT_TIMEOUT']);
     expect(c.status).toBe('offline');
     await vi.advanceTimersByTimeAsync(1_000);
     expect(FakeEventSource.opened).toHaveLength(2);
@@ -245,6 +294,8 @@ describe('reconnect, backoff and polling fallback', () => {
       return new Response(null, { status: 202 });
     });
     const c = client({ pollIntervalMs: 5_000 });
+    const statuses: string[] = [];
+    c.on('status', ({ status, previous }) => statuses.push(`${previous}->${status}`));
     for (let i = 0; i < 3; i++) {
       FakeEventSource.last.fail();
       await vi.advanceTimersByTimeAsync(0);
@@ -267,6 +318,8 @@ describe('reconnect, backoff and polling fallback', () => {
     expect(c.status).toBe('streaming');
     await vi.advanceTimersByTimeAsync(20_000);
     expect(polls()).toHaveLength(2);
+    c.close();
+    expect(statuses).toEqual(['offline->polling', 'polling->streaming', 'streaming->offline']);
   });
 
   it('polls only when streaming is off, and reports a refused key as AUTHENTICATION', async () => {

@@ -8,10 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const TARGET = 4096;
 /** Ceiling of this package's own code, core left out. Raise it only on purpose. */
 const SDK_BUDGET = 2304;
-/** Ceiling of the whole client, core included (10,327 B today: 6,663 B before the linear-time `matches`
- *  engine, ~3.7 KB, replaced RegExp), so that it cannot grow unchecked.
- *  The goal is TARGET; see packages/browser/README.md for where the bytes go. */
-const WHOLE_CEILING = 10_400;
+/** Ceiling of the whole client, core included, so that it cannot grow unchecked: 6,663 B in 0.1 with
+ *  RegExp; +3.7 KB for the linear-time `matches` engine (a pattern can no longer freeze the page);
+ *  +0.8 KB since 0.2 applies updates through @aviary/core/protocol (what changed as JSON diffs,
+ *  validation, PROTOCOL errors, the status event). The goal is TARGET; see packages/browser/README.md
+ *  for where the bytes go. */
+const WHOLE_CEILING = 11_200;
 
 const entry = (name: string) => fileURLToPath(new URL(`../src/${name}.ts`, import.meta.url));
 

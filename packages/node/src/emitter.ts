@@ -4,7 +4,8 @@ type Listener<T> = (payload: T) => void;
 
 /** A typed event emitter whose listeners cannot break the emitter: a throwing listener is logged. */
 export interface Emitter<Events extends object> {
-  on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): void;
+  /** Returns the function that removes the listener again. */
+  on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void;
   off<K extends keyof Events>(event: K, listener: Listener<Events[K]>): void;
   emit<K extends keyof Events>(event: K, payload: Events[K]): void;
   clear(): void;
@@ -14,10 +15,11 @@ export function createEmitter<Events extends object>(logger: Logger): Emitter<Ev
   // Copy on write: `emit` walks the array it found, so a listener added or removed meanwhile takes
   // effect from the next emit, and emitting allocates nothing.
   const listeners = new Map<keyof Events, readonly Listener<never>[]>();
-  return {
+  const emitter: Emitter<Events> = {
     on(event, listener) {
       const list = listeners.get(event) ?? [];
       if (!list.includes(listener as Listener<never>)) listeners.set(event, [...list, listener as Listener<never>]);
+      return () => emitter.off(event, listener);
     },
     off(event, listener) {
       const list = listeners.get(event);
@@ -38,4 +40,5 @@ export function createEmitter<Events extends object>(logger: Logger): Emitter<Ev
       listeners.clear();
     },
   };
+  return emitter;
 }

@@ -2,7 +2,7 @@ import { AuthenticationError } from './errors/authentication-error.js';
 import { ConnectionError } from './errors/connection-error.js';
 import type { AviaryError } from './errors/aviary-error.js';
 
-export const sdkVersion = '0.1.0';
+export const sdkVersion = '0.2.0';
 
 export function baseHeaders(sdkKey: string): Record<string, string> {
   return { authorization: `Bearer ${sdkKey}`, 'user-agent': `AviaryNode/${sdkVersion}` };

@@ -13,23 +13,24 @@ export { type AviaryOptions } from './options.js';
 export { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
 export { type FetchLike } from './platform/platform.js';
 export { type EventCount, type ExposureCount, type MetricsReport } from './metrics.js';
-export { type RulesetPatch } from './ruleset.js';
+export { type RulesetPatch } from '@aviary/core/protocol';
 export {
   AuthenticationError,
   AviaryError,
-  AviaryErrorCodes,
   ConfigurationError,
   ConnectionError,
   HeartbeatTimeoutError,
   ProtocolError,
-  type AviaryErrorCode,
+  SdkErrorCodes,
+  type SdkErrorCode,
 } from './errors/index.js';
 export {
   Reasons,
-  ErrorCodes,
+  // Why one evaluation answered ERROR; not to be confused with SdkErrorCodes (what the `error` event reports).
+  ErrorCodes as EvaluationErrorCodes,
   type Context,
   type ContextValue,
-  type ErrorCode,
+  type ErrorCode as EvaluationErrorCode,
   type Reason,
   type Result,
   type Ruleset,

@@ -1,7 +1,7 @@
 import type { Ruleset } from '@aviary/core';
+import { toRuleset } from '@aviary/core/protocol';
 import { ConfigurationError } from './errors/configuration-error.js';
 import { createConsoleLogger, toLogger, type Logger } from './logger.js';
-import { isRuleset } from './ruleset.js';
 import type { FetchLike } from './platform/platform.js';
 
 /** Options of `createClient`. Only `url` and `sdkKey` are required. */
@@ -114,8 +114,8 @@ export function resolveOptions(input: unknown): { options: ResolvedOptions; prob
 
   let bootstrap: Ruleset | undefined;
   if (raw.bootstrap !== undefined) {
-    if (isRuleset(raw.bootstrap)) bootstrap = raw.bootstrap;
-    else logger.warn('option "bootstrap" is not a ruleset ({ environment, revision, flags, cohorts }); ignoring it');
+    bootstrap = toRuleset(raw.bootstrap);
+    if (bootstrap === undefined) logger.warn('option "bootstrap" is not a ruleset ({ environment, revision, flags, cohorts }); ignoring it');
   }
 
   let fetchImpl: FetchLike | undefined;

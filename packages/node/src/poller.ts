@@ -1,5 +1,4 @@
 import type { AviaryError } from './errors/aviary-error.js';
-import { ProtocolError } from './errors/protocol-error.js';
 import { baseHeaders, describeFailure, errorForStatus } from './http.js';
 import type { Logger } from './logger.js';
 import type { Platform, Timer } from './platform/platform.js';
@@ -13,8 +12,8 @@ export interface PollerOptions {
   timeoutMs: number;
   /** The revision the client holds, sent as `If-None-Match`; undefined asks for the ruleset unconditionally. */
   revision(): number | undefined;
-  /** A 200 with a parsed body (not yet validated). */
-  onRuleset(body: unknown): void;
+  /** A 200's body, as it came (the protocol reads it). */
+  onRuleset(text: string): void;
   /** A 304: the client is current. */
   onNotModified(): void;
   onFailure(error: AviaryError): void;
@@ -63,14 +62,7 @@ export function createPoller(options: PollerOptions): Poller {
         return 'failed';
       }
       const text = await response.text();
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch (cause) {
-        if (live()) options.onFailure(new ProtocolError(`Aviary: GET ${url} answered a body that is not JSON`, { cause }));
-        return 'failed';
-      }
-      if (live()) options.onRuleset(body);
+      if (live()) options.onRuleset(text);
       return 'ok';
     } catch (cause) {
       if (live()) options.onFailure(describeFailure('GET', url, abort.signal.aborted ? new Error(`no answer within ${options.timeoutMs} ms`) : cause));

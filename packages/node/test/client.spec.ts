@@ -342,7 +342,7 @@ describe.each(transports)('streaming client (stream over $transport)', ({ transp
     expect(errors).toHaveLength(1);
     const error = errors[0]!;
     expect(error).toBeInstanceOf(AuthenticationError);
-    expect(error).toMatchObject({ code: 'UNAUTHORIZED', status, fatal: true });
+    expect(error).toMatchObject({ code: 'AUTHENTICATION', status, fatal: true });
     expect(error.message).toMatch(message);
     expect(server.streamRequests).toHaveLength(1);
     expect(server.rulesetRequests).toHaveLength(0);
@@ -357,7 +357,7 @@ describe.each(transports)('streaming client (stream over $transport)', ({ transp
     const errors = collect(client, 'error');
     await client.ready();
     await sleep(200);
-    expect(errors.map((error) => error.code)).toEqual(['UNAUTHORIZED']);
+    expect(errors.map((error) => error.code)).toEqual(['AUTHENTICATION']);
     expect(server.rulesetRequests).toHaveLength(1);
   });
 
@@ -437,7 +437,7 @@ describe('options', () => {
     const errors = collect(client, 'error');
     await client.ready();
     await waitFor(() => errors.length === 1);
-    expect(errors[0]).toMatchObject({ code: 'INVALID_OPTIONS' });
+    expect(errors[0]).toMatchObject({ code: 'CONFIGURATION' });
     expect(errors[0]!.message).toMatch(message);
     expect(client.status).toBe('offline');
     expect(client.isEnabled('beta', user, true)).toBe(true);

@@ -5,7 +5,7 @@ import type { Context, Result } from '@aviary/core';
 import { createClientOnPlatform } from '../src/client.js';
 import { resolveOptions } from '../src/options.js';
 import { createNodePlatform } from '../src/platform/node-platform.js';
-import { isRuleset } from '../src/ruleset.js';
+import { toRuleset } from '@aviary/core/protocol';
 import { recordingLogger } from './support/fixtures.js';
 
 interface Vector {
@@ -22,6 +22,7 @@ const require = createRequire(import.meta.url);
 const file = require.resolve('@aviary/core/package.json').replace(/package\.json$/, 'vectors/vectors.json');
 const { cases } = JSON.parse(readFileSync(file, 'utf8')) as { cases: Vector[] };
 // A bootstrap must be a ruleset; the few vectors about non-object rulesets test core's input checks only.
+const isRuleset = (value: unknown) => toRuleset(value) !== undefined;
 const runnable = cases.filter((vector) => isRuleset(vector.ruleset));
 
 describe('core vectors through the client', () => {

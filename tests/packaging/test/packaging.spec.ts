@@ -133,7 +133,7 @@ afterAll(() => Promise.all([resources.release(), stopEsbuild()]));
 
 describe('the tarballs', () => {
   const allowed: Record<Name, RegExp> = {
-    core: /^(LICENSE|README\.md|package\.json|vectors\/vectors\.json|dist\/(cjs\/)?[\w/-]+\.(js|d\.ts)|dist\/cjs\/package\.json)$/,
+    core: /^(LICENSE|README\.md|package\.json|vectors\/(vectors|protocol)\.json|dist\/(cjs\/)?[\w/-]+\.(js|d\.ts)|dist\/cjs\/package\.json)$/,
     node: /^(LICENSE|README\.md|package\.json|dist\/(cjs\/)?[\w/-]+\.(js|d\.ts)|dist\/cjs\/package\.json)$/,
     browser: /^(LICENSE|README\.md|package\.json|dist\/[\w/-]+\.(js|d\.ts)|dist\/aviary\.browser\.js)$/,
   };

@@ -3,3 +3,5 @@ export type { ChromiumSource, FoundChromium } from './chromium.js';
 export { RUN_TAG_VARIABLE, runTag, runTagEnv, testDatabaseName, testTempDir } from './resources.js';
 export { sweep } from './janitor.js';
 export type { Leftovers } from './janitor.js';
+export { loadProtocolVectors, toServerSentEvent } from './protocol-vectors.js';
+export type { ProtocolVector, ProtocolVectors, VectorEvent, VectorExpectation } from './protocol-vectors.js';

@@ -1,16 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { Cohort, Flag } from '@aviary/core';
+import type { RulesetPatch as WirePatch } from '@aviary/core/protocol';
 
 /** `change`: flags or cohorts upserted or deleted; `kill`: a flag switched off (SDKs apply it
  *  first); `ruleset`: the state moved in a way no small patch describes (a new environment, a
  *  cohort too large to ship in a patch): subscribers reload the whole ruleset. */
 export type ChangeKind = 'change' | 'kill' | 'ruleset';
 
-/** What one revision changed, in the exact Ruleset shape of DESIGN §2; `null` deletes. */
-export interface RulesetPatch {
+/** What one revision changed: the patch of docs/protocol.md (`@aviary/core/protocol`, one type for
+ *  the server and the SDKs; `null` deletes), with its revision, plus what only the server keeps. */
+export interface RulesetPatch extends WirePatch {
   revision: number;
-  flags?: Record<string, Flag | null>;
-  cohorts?: Record<string, Cohort | null>;
   /** Server-side only: whether client keys may see the flags in `flags`; never sent to SDKs. */
   clientVisible?: Record<string, boolean>;
 }

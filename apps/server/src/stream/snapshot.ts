@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import type { Cohort, Flag, Ruleset } from '@aviary/core';
+import { applyPatch } from '@aviary/core/protocol';
 import type { ChangeEvent, RulesetPatch } from '../changes/change-publisher.js';
 
 export type { ChangeKind, RulesetPatch } from '../changes/change-publisher.js';
@@ -26,29 +27,18 @@ export class RulesetSnapshot {
     return this.ruleset.revision;
   }
 
-  /** The next snapshot, or undefined when the patch is not the next revision. */
+  /** The next snapshot, or undefined when the patch is not the next revision. The ruleset is
+   *  patched by `@aviary/core/protocol`, as the SDKs patch theirs; visibility is the server's own. */
   apply(patch: RulesetPatch): RulesetSnapshot | undefined {
     if (patch.revision !== this.revision + 1) return undefined;
-    const flags = { ...this.ruleset.flags };
+    const ruleset = applyPatch(this.ruleset, patch, patch.revision);
     const visible = new Set(this.clientVisible);
-    for (const [key, flag] of Object.entries(patch.flags ?? {})) {
-      if (flag === null) {
-        delete flags[key];
-        visible.delete(key);
-      } else {
-        flags[key] = flag;
-      }
-    }
+    for (const [key, flag] of Object.entries(patch.flags ?? {})) if (flag === null) visible.delete(key);
     for (const [key, isVisible] of Object.entries(patch.clientVisible ?? {})) {
-      if (isVisible && key in flags) visible.add(key);
+      if (isVisible && key in ruleset.flags) visible.add(key);
       else visible.delete(key);
     }
-    const cohorts = { ...this.ruleset.cohorts };
-    for (const [key, cohort] of Object.entries(patch.cohorts ?? {})) {
-      if (cohort === null) delete cohorts[key];
-      else cohorts[key] = cohort;
-    }
-    return new RulesetSnapshot({ environment: this.ruleset.environment, revision: patch.revision, flags, cohorts }, visible, this.clientVisible);
+    return new RulesetSnapshot(ruleset, visible, this.clientVisible);
   }
 
   toJSON(): string {

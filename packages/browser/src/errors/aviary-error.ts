@@ -1,15 +1,13 @@
-/**
- * What went wrong, as the `error` event reports it (a plain union: a runtime object would cost bytes).
- * - `CONNECTION`: the stream or a request could not reach the server, or it answered an unexpected status;
- * - `AUTHENTICATION`: the server refused the client key (401/403);
- * - `PROTOCOL`: the server sent something that is not a ruleset or a patch.
- */
-export type ErrorCode = 'CONNECTION' | 'AUTHENTICATION' | 'PROTOCOL';
+import type { SdkErrorCode } from '@aviary/core/protocol';
 
-/** Every error the client emits; it never throws into the caller's code. */
+/**
+ * Every error the client emits (as the `error` event); it never throws into the caller's code.
+ * `code` is one of `SdkErrorCodes` of `@aviary/core/protocol` (a type here: a runtime object would
+ * cost bytes). This client reports `CONNECTION`, `HEARTBEAT_TIMEOUT`, `AUTHENTICATION` and `PROTOCOL`.
+ */
 export class AviaryError extends Error {
   constructor(
-    readonly code: ErrorCode,
+    readonly code: SdkErrorCode,
     message: string,
   ) {
     super(message);

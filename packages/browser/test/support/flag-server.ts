@@ -1,12 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Cohort, Flag, Ruleset } from '@aviary/core';
+import type { Ruleset } from '@aviary/core';
+import { applyPatch, type RulesetPatch } from '@aviary/core/protocol';
 
 /** A `change`/`kill` patch as docs/protocol.md defines it. */
-export interface Patch {
-  flags?: Record<string, Flag | null>;
-  cohorts?: Record<string, Cohort | null>;
-}
+export type Patch = Omit<RulesetPatch, 'revision'>;
 
 /** One request the server saw, for assertions on what the browser sent. */
 export interface SeenRequest {
@@ -77,7 +75,7 @@ export class FlagServer {
   /** Applies a patch as one revision, logs it and pushes it to every open stream. */
   publish(event: 'change' | 'kill', patch: Patch): number {
     const revision = this.ruleset.revision + 1;
-    this.ruleset = apply(this.ruleset, patch, revision);
+    this.ruleset = applyPatch(this.ruleset, patch, revision);
     this.log.push({ revision, event, patch });
     for (const res of this.streams) res.write(frame(event, revision, { revision, ...patch }));
     return revision;
@@ -143,18 +141,4 @@ export class FlagServer {
 
 function frame(event: string, id: number, data: unknown): string {
   return `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-}
-
-function apply(base: Ruleset, patch: Patch, revision: number): Ruleset {
-  const flags = { ...base.flags };
-  for (const [key, flag] of Object.entries(patch.flags ?? {})) {
-    if (flag === null) delete flags[key];
-    else flags[key] = flag;
-  }
-  const cohorts = { ...base.cohorts };
-  for (const [key, cohort] of Object.entries(patch.cohorts ?? {})) {
-    if (cohort === null) delete cohorts[key];
-    else cohorts[key] = cohort;
-  }
-  return { ...base, revision, flags, cohorts };
 }

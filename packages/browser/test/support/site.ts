@@ -30,7 +30,7 @@ export async function bundleForBrowser(): Promise<string> {
 }
 
 /**
- * The test page: shows `new-checkout` for the user in `?user=`, re-rendering on `change`, and
+ * The test page: shows `new-checkout` for the user in `?user=`, re-rendering on `ready` and `change`, and
  * records each state it showed with a timestamp (`window.renders`), so a test can tell what the
  * very first paint was and when a kill arrived. `?streaming=0` makes it poll only.
  */
@@ -60,6 +60,7 @@ const PAGE = `<!doctype html>
     }
   }
   render();
+  flags.on('ready', render);
   flags.on('change', render);
   flags.on('error', (e) => window.errors.push(e.code));
   setInterval(() => { document.getElementById('status').textContent = flags.status; }, 25);

@@ -1,8 +1,8 @@
-import { AviaryError, AviaryErrorCodes } from './aviary-error.js';
+import { AviaryError, SdkErrorCodes } from './aviary-error.js';
 
 /** The server refused the SDK key (401: unknown or missing, 403: a key of the wrong kind). Not retried. */
 export class AuthenticationError extends AviaryError {
-  readonly code = AviaryErrorCodes.UNAUTHORIZED;
+  readonly code = SdkErrorCodes.AUTHENTICATION;
   readonly status: number;
 
   constructor(status: number, url: string, serverMessage?: string) {

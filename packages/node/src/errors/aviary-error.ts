@@ -1,16 +1,11 @@
-/** What went wrong, as a stable string a caller can switch on. */
-export const AviaryErrorCodes = {
-  INVALID_OPTIONS: 'INVALID_OPTIONS',
-  UNAUTHORIZED: 'UNAUTHORIZED',
-  CONNECTION_FAILED: 'CONNECTION_FAILED',
-  HEARTBEAT_TIMEOUT: 'HEARTBEAT_TIMEOUT',
-  PROTOCOL_ERROR: 'PROTOCOL_ERROR',
-} as const;
-export type AviaryErrorCode = (typeof AviaryErrorCodes)[keyof typeof AviaryErrorCodes];
+import type { SdkErrorCode } from '@aviary/core/protocol';
+
+export { SdkErrorCodes, type SdkErrorCode } from '@aviary/core/protocol';
 
 /** Base of every error the SDK reports through its `error` event. It never throws them into user code. */
 export abstract class AviaryError extends Error {
-  abstract readonly code: AviaryErrorCode;
+  /** What went wrong, as a stable string a caller can switch on (the same codes as `@aviary/browser`'s). */
+  abstract readonly code: SdkErrorCode;
   /** True when the SDK has stopped talking to the server because of it (retrying cannot help). */
   readonly fatal: boolean;
 

@@ -1,8 +1,8 @@
-import { AviaryError, AviaryErrorCodes } from './aviary-error.js';
+import { AviaryError, SdkErrorCodes } from './aviary-error.js';
 
 /** An option the client cannot work without (`url`, `sdkKey`) is missing or malformed. */
 export class ConfigurationError extends AviaryError {
-  readonly code = AviaryErrorCodes.INVALID_OPTIONS;
+  readonly code = SdkErrorCodes.CONFIGURATION;
 
   constructor(message: string) {
     super(message, { fatal: true });

@@ -1,8 +1,8 @@
-import { AviaryError, AviaryErrorCodes } from './aviary-error.js';
+import { AviaryError, SdkErrorCodes } from './aviary-error.js';
 
 /** The server could not be reached, answered an unexpected status, or closed the stream. Retried with backoff. */
 export class ConnectionError extends AviaryError {
-  readonly code = AviaryErrorCodes.CONNECTION_FAILED;
+  readonly code = SdkErrorCodes.CONNECTION;
   /** HTTP status, when the server answered. */
   readonly status?: number;
 

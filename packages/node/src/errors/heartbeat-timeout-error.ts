@@ -1,8 +1,8 @@
-import { AviaryError, AviaryErrorCodes } from './aviary-error.js';
+import { AviaryError, SdkErrorCodes } from './aviary-error.js';
 
 /** The stream stayed silent longer than the heartbeat timeout; the client treats it as dead and reconnects. */
 export class HeartbeatTimeoutError extends AviaryError {
-  readonly code = AviaryErrorCodes.HEARTBEAT_TIMEOUT;
+  readonly code = SdkErrorCodes.HEARTBEAT_TIMEOUT;
   readonly timeoutMs: number;
 
   constructor(timeoutMs: number) {

@@ -1,4 +1,4 @@
-export { AviaryError, AviaryErrorCodes, type AviaryErrorCode } from './aviary-error.js';
+export { AviaryError, SdkErrorCodes, type SdkErrorCode } from './aviary-error.js';
 export { AuthenticationError } from './authentication-error.js';
 export { ConfigurationError } from './configuration-error.js';
 export { ConnectionError } from './connection-error.js';

@@ -46,7 +46,7 @@ describe('a bad key', () => {
     expect(errors).toHaveLength(1);
     const error = errors[0]!;
     expect(error).toBeInstanceOf(AuthenticationError);
-    expect(error).toMatchObject({ code: 'UNAUTHORIZED', status: 401, fatal: true });
+    expect(error).toMatchObject({ code: 'AUTHENTICATION', status: 401, fatal: true });
     expect(error.message).toContain('rejected as unknown or missing (401 Unauthorized)');
     expect(error.message).toContain(`GET ${server.url}/sdk/v1/stream`);
     expect(error.message).toContain('Server said: "Unknown or revoked API key"');
@@ -63,7 +63,7 @@ describe('a bad key', () => {
     await c.ready();
     await waitFor('the error', () => errors.length > 0, 2_000);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ code: 'UNAUTHORIZED', status: 403, fatal: true });
+    expect(errors[0]).toMatchObject({ code: 'AUTHENTICATION', status: 403, fatal: true });
     expect(errors[0]!.message).toContain('wrong kind for this endpoint (403 Forbidden)');
     expect(errors[0]!.message).toMatch(/Server said: ".*needs a server or client key"/);
   });

@@ -1,0 +1,72 @@
+import type { Ruleset } from '../types.js';
+import type { RulesetDiff, RulesetPatch } from './types.js';
+
+/**
+ * The ruleset with the patch applied, as a new object: the base is left untouched (the evaluator
+ * caches by identity), and a map the patch does not touch is shared.
+ */
+export function applyPatch(base: Ruleset, patch: RulesetPatch, revision: number): Ruleset {
+  return { ...base, revision, flags: merge(base.flags, patch.flags), cohorts: merge(base.cohorts, patch.cohorts) };
+}
+
+/**
+ * Applies a patch and tells what it changed, looking only at what the patch names (a patch carries
+ * one or a few flags; the ruleset may hold thousands). The diff is the one `diffRulesets` gives for
+ * the same two rulesets.
+ */
+export function patchRuleset(base: Ruleset, patch: RulesetPatch, revision: number): { ruleset: Ruleset; diff: RulesetDiff } {
+  const ruleset = applyPatch(base, patch, revision);
+  return { ruleset, diff: diff(base, ruleset, Object.keys(patch.flags ?? {}), Object.keys(patch.cohorts ?? {})) };
+}
+
+/** The flags and cohorts that differ between two rulesets (as JSON data, members in any order), and the flags switched off. */
+export function diffRulesets(before: Ruleset, after: Ruleset): RulesetDiff {
+  return diff(before, after, union(before.flags, after.flags), union(before.cohorts, after.cohorts));
+}
+
+/** Whether two values of parsed JSON are the same data (object members in any order); stops at the first difference. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a != 'object' || typeof b != 'object' || !a || !b || Array.isArray(a) != Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  // A member whose value is undefined does not exist in JSON.
+  let members = 0;
+  for (const key in x) {
+    if (x[key] === undefined) continue;
+    if (!sameJson(x[key], y[key])) return false;
+    members++;
+  }
+  for (const key in y) if (y[key] !== undefined) members--;
+  return members == 0;
+}
+
+function diff(before: Ruleset, after: Ruleset, flagKeys: string[], cohortKeys: string[]): RulesetDiff {
+  const flags = changed(before.flags, after.flags, flagKeys);
+  return {
+    flags,
+    cohorts: changed(before.cohorts, after.cohorts, cohortKeys),
+    killed: flags.filter((key) => before.flags[key]?.enabled === true && after.flags[key]?.enabled === false),
+  };
+}
+
+/** The keys, sorted, whose values differ. */
+function changed(before: Record<string, unknown>, after: Record<string, unknown>, keys: string[]): string[] {
+  return keys.filter((key) => !sameJson(before[key], after[key])).sort();
+}
+
+function union(a: object, b: object): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])];
+}
+
+/** `base` with `patch` applied (`null` removes), or `base` itself when there is no patch. */
+function merge<T>(base: Record<string, T>, patch: Record<string, T | null> | undefined): Record<string, T> {
+  if (!patch) return base;
+  const out = { ...base };
+  for (const key in patch) {
+    const value = patch[key];
+    if (value) out[key] = value;
+    else delete out[key];
+  }
+  return out;
+}
