@@ -20,7 +20,14 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-const SYSTEM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome-stable', '/usr/bin/google-chrome'];
+const SYSTEM_CANDIDATES = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome-stable',
+  '/usr/bin/google-chrome',
+  '/Applications/Chromium.app/Contents/MacOS/Chromium',
+  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+];
 
 /** Set to `0` to ignore the system's Chromium (proves the packaged fallback). */
 export const SYSTEM_CHROMIUM_SWITCH = 'AVIARY_TEST_SYSTEM_CHROMIUM';

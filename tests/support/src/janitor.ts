@@ -5,7 +5,7 @@
  * so a test that leaks is noticed, not silently cleaned up after forever.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -44,6 +44,8 @@ export async function sweep(tag: string): Promise<Leftovers> {
 function killTagged(tag: string): string[] {
   const marker = `${RUN_TAG_VARIABLE}=${tag}\0`;
   const killed: string[] = [];
+  // Processes are found through /proc (Linux); elsewhere only databases and folders are swept.
+  if (!existsSync('/proc/self/environ')) return killed;
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
