@@ -67,11 +67,13 @@ beforeAll(async () => {
       maxReconnectDelayMs: 400,
     });
     const watched: Watched = { name: recorded ? `B${i}` : `B${i} (node:http)`, client, changes: [], recorded, first: 0, wire, polls, log };
+    // The revision of the first ruleset as it arrived: B may still be catching up on the writes
+    // above, so a change can follow at once, before ready() is awaited below.
+    client.on('ready', (e) => (watched.first = e.revision));
     client.on('change', (e) => watched.changes.push(e));
     clients.push(watched);
   }
   await Promise.all(clients.map((w) => w.client.ready()));
-  for (const w of clients) w.first = w.client.revision!;
 }, 60_000);
 
 afterAll(async () => {
