@@ -17,10 +17,11 @@ describe('the load generator', () => {
 
   it('sends at its rate until its time is up, spread over its users', async () => {
     const { url, users } = await target();
-    const stats = await startLoad({ target: url, users: 20, ratePerSecond: 400, durationMs: 500, maxRequests: 10_000 }).done;
-    // 400/s for 0.5 s, with some slack for timer granularity on a busy machine.
+    const stats = await startLoad({ target: url, users: 20, ratePerSecond: 200, durationMs: 1500, maxRequests: 10_000 }).done;
+    // 200/s for 1.5 s: never more than 300; an event loop stalled near the end by other work on
+    // the machine cuts the tail (requests due after the deadline are not sent), hence the slack.
     expect(stats.sent).toBeGreaterThan(150);
-    expect(stats.sent).toBeLessThanOrEqual(200);
+    expect(stats.sent).toBeLessThanOrEqual(300);
     expect(stats.statuses[204]).toBe(stats.sent);
     expect(stats.skipped).toBe(0);
     expect([...users.keys()].every((u) => /^user-(1?\d)$/.test(u))).toBe(true);
