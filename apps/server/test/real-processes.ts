@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { runTagEnv, testTempDir } from '@aviary/test-support';
+import { freePort, runTagEnv, testTempDir } from '@aviary/test-support';
 
 /**
  * Real processes for the deploy, fault and soak tests: the built server, a private Postgres
@@ -106,16 +106,7 @@ export function nodeSdkEntry(): string {
 
 // ---------------------------------------------------------------- small helpers
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
+export { freePort };
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

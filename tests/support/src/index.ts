@@ -5,3 +5,4 @@ export { sweep } from './janitor.js';
 export type { Leftovers } from './janitor.js';
 export { loadProtocolVectors, toServerSentEvent } from './protocol-vectors.js';
 export type { ProtocolVector, ProtocolVectors, VectorEvent, VectorExpectation } from './protocol-vectors.js';
+export { adminRequest, freePort } from './network.js';

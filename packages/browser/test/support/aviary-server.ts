@@ -6,11 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { runTagEnv, testDatabaseName } from '@aviary/test-support';
+import { adminRequest, runTagEnv, testDatabaseName } from '@aviary/test-support';
 
 export const ADMIN_TOKEN = 'ava_browser_e2e_admin_token_0123456789';
 const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -21,16 +20,7 @@ process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '@aviary/test-support';
 
 export interface TestDatabase {
   url: string;
@@ -125,17 +115,10 @@ export class AviaryProcess {
 export class Admin {
   constructor(private readonly url: string) {}
 
-  async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
-    return (text ? JSON.parse(text) : {}) as T;
+  request<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
+    return adminRequest<T>(this.url, ADMIN_TOKEN, method, path, body);
   }
+
 
   async createKey(kind: 'server' | 'client', environment = 'production'): Promise<string> {
     return (await this.request<{ secret: string }>('POST', '/api-keys', { name: `browser-e2e-${kind}`, kind, environment })).secret;

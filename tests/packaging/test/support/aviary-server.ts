@@ -5,27 +5,17 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { start } from './processes.js';
-import { runTagEnv, testDatabaseName } from '@aviary/test-support';
+import { adminRequest, runTagEnv, testDatabaseName } from '@aviary/test-support';
 
 export const ADMIN_TOKEN = `ava_packaging_${randomBytes(16).toString('hex')}`;
 const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SERVER_MAIN = fileURLToPath(new URL('../../../../apps/server/dist/apps/server/src/main.js', import.meta.url));
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '@aviary/test-support';
 
 async function onPostgres(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: POSTGRES_URL });
@@ -71,14 +61,6 @@ export function spawnServer(env: Record<string, string>): { child: ChildProcess;
 }
 
 /** One admin API call with the admin token; throws on a non-2xx answer. */
-export async function admin<T = Record<string, unknown>>(url: string, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${url}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
-  return (text ? JSON.parse(text) : {}) as T;
+export function admin<T = Record<string, unknown>>(url: string, method: string, path: string, body?: unknown): Promise<T> {
+  return adminRequest<T>(url, ADMIN_TOKEN, method, path, body);
 }
