@@ -1,18 +1,25 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChangeEvent, InProcessChangePublisher } from '../src/changes/change-publisher.js';
+import type { RulesetChange } from '../src/changes/change.js';
+import { LiveRulesets } from '../src/stream/live-rulesets.js';
 import { auth, createTestDatabase, startApp, type TestApp, withClient } from './helpers.js';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let t: TestApp;
-const published: ChangeEvent[] = [];
+const published: RulesetChange[] = [];
 const api = () => request(t.url);
 const revision = async (env: string) => (await api().get(`/api/v1/environments/${env}`).set(auth()).expect(200)).body.revision as number;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   t = await startApp({ DATABASE_URL: db.url, AVIARY_DB_POOL_SIZE: '20' });
-  t.app.get(InProcessChangePublisher).subscribe((e) => published.push(e));
+  // Records what reaches the live rulesets after commit, then lets it through.
+  const live = t.app.get(LiveRulesets);
+  const committed = live.committed.bind(live);
+  live.committed = (change) => {
+    published.push(change);
+    return committed(change);
+  };
 });
 
 afterAll(async () => {

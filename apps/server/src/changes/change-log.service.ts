@@ -1,12 +1,15 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import type { Actor } from '../common/actor.js';
-import { CHANGE_PUBLISHER, type ChangeEvent, type ChangePublisher } from './change-publisher.js';
+import { ServerMetrics } from '../observability/server-metrics.js';
+import { LiveRulesets } from '../stream/live-rulesets.js';
+import type { RulesetChange } from './change.js';
 import { WriteTransaction } from './write-transaction.js';
 
-/** Runs writes: one transaction each, then publishes the revisions it committed. */
+/** Runs writes: one transaction each, then hands the revisions it committed to the live rulesets,
+ *  which apply them here and send them to the other instances. */
 @Injectable()
 export class ChangeLogService {
   private readonly logger = new Logger('ChangeLog');
@@ -14,21 +17,25 @@ export class ChangeLogService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
-    @Inject(CHANGE_PUBLISHER) private readonly publisher: ChangePublisher,
+    private readonly live: LiveRulesets,
+    private readonly metrics: ServerMetrics,
   ) {}
 
   async write<T>(actor: Actor, work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
-    const events: ChangeEvent[] = [];
+    const changes: RulesetChange[] = [];
     // Postgres' default isolation, READ COMMITTED: one round trip fewer than naming it.
     const result = await this.dataSource.transaction((manager) =>
-      work(new WriteTransaction(manager, actor, this.audit, events)),
+      work(new WriteTransaction(manager, actor, this.audit, changes)),
     );
-    for (const event of events) {
+    for (const change of changes) {
+      // Counted where the write commits, so the sum over instances is the number of writes.
+      this.metrics.changes.inc({ environment: change.environment, kind: change.kind });
+      if (change.kind === 'kill') this.metrics.kills.inc({ environment: change.environment });
       try {
-        await this.publisher.publish(event);
+        await this.live.committed(change);
       } catch (err) {
-        // Committed is committed: subscribers catch up from the change log by revision.
-        this.logger.error(`Publishing ${event.environment}@${event.revision} failed: ${(err as Error).message}`);
+        // Committed is committed: every instance catches up from the change log by revision.
+        this.logger.error(`Delivering ${change.environment}@${change.revision} failed: ${(err as Error).message}`);
       }
     }
     return result;

@@ -1,16 +1,12 @@
 import { Global, Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
+import { StreamModule } from '../stream/stream.module.js';
 import { ChangeLogService } from './change-log.service.js';
-import { CHANGE_PUBLISHER, InProcessChangePublisher } from './change-publisher.js';
 
 @Global()
 @Module({
-  imports: [AuditModule],
-  providers: [
-    ChangeLogService,
-    InProcessChangePublisher,
-    { provide: CHANGE_PUBLISHER, useExisting: InProcessChangePublisher },
-  ],
-  exports: [ChangeLogService, CHANGE_PUBLISHER, InProcessChangePublisher],
+  imports: [AuditModule, StreamModule],
+  providers: [ChangeLogService],
+  exports: [ChangeLogService],
 })
 export class ChangesModule {}

@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import type { AuditEntry, AuditService } from '../audit/audit.service.js';
 import type { Actor } from '../common/actor.js';
 import { sql } from '../database/sql.js';
-import type { ChangeEvent, ChangeKind, RulesetPatch } from './change-publisher.js';
+import type { ChangeKind, RulesetChange, RulesetPatch } from './change.js';
 
 export interface EnvironmentRow {
   id: string;
@@ -25,7 +25,7 @@ export class WriteTransaction {
     readonly manager: EntityManager,
     readonly actor: Actor,
     private readonly audit: AuditService,
-    private readonly events: ChangeEvent[],
+    private readonly changes: RulesetChange[],
   ) {}
 
   /** Locks one environment for this write; 404 when it does not exist. */
@@ -58,7 +58,7 @@ export class WriteTransaction {
       [env.id, kind, JSON.stringify(body)],
     );
     const patch: RulesetPatch = { revision: row.revision, ...body };
-    this.events.push({ environment: env.key, environmentId: env.id, revision: row.revision, kind, patch });
+    this.changes.push({ environment: env.key, environmentId: env.id, revision: row.revision, kind, patch });
     return row.revision;
   }
 

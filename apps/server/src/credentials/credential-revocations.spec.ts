@@ -2,12 +2,25 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { AppConfig } from '../config/config.js';
-import { InProcessChangeBus } from '../stream/change-bus.js';
+import { type ChangeBus, type RevocationHandler, SingleInstanceBus } from '../stream/change-bus.js';
 import type { LiveRulesets } from '../stream/live-rulesets.js';
 import { RulesetSnapshot } from '../stream/snapshot.js';
 import { StreamHub } from '../stream/stream-hub.js';
 import { type CredentialRef, credentialRef } from './credential.js';
 import { CredentialRevocations, type CredentialStore } from './credential-revocations.js';
+
+/** A Redis stand-in shared by instances: a revocation reaches every subscriber, its sender too. */
+class SharedBus extends SingleInstanceBus {
+  private readonly handlers: RevocationHandler[] = [];
+
+  override async publishRevocation(credential: Parameters<RevocationHandler>[0]): Promise<void> {
+    for (const handler of this.handlers) handler(credential);
+  }
+
+  override onRevocation(handler: RevocationHandler): void {
+    this.handlers.push(handler);
+  }
+}
 
 class FakeResponse extends EventEmitter {
   ended = false;
@@ -46,7 +59,7 @@ class FakeStore implements CredentialStore {
 const snapshot = new RulesetSnapshot({ environment: 'production', revision: 1, flags: {}, cohorts: {} }, new Set());
 
 /** One server instance: its hub, key store and revocations, on a bus it may share. */
-function instance(bus: InProcessChangeBus) {
+function instance(bus: ChangeBus) {
   const hub = new StreamHub();
   const store = new FakeStore();
   const revocations = new CredentialRevocations(bus, hub, { checkBeforeDelivery() {} } as unknown as LiveRulesets, { revisionCheckMs: 1e9 } as AppConfig);
@@ -64,7 +77,7 @@ const ref = (id: string): CredentialRef => credentialRef({ kind: 'api-key', id }
 
 describe('CredentialRevocations', () => {
   it('ends the revoked key\'s streams and cache entry here and, by message, on every other instance', async () => {
-    const bus = new InProcessChangeBus();
+    const bus = new SharedBus();
     const a = instance(bus);
     const b = instance(bus);
     const onA = a.open('k1');
@@ -82,7 +95,7 @@ describe('CredentialRevocations', () => {
   });
 
   it('finds a revocation whose message was lost when it re-checks its streams\' and cache\'s keys', async () => {
-    const b = instance(new InProcessChangeBus());
+    const b = instance(new SingleInstanceBus());
     b.store.valid = new Set(['k1', 'k2', 'k3']);
     const streams = { k1: b.open('k1'), k2: b.open('k2') };
     b.store.cache.add('k3');
@@ -97,7 +110,7 @@ describe('CredentialRevocations', () => {
   });
 
   it('keeps streams open while Postgres cannot tell, and ends them once it can', async () => {
-    const b = instance(new InProcessChangeBus());
+    const b = instance(new SingleInstanceBus());
     const stream = b.open('k1');
     b.store.failing = true;
     await expect(b.revocations.verify()).resolves.toBeUndefined();

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { SdkModule } from '../sdk/sdk.module.js';
+import { StreamModule } from '../stream/stream.module.js';
 import { CredentialRevocations } from './credential-revocations.js';
 
-@Module({ imports: [SdkModule], providers: [CredentialRevocations], exports: [CredentialRevocations] })
+@Module({ imports: [StreamModule], providers: [CredentialRevocations], exports: [CredentialRevocations] })
 export class CredentialsModule {}

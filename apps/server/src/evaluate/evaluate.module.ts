@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { StreamModule } from '../stream/stream.module.js';
 import { EvaluateController } from './evaluate.controller.js';
 import { EvaluateService } from './evaluate.service.js';
 
-@Module({ controllers: [EvaluateController], providers: [EvaluateService] })
+@Module({ imports: [StreamModule], controllers: [EvaluateController], providers: [EvaluateService] })
 export class EvaluateModule {}

@@ -6,7 +6,7 @@ import type { Actor } from '../common/actor.js';
 import { assertVersion } from '../common/if-match.js';
 import { type FieldError, ValidationFailedException } from '../common/validation-failed.exception.js';
 import { ChangeLogService } from '../changes/change-log.service.js';
-import type { ChangeKind } from '../changes/change-publisher.js';
+import type { ChangeKind } from '../changes/change.js';
 import type { EnvironmentRow, WriteTransaction } from '../changes/write-transaction.js';
 import { sql } from '../database/sql.js';
 import { storedPatterns } from '../patterns/stored-patterns.js';

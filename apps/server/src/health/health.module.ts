@@ -1,14 +1,14 @@
 import { Module, type OnModuleInit } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ServerMetrics } from '../observability/server-metrics.js';
-import { SdkModule } from '../sdk/sdk.module.js';
+import { StreamModule } from '../stream/stream.module.js';
 import { HealthController } from './health.controller.js';
 import { ReadinessService } from './readiness.service.js';
 import { ShutdownState } from './shutdown-state.js';
 
 @Module({
   // Readiness logs its own transitions; terminus would log every failed probe.
-  imports: [TerminusModule.forRoot({ logger: false }), SdkModule],
+  imports: [TerminusModule.forRoot({ logger: false }), StreamModule],
   controllers: [HealthController],
   providers: [ReadinessService, ShutdownState],
   exports: [ShutdownState],

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { type HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { CHANGE_BUS } from '../sdk/sdk.module.js';
-import { type ChangeBus, RedisChangeBus } from '../stream/change-bus.js';
+import { CHANGE_BUS, type ChangeBus, RedisChangeBus } from '../stream/change-bus.js';
 import { ShutdownState } from './shutdown-state.js';
 
 const CHECK_TIMEOUT_MS = 2000;

@@ -1,4 +1,4 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Cohort, Condition, Flag, Prerequisite, Rule, Ruleset, Variant } from '@aviary/core';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -23,40 +23,32 @@ interface CohortRow {
 /** A config row that was never written reads as this: a new flag starts disabled everywhere. */
 export const FLAG_CONFIG_DEFAULTS = { enabled: false, rules: [] as Rule[], prerequisites: [] as Prerequisite[], version: 1 };
 
-// Environment id -> the last ruleset built, reused while the revision stays the same.
-type CacheEntry = { revision: number; ruleset: Ruleset };
-
 /** Builds rulesets and their parts, in the exact shape the SDKs receive (DESIGN §2), from the
- *  database. Used by evaluate, by write validation and for change-log patches. */
+ *  database: whole ones for the live rulesets (the only copy kept in memory), parts for write
+ *  validation and change-log patches. */
 @Injectable()
 export class RulesetService {
-  private readonly cache = new Map<string, CacheEntry>();
-
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** One environment's whole ruleset, as of its current revision. */
-  async build(environmentKey: string): Promise<Ruleset> {
-    const [env] = await sql<{ id: string; revision: number }>(
-      this.dataSource.manager,
-      'SELECT id, revision::int AS revision FROM environments WHERE key = $1',
-      [environmentKey],
-    );
-    if (!env) throw new NotFoundException(`No environment "${environmentKey}"`);
-    const cached = this.cache.get(env.id);
-    if (cached && cached.revision === env.revision) return cached.ruleset;
-    const ruleset = await this.dataSource.transaction('REPEATABLE READ', async (manager) => {
-      // Read the revision again inside the snapshot so it matches the rows.
-      const [now] = await sql<{ revision: number }>(manager, 'SELECT revision::int AS revision FROM environments WHERE id = $1', [env.id]);
-      if (!now) throw new NotFoundException(`No environment "${environmentKey}"`);
-      return {
+  /** One environment's whole ruleset as of its current revision and its client-visible flags, read
+   *  in one snapshot; undefined when there is no such environment. */
+  async load(environmentKey: string): Promise<{ ruleset: Ruleset; clientVisible: string[] } | undefined> {
+    return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
+      const [env] = await sql<{ id: string; revision: number }>(
+        manager,
+        'SELECT id, revision::int AS revision FROM environments WHERE key = $1',
+        [environmentKey],
+      );
+      if (!env) return undefined;
+      const ruleset: Ruleset = {
         environment: environmentKey,
-        revision: now.revision,
+        revision: env.revision,
         flags: await this.flags(manager, env.id),
         cohorts: await this.cohorts(manager),
-      } satisfies Ruleset;
+      };
+      const visible = await sql<{ key: string }>(manager, 'SELECT key FROM flags WHERE client_visible AND archived_at IS NULL');
+      return { ruleset, clientVisible: visible.map((r) => r.key) };
     });
-    this.cache.set(env.id, { revision: ruleset.revision, ruleset });
-    return ruleset;
   }
 
   /** The live flags of an environment as SDKs see them; only `keys` when given. */

@@ -2,14 +2,15 @@ import { Redis } from 'ioredis';
 import { type Credential, parseCredential } from '../credentials/credential.js';
 import type { RulesetChange } from './snapshot.js';
 
-/** The instance's `ChangeBus` (provided by the SDK module). */
+/** The instance's `ChangeBus` (provided by the stream module). */
 export const CHANGE_BUS = Symbol('CHANGE_BUS');
 
 export type ChangeHandler = (change: RulesetChange) => void;
 export type RevocationHandler = (credential: Credential) => void;
 
-/** Carries committed changes and revoked credentials to every server instance. Delivery is best
- *  effort: instances also reconcile revisions and re-check credentials with Postgres. */
+/** Carries committed changes and revoked credentials to the other server instances (Redis echoes
+ *  them to the sender too, which has applied them already and drops them by revision). Delivery is
+ *  best effort: instances also reconcile revisions and re-check credentials with Postgres. */
 export interface ChangeBus {
   publish(change: RulesetChange): Promise<void>;
   subscribe(handler: ChangeHandler): void;
@@ -22,29 +23,20 @@ export interface ChangeBus {
   close(): Promise<void>;
 }
 
-/** Stands in for Redis when there is one instance (no `REDIS_URL`). */
-export class InProcessChangeBus implements ChangeBus {
-  private readonly handlers: ChangeHandler[] = [];
-  private readonly revocationHandlers: RevocationHandler[] = [];
+/** The bus of an installation with one instance (no `REDIS_URL`): there is nobody to tell. The
+ *  instance applies its own changes and revocations before publishing them, so nothing is lost. */
+export class SingleInstanceBus implements ChangeBus {
   readonly healthy = true;
 
-  async publish(change: RulesetChange): Promise<void> {
-    for (const handler of this.handlers) handler(change);
-  }
+  async publish(_change: RulesetChange): Promise<void> {}
 
-  subscribe(handler: ChangeHandler): void {
-    this.handlers.push(handler);
-  }
+  subscribe(_handler: ChangeHandler): void {}
 
-  async publishRevocation(credential: Credential): Promise<void> {
-    for (const handler of this.revocationHandlers) handler(credential);
-  }
+  async publishRevocation(_credential: Credential): Promise<void> {}
 
-  onRevocation(handler: RevocationHandler): void {
-    this.revocationHandlers.push(handler);
-  }
+  onRevocation(_handler: RevocationHandler): void {}
 
-  onReconnect(): void {}
+  onReconnect(_handler: () => void): void {}
 
   async close(): Promise<void> {}
 }

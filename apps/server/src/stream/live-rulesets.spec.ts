@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InProcessChangeBus } from './change-bus.js';
+import { SingleInstanceBus } from './change-bus.js';
 import { LiveRulesets, type RulesetSource } from './live-rulesets.js';
 import { StreamHub } from './stream-hub.js';
 
@@ -34,7 +34,7 @@ class FakeSource implements RulesetSource {
 }
 
 async function started(source: FakeSource): Promise<LiveRulesets> {
-  const live = new LiveRulesets(source, new InProcessChangeBus(), new StreamHub(), { log() {}, warn() {} }, 1e9);
+  const live = new LiveRulesets(source, new SingleInstanceBus(), new StreamHub(), { log() {}, warn() {} }, 1e9);
   const starting = live.start();
   await source.release();
   await source.release();

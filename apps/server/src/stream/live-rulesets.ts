@@ -85,6 +85,13 @@ export class LiveRulesets {
     return this.snapshots.get(environment);
   }
 
+  /** The environment's snapshot; one not known here yet (created on another instance a moment
+   *  ago) is looked up in Postgres first. */
+  async current(environment: string): Promise<RulesetSnapshot | undefined> {
+    if (!this.snapshots.has(environment)) await this.reconcile();
+    return this.snapshots.get(environment);
+  }
+
   environments(): string[] {
     return [...this.snapshots.keys()];
   }

@@ -1,11 +1,9 @@
 import { gzipSync } from 'node:zlib';
 import type { Cohort, Flag, Ruleset } from '@aviary/core';
 import { applyPatch } from '@aviary/core/protocol';
-import type { ChangeEvent, RulesetPatch } from '../changes/change-publisher.js';
+import type { RulesetPatch } from '../changes/change.js';
 
-export type { ChangeKind, RulesetPatch } from '../changes/change-publisher.js';
-/** What the bus carries and the stream sends: a revision of one environment. */
-export type RulesetChange = ChangeEvent;
+export type { ChangeKind, RulesetChange, RulesetPatch } from '../changes/change.js';
 
 /**
  * An environment's ruleset at one revision, immutable, with what serving it needs computed at

@@ -1,8 +1,8 @@
 import type { DataSource } from 'typeorm';
 import { sql } from '../database/sql.js';
 import type { RulesetService } from '../ruleset/ruleset.service.js';
-import type { RulesetSource } from '../stream/live-rulesets.js';
-import type { RulesetChange } from '../stream/snapshot.js';
+import type { RulesetSource } from './live-rulesets.js';
+import type { RulesetChange } from './snapshot.js';
 
 /** The live rulesets' source of truth: environments, the change log and whole rulesets in Postgres. */
 export class PostgresRulesetSource implements RulesetSource {
@@ -15,18 +15,8 @@ export class PostgresRulesetSource implements RulesetSource {
     return sql(this.dataSource.manager, 'SELECT key AS environment, id, revision::int AS revision FROM environments');
   }
 
-  async load(environment: string) {
-    try {
-      const ruleset = await this.rulesets.build(environment);
-      const visible = await sql<{ key: string }>(
-        this.dataSource.manager,
-        'SELECT key FROM flags WHERE client_visible AND archived_at IS NULL',
-      );
-      return { ruleset, clientVisible: visible.map((r) => r.key) };
-    } catch (e) {
-      if ((e as { status?: number }).status === 404) return undefined;
-      throw e;
-    }
+  load(environment: string) {
+    return this.rulesets.load(environment);
   }
 
   async changesSince(environment: string, revision: number, limit: number): Promise<RulesetChange[]> {
