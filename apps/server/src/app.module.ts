@@ -25,6 +25,7 @@ import { RolloutsModule } from './rollouts/rollouts.module.js';
 import { RetentionModule } from './retention/retention.module.js';
 import { RulesetModule } from './ruleset/ruleset.module.js';
 import { SdkModule } from './sdk/sdk.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
 export class AppModule {
@@ -51,6 +52,7 @@ export class AppModule {
         RetentionModule,
         MetricsModule,
         RolloutsModule,
+        WebhooksModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

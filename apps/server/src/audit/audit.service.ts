@@ -4,12 +4,13 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Actor } from '../common/actor.js';
 import { type Page, toPage } from '../common/paging.js';
 import { sql } from '../database/sql.js';
+import { enqueueWebhookEvent } from '../webhooks/events.js';
 import type { AuditQuery } from './dto/audit-query.dto.js';
 
 /** One audit entry as a write describes it. */
 export interface AuditEntry {
   action: string;
-  resourceType: 'environment' | 'flag' | 'flag-config' | 'cohort' | 'cohort-members' | 'api-key' | 'rollout-plan';
+  resourceType: 'environment' | 'flag' | 'flag-config' | 'cohort' | 'cohort-members' | 'api-key' | 'rollout-plan' | 'webhook';
   resourceKey: string;
   environment?: string | null;
   revision?: number | null;
@@ -49,13 +50,14 @@ interface AuditRow {
 export class AuditService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Records an entry inside the write's own transaction. */
+  /** Records an entry inside the write's own transaction, and the webhook event it is, if any. */
   async record(manager: EntityManager, actor: Actor, entry: AuditEntry): Promise<void> {
-    await sql(
+    const [row] = await sql<{ created_at: Date }>(
       manager,
       `INSERT INTO audit_events (actor_key_id, actor_name, action, resource_type, resource_key, environment,
          revision, revisions, before, after, reason, request_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       RETURNING created_at`,
       [
         actor.keyId,
         actor.name,
@@ -71,6 +73,7 @@ export class AuditService {
         actor.requestId ?? null,
       ],
     );
+    await enqueueWebhookEvent(manager, actor, entry, row!.created_at);
   }
 
   /** Newest first, filtered, paged by id. */

@@ -116,6 +116,20 @@ class EnvSchema {
 
   @IntegerVariable('must be an integer number of milliseconds', 100, 600_000)
   AVIARY_HTTP_KEEP_ALIVE_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'must be true or false' })
+  AVIARY_WEBHOOK_ALLOW_PRIVATE?: string;
+
+  @IntegerVariable('must be an integer number of milliseconds', 10, 3_600_000)
+  AVIARY_WEBHOOK_RETRY_BASE_MS?: number;
+
+  @IntegerVariable('must be an integer number of milliseconds', 50, 60_000)
+  AVIARY_WEBHOOK_POLL_MS?: number;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/_-]{43}=?$/, { message: 'must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)' })
+  AVIARY_SECRET_KEY?: string;
 }
 
 export interface AppConfig {
@@ -153,6 +167,16 @@ export interface AppConfig {
   trustProxy: boolean | number | string;
   /** How long a SIGTERM waits for in-flight requests before the process exits anyway. */
   shutdownTimeoutMs: number;
+  webhooks: {
+    /** Whether targets on loopback, private, link-local and metadata addresses are allowed. */
+    allowPrivate: boolean;
+    /** The first retry's delay; each next one doubles, up to an hour. */
+    retryBaseMs: number;
+    /** How often each instance's worker looks for due deliveries (also woken by its own writes). */
+    pollMs: number;
+  };
+  /** Encrypts stored webhook secrets; unset: a key generated at first use and kept in Postgres. */
+  secretKey?: Buffer;
 }
 
 /** pg's limits, each guarding against one way a database can stop answering. */
@@ -175,11 +199,12 @@ export const VARIABLES = [
   'AVIARY_TRUST_PROXY', 'AVIARY_SHUTDOWN_TIMEOUT_MS', 'AVIARY_RETENTION_DAYS', 'AVIARY_AUTH_FAILURE_LIMIT',
   'AVIARY_HTTP_HEADERS_TIMEOUT_MS', 'AVIARY_HTTP_REQUEST_TIMEOUT_MS', 'AVIARY_HTTP_KEEP_ALIVE_TIMEOUT_MS',
   'AVIARY_DB_CONNECT_RETRY_MS', 'AVIARY_DB_CONNECT_TIMEOUT_MS', 'AVIARY_DB_STATEMENT_TIMEOUT_MS', 'AVIARY_DB_QUERY_TIMEOUT_MS',
-  'AVIARY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+  'AVIARY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 'AVIARY_WEBHOOK_ALLOW_PRIVATE', 'AVIARY_WEBHOOK_RETRY_BASE_MS', 'AVIARY_WEBHOOK_POLL_MS',
+  'AVIARY_SECRET_KEY',
 ] as const;
 
 /** Never echoed in an error message. */
-const SECRETS: ReadonlySet<string> = new Set(['AVIARY_ADMIN_TOKEN']);
+const SECRETS: ReadonlySet<string> = new Set(['AVIARY_ADMIN_TOKEN', 'AVIARY_SECRET_KEY']);
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
@@ -236,6 +261,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     trustProxy: trustProxy(parsed.AVIARY_TRUST_PROXY),
     shutdownTimeoutMs: parsed.AVIARY_SHUTDOWN_TIMEOUT_MS ?? 10_000,
+    webhooks: {
+      allowPrivate: parsed.AVIARY_WEBHOOK_ALLOW_PRIVATE === 'true',
+      retryBaseMs: parsed.AVIARY_WEBHOOK_RETRY_BASE_MS ?? 1000,
+      pollMs: parsed.AVIARY_WEBHOOK_POLL_MS ?? 1000,
+    },
+    secretKey: parsed.AVIARY_SECRET_KEY === undefined ? undefined : Buffer.from(parsed.AVIARY_SECRET_KEY, 'base64'),
   };
 }
 
