@@ -13,6 +13,7 @@ import { WriteTransaction } from './write-transaction.js';
 @Injectable()
 export class ChangeLogService {
   private readonly logger = new Logger('ChangeLog');
+  private readonly committedListeners: Array<() => void> = [];
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -38,6 +39,12 @@ export class ChangeLogService {
         this.logger.error(`Delivering ${change.environment}@${change.revision} failed: ${(err as Error).message}`);
       }
     }
+    for (const listener of this.committedListeners) listener();
     return result;
+  }
+
+  /** Called after every write that committed (the webhook worker, to deliver its events now). */
+  onCommitted(listener: () => void): void {
+    this.committedListeners.push(listener);
   }
 }

@@ -4,6 +4,7 @@ import { Counter, Gauge } from 'prom-client';
 import { Webhook } from 'standardwebhooks';
 import type { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
+import { ChangeLogService } from '../changes/change-log.service.js';
 import { SYSTEM_ACTOR } from '../common/actor.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { sql } from '../database/sql.js';
@@ -19,7 +20,7 @@ export const RETRY_FOR_MS = 24 * 3600_000;
 export const MAX_CONSECUTIVE_FAILURES = 50;
 const MAX_BACKOFF_MS = 3600_000;
 /** Longer than a delivery's timeout: a claim outlives its attempt unless the instance died. */
-const LEASE_SECONDS = 30;
+const LEASE_SECONDS = 15;
 const BATCH = 20;
 
 interface Claimed {
@@ -63,6 +64,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     metrics: ServerMetrics,
+    private readonly changes: ChangeLogService,
   ) {
     this.secrets = new SecretBox(() => this.dataSource.manager, config.secretKey);
     this.outcomes = new Counter({
@@ -95,6 +97,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   onApplicationBootstrap(): void {
+    // A write's events go out at once; the poll finds retries and other instances' events.
+    this.changes.onCommitted(() => this.wake());
     this.timer = setInterval(() => this.wake(), this.config.webhooks.pollMs);
     this.timer.unref();
     this.wake();
