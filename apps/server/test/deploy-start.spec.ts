@@ -3,8 +3,8 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, auth, createTestDatabase } from './helpers.js';
-import { PrivateRedis, REPO, ServerProcess, serverBuild, waitFor } from './real-processes.js';
-import { testTempDir } from '@aviary/test-support';
+import { PrivateRedis, REPO, serverBuild, waitFor } from './real-processes.js';
+import { ServerProcess, testTempDir } from '@aviary/test-support';
 
 /**
  * The exact start path of the Docker image, without Docker: the runtime stage of the Dockerfile
@@ -104,7 +104,7 @@ describe('the Docker image start path, without Docker', () => {
   });
 
   it('migrates a fresh database with the migrate entry point', async () => {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase({ from: 'empty' });
     databases.push(db);
     const migrate = join(dirname(stage.cmd[1]!), 'migrate.js');
     const env = { PATH: process.env.PATH, ...stage.env, DATABASE_URL: db.url, AVIARY_DATA_DIR: join(app, 'data') };
@@ -115,20 +115,19 @@ describe('the Docker image start path, without Docker', () => {
   });
 
   it('starts with the image CMD on a fresh database, migrates, answers, and drains on SIGTERM', async () => {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase({ from: 'empty' });
     databases.push(db);
     const [node, entry] = stage.cmd;
     expect(node).toBe('node');
-    const server = await ServerProcess.start('image', join(app, entry!), {
+    const server = await ServerProcess.start({ name: 'image', entry: join(app, entry!), env: {
       ...stage.env,
-      // The image listens on 4000 and keeps embedded data in /data; here any free port and the temp folder.
-      PORT: '0',
+      // The image listens on 4000 and keeps embedded data in /data; here a free port (the launcher's) and the temp folder.
       AVIARY_DATA_DIR: join(app, 'data'),
       DATABASE_URL: db.url,
       REDIS_URL: redis.url,
       AVIARY_ADMIN_TOKEN: ADMIN_TOKEN,
       LOG_LEVEL: 'log',
-    }, { cwd: app });
+    }, cwd: app });
     try {
       const ready = await waitFor('readyz', async () => {
         const res = await fetch(`${server.url}/readyz`);

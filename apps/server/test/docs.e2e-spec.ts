@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { testTempDir } from '@aviary/test-support';
+import { ServerProcess, testTempDir } from '@aviary/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstJson, mismatches, parsePattern, shellBlocks, shellSteps, type ShellBlock, type ShellStep } from './docs/shell-doc.js';
-import { REPO, ServerProcess, serverBuild, waitFor } from './real-processes.js';
+import { REPO, serverBuild, waitFor } from './real-processes.js';
 
 // The README and docs/ are executed, not trusted: every shell block a user would paste runs, in
 // order, against a fresh server started as `npm start` starts it (embedded Postgres, a new data
@@ -55,7 +55,7 @@ describe.each([...runnable.keys()])('%s, pasted into a shell against a fresh `np
   beforeAll(async () => {
     dataDir = testTempDir('docs');
     const serverEnv = Object.assign({}, ...steps.map((step) => step.serverEnv ?? {})) as Record<string, string>;
-    server = await ServerProcess.start(`docs ${file}`, join(serverBuild(), 'apps/server/src/main.js'), { AVIARY_DATA_DIR: dataDir, NO_COLOR: '1', ...serverEnv }, { timeoutMs: 90_000 });
+    server = await ServerProcess.start({ name: `docs ${file}`, entry: join(serverBuild(), 'apps/server/src/main.js'), env: { AVIARY_DATA_DIR: dataDir, NO_COLOR: '1', ...serverEnv }, timeoutMs: 90_000 });
     // Printed right after the "listening" line.
     const key = await waitFor('the admin key printed on first start', () => server!.output.map((line) => /^\s*(ava_[A-Za-z0-9_-]{20,})\s*$/.exec(line)?.[1]).find(Boolean));
     const script = steps

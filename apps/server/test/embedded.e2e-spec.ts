@@ -2,9 +2,9 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
-import { testTempDir } from '@aviary/test-support';
+import { ServerProcess, testTempDir } from '@aviary/test-support';
 import { ADMIN_TOKEN, auth, startApp } from './helpers.js';
-import { ServerProcess, serverBuild } from './real-processes.js';
+import { serverBuild } from './real-processes.js';
 
 const dataDir = testTempDir('embedded');
 
@@ -55,12 +55,12 @@ describe('a second server process on the same data folder', () => {
     try {
       const entry = join(serverBuild(), 'apps/server/src/main.js');
       const env = { AVIARY_DATA_DIR: folder, AVIARY_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'log' };
-      first = await ServerProcess.start('first', entry, env, { timeoutMs: 60_000 });
-      const second = await ServerProcess.runToExit(entry, env);
+      first = await ServerProcess.start({ name: 'first', entry, env, timeoutMs: 60_000 });
+      const second = await ServerProcess.run({ entry, env });
       const lines = second.output.filter((line) => line.trim() !== '');
       expect(second, lines.join('\n')).toMatchObject({ code: 1, signal: null });
       expect(lines).toEqual([
-        `Aviary cannot start: AVIARY_DATA_DIR ${folder} is in use by another Aviary server (pid ${first.child.pid}); stop it, or point AVIARY_DATA_DIR at another folder`,
+        `Aviary cannot start: AVIARY_DATA_DIR ${folder} is in use by another Aviary server (pid ${first.pid}); stop it, or point AVIARY_DATA_DIR at another folder`,
       ]);
       // The first one is undisturbed.
       expect((await request(first.url).get('/api/v1/environments').set(auth())).status).toBe(200);

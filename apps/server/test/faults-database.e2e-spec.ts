@@ -8,7 +8,8 @@ import { watchDatabase } from '../src/observability/database-errors.js';
 import type { Logger } from '../src/observability/logger.js';
 import { ServerMetrics } from '../src/observability/server-metrics.js';
 import { ADMIN_TOKEN, createTestDatabase } from './helpers.js';
-import { adminCall, freePort, ServerProcess, serverBuild, SilenceableProxy, SilentTcpServer, sleep, waitFor } from './real-processes.js';
+import { ServerProcess } from '@aviary/test-support';
+import { adminCall, freePort, serverBuild, SilenceableProxy, SilentTcpServer, sleep, waitFor } from './real-processes.js';
 
 /**
  * Database faults (docs/security.md "Database timeouts"), with the built server as a real process:
@@ -38,7 +39,7 @@ beforeAll(() => {
 describe('start-up against a database that is not there', () => {
   it('retries a closed port with a doubling delay for AVIARY_DB_CONNECT_RETRY_MS, then exits with one line naming host:port, never the password', async () => {
     const port = await freePort();
-    const run = await ServerProcess.runToExit(entry, { DATABASE_URL: `postgres://aviary:${PASSWORD}@127.0.0.1:${port}/aviary`, AVIARY_DB_CONNECT_RETRY_MS: '3000' }, 30_000);
+    const run = await ServerProcess.run({ entry, env: { DATABASE_URL: `postgres://aviary:${PASSWORD}@127.0.0.1:${port}/aviary`, AVIARY_DB_CONNECT_RETRY_MS: '3000' }, timeoutMs: 30_000 });
     onTestFailed(() => console.log(run.output.join('\n')));
     const lines = parse(run.output);
     const retries = lines.filter((l) => l.level === 'warn' && /unreachable/.test(l.msg ?? ''));
@@ -60,11 +61,7 @@ describe('start-up against a database that is not there', () => {
   it('gives up on a database that accepts and never answers, naming the connect timeout, instead of hanging', async () => {
     const silent = await SilentTcpServer.create();
     try {
-      const run = await ServerProcess.runToExit(
-        entry,
-        { DATABASE_URL: `postgres://aviary:${PASSWORD}@127.0.0.1:${silent.port}/aviary`, AVIARY_DB_CONNECT_TIMEOUT_MS: '1000', AVIARY_DB_CONNECT_RETRY_MS: '2500' },
-        30_000,
-      );
+      const run = await ServerProcess.run({ entry, env: { DATABASE_URL: `postgres://aviary:${PASSWORD}@127.0.0.1:${silent.port}/aviary`, AVIARY_DB_CONNECT_TIMEOUT_MS: '1000', AVIARY_DB_CONNECT_RETRY_MS: '2500' }, timeoutMs: 30_000 });
       onTestFailed(() => console.log(run.output.join('\n')));
       const lines = parse(run.output);
       const starting = lines.find((l) => /Starting Nest application/.test(l.msg ?? ''));
@@ -105,14 +102,14 @@ describe('a running server whose database blocks or stops answering', () => {
     const url = new URL(db.url);
     proxy = await SilenceableProxy.create({ host: url.hostname, port: Number(url.port || 5432) });
     url.port = String(proxy.port);
-    server = await ServerProcess.start('server', entry, {
+    server = await ServerProcess.start({ name: 'server', entry, env: {
       DATABASE_URL: url.toString(),
       AVIARY_ADMIN_TOKEN: ADMIN_TOKEN,
       AVIARY_DB_POOL_SIZE: '4',
       AVIARY_REVISION_CHECK_MS: '500',
       LOG_LEVEL: 'warn',
       ...LIMITS,
-    });
+    } });
     expect((await adminCall(server.url, ADMIN_TOKEN, 'POST', '/api/v1/flags', { key: 'timeouts' })).status).toBe(201);
   }, 120_000);
 
@@ -188,7 +185,7 @@ describe('a running server whose database blocks or stops answering', () => {
     await waitFor('a write to succeed again', async () => (await write()).status === 200, 20_000, 200);
     for (let i = 0; i < 5; i++) expect((await write()).status).toBe(200);
     console.log(`recovered ${Date.now() - restoredAt} ms after the database answered again`);
-    expect(server.child.exitCode).toBeNull();
+    expect(server.running).toBe(true);
   });
 });
 

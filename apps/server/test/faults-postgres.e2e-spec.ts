@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { ADMIN_TOKEN } from './helpers.js';
-import { adminCall, metricValue, PrivatePostgres, ServerProcess, serverBuild, sleep, SseReader, waitFor } from './real-processes.js';
+import { ServerProcess } from '@aviary/test-support';
+import { adminCall, metricValue, PrivatePostgres, serverBuild, sleep, SseReader, waitFor } from './real-processes.js';
 
 /**
  * Postgres restarted under traffic, with the built server as a real process on its own Postgres
@@ -16,13 +17,13 @@ let sdkKey: string;
 beforeAll(async () => {
   const entry = join(serverBuild(), 'apps/server/src/main.js');
   pg = await PrivatePostgres.create();
-  server = await ServerProcess.start('server', entry, {
+  server = await ServerProcess.start({ name: 'server', entry, env: {
     DATABASE_URL: pg.url,
     AVIARY_ADMIN_TOKEN: ADMIN_TOKEN,
     AVIARY_REVISION_CHECK_MS: '500',
     AVIARY_DB_POOL_SIZE: '4',
     LOG_LEVEL: 'warn',
-  });
+  } });
   expect((await adminCall(server.url, ADMIN_TOKEN, 'POST', '/api/v1/flags', { key: 'outage' })).status).toBe(201);
   const key = await adminCall(server.url, ADMIN_TOKEN, 'POST', '/api/v1/api-keys', { name: 'sdk', kind: 'server', environment: 'production' });
   sdkKey = key.body.secret as string;
@@ -107,7 +108,7 @@ describe('Postgres restarted under traffic', () => {
     await waitFor('readiness', async () => (await fetch(`${server.url}/readyz`)).status === 200, 10_000);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metricValue(metrics, 'aviary_postgres_errors_total')).toBeGreaterThan(0);
-    expect(server.child.exitCode).toBeNull();
+    expect(server.running).toBe(true);
     stream.close();
   });
 });

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { ADMIN_TOKEN, createTestDatabase } from './helpers.js';
-import { adminCall, metricValue, PrivateRedis, ServerProcess, serverBuild, SseReader, waitFor } from './real-processes.js';
+import { ServerProcess } from '@aviary/test-support';
+import { adminCall, metricValue, PrivateRedis, serverBuild, SseReader, waitFor } from './real-processes.js';
 
 /**
  * Redis restarted between two real server instances: writes keep succeeding, changes still reach
@@ -30,8 +31,8 @@ beforeAll(async () => {
   const entry = join(serverBuild(), 'apps/server/src/main.js');
   [redis, db] = await Promise.all([PrivateRedis.create(), createTestDatabase()]);
   const env = { DATABASE_URL: db.url, REDIS_URL: redis.url, AVIARY_ADMIN_TOKEN: ADMIN_TOKEN, AVIARY_REVISION_CHECK_MS: String(REVISION_CHECK_MS), LOG_LEVEL: 'warn' };
-  a = await ServerProcess.start('a', entry, env);
-  b = await ServerProcess.start('b', entry, env);
+  a = await ServerProcess.start({ name: 'a', entry, env });
+  b = await ServerProcess.start({ name: 'b', entry, env });
   expect((await adminCall(a.url, ADMIN_TOKEN, 'POST', '/api/v1/flags', { key: 'fanout' })).status).toBe(201);
   sdkKey = (await adminCall(a.url, ADMIN_TOKEN, 'POST', '/api/v1/api-keys', { name: 'sdk', kind: 'server', environment: 'production' })).body.secret as string;
 }, 120_000);

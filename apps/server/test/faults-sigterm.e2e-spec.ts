@@ -2,13 +2,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { ADMIN_TOKEN, createTestDatabase } from './helpers.js';
+import { ServerProcess } from '@aviary/test-support';
 import {
   adminCall,
   metricValue,
   nodeSdkEntry,
   PrivateRedis,
   RoundRobinProxy,
-  ServerProcess,
   serverBuild,
   sleep,
   waitFor,
@@ -46,8 +46,8 @@ beforeAll(async () => {
   ({ createClient } = (await import(pathToFileURL(nodeSdkEntry()).href)) as { createClient: CreateClient });
   [redis, db] = await Promise.all([PrivateRedis.create(), createTestDatabase()]);
   const env = { DATABASE_URL: db.url, REDIS_URL: redis.url, AVIARY_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'log', AVIARY_SHUTDOWN_TIMEOUT_MS: '8000' };
-  a = await ServerProcess.start('a', entry, env);
-  b = await ServerProcess.start('b', entry, env);
+  a = await ServerProcess.start({ name: 'a', entry, env });
+  b = await ServerProcess.start({ name: 'b', entry, env });
   proxy = await RoundRobinProxy.create([a.url, b.url]);
   for (let i = 0; i < WRITERS; i++) expect((await adminCall(proxy.url, ADMIN_TOKEN, 'POST', '/api/v1/flags', { key: `w${i}` })).status).toBe(201);
   sdkKey = (await adminCall(proxy.url, ADMIN_TOKEN, 'POST', '/api/v1/api-keys', { name: 'sdk', kind: 'server', environment: 'production' })).body.secret as string;
@@ -109,7 +109,7 @@ describe('SIGTERM to one of two instances under load', () => {
     const revision = (await adminCall(b.url, ADMIN_TOKEN, 'GET', '/api/v1/environments/production')).body.revision as number;
     await waitFor(`every client at revision ${revision}`, () => clients.every((c) => c.revision === revision), 10_000);
     expect(await streamsOn(b)).toBe(CLIENTS);
-    expect(b.child.exitCode).toBeNull();
+    expect(b.running).toBe(true);
     console.log(
       `SIGTERM: A (${onA} of ${CLIENTS} streams) exited ${exit.code} after ${exit.ms} ms; ${statuses.get(200)} writes answered 200, ` +
         `${networkErrors} requests cut by the listener's close; all ${CLIENTS} clients at revision ${revision}`,

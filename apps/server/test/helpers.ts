@@ -1,31 +1,26 @@
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import pg from 'pg';
 import { AppModule } from '../src/app.module.js';
 import { configureApp } from '../src/app.setup.js';
 import { type AppConfig, loadConfig } from '../src/config/config.js';
-import { testDatabaseName } from '@aviary/test-support';
+import { createTestDatabase as createDatabase, type DatabaseOptions, type TestDatabase, withPostgres } from '@aviary/test-support';
+import { serverBuild } from './real-processes.js';
 
 export const ADMIN_TOKEN = 'ava_test_admin_token_0123456789';
-const SERVER_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-/** A fresh, empty database for one test file; `drop()` removes it. */
-export async function createTestDatabase(): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
-  const name = testDatabaseName('aviary_test');
-  await withClient(SERVER_URL, (c) => c.query(`CREATE DATABASE ${name}`));
-  const url = SERVER_URL.replace(/\/[^/]*$/, `/${name}`);
-  return { url, name, drop: () => withClient(SERVER_URL, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined) };
+/**
+ * A database of its own for one test file; `drop()` removes it. A copy of the run's template,
+ * migrated by the migrate entry point of a fresh build of these sources; `{ from: 'empty' }` for
+ * the tests of the migrations themselves.
+ */
+export function createTestDatabase(options: Pick<DatabaseOptions, 'from'> = {}): Promise<TestDatabase> {
+  return createDatabase('aviary_test', options.from === 'empty' ? options : { migrate: join(serverBuild(), 'apps/server/src/migrate.js') });
 }
 
-export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
+export function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withPostgres(work, url);
 }
 
 export interface TestApp {

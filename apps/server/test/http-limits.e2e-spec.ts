@@ -3,7 +3,8 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, createTestDatabase } from './helpers.js';
-import { adminCall, ServerProcess, serverBuild, sleep, SseReader, waitFor } from './real-processes.js';
+import { ServerProcess } from '@aviary/test-support';
+import { adminCall, serverBuild, sleep, SseReader, waitFor } from './real-processes.js';
 
 // The built server as a process (main.ts sets the HTTP timeouts), with short limits so the test
 // sees them fire: 5 failed authentications per address per minute, headers within 1 s, a whole
@@ -15,14 +16,14 @@ let serverKey: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  server = await ServerProcess.start('limits', join(serverBuild(), 'apps/server/src/main.js'), {
+  server = await ServerProcess.start({ name: 'limits', entry: join(serverBuild(), 'apps/server/src/main.js'), env: {
     DATABASE_URL: db.url,
     AVIARY_ADMIN_TOKEN: ADMIN_TOKEN,
     AVIARY_AUTH_FAILURE_LIMIT: '5',
     AVIARY_HTTP_HEADERS_TIMEOUT_MS: '1000',
     AVIARY_HTTP_REQUEST_TIMEOUT_MS: '2000',
     AVIARY_HTTP_KEEP_ALIVE_TIMEOUT_MS: '3000',
-  });
+  } });
   port = Number(new URL(server.url).port);
   const created = await adminCall(server.url, ADMIN_TOKEN, 'POST', '/api/v1/api-keys', { name: 'sdk', kind: 'server', environment: 'production' });
   serverKey = created.body.secret as string;

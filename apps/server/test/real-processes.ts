@@ -6,12 +6,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { freePort, runTagEnv, testTempDir } from '@aviary/test-support';
+import { freePort, testTempDir } from '@aviary/test-support';
 
 /**
- * Real processes for the deploy, fault and soak tests: the built server, a private Postgres
- * cluster (initdb + pg_ctl) and a private redis-server, each on its own loopback port and in its
- * own temporary folder, so stopping them disturbs nothing else on the machine.
+ * Real processes for the deploy, fault and soak tests: a fresh build of the server (run by
+ * `ServerProcess` of @aviary/test-support), a private Postgres cluster (initdb + pg_ctl) and a
+ * private redis-server, each on its own loopback port and in its own temporary folder, so stopping
+ * them disturbs nothing else on the machine.
  */
 
 export const SERVER_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -234,113 +235,6 @@ export class PrivateRedis {
 
   destroy(): Promise<void> {
     return this.stop();
-  }
-}
-
-// ---------------------------------------------------------------- the server
-
-export interface ServerExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  ms: number;
-}
-
-/** The built server as a child process (what `npm start` and the Docker image run). */
-export class ServerProcess {
-  readonly output: string[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-  private constructor(
-    readonly name: string,
-    readonly child: ChildProcess,
-    readonly url: string,
-  ) {
-    this.exited = child.exitCode !== null ? Promise.resolve({ code: child.exitCode, signal: null }) : new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  }
-
-  /** Starts `node <entry>` with only `env` (plus PATH) and waits until it listens. */
-  static start(name: string, entry: string, env: Record<string, string | undefined>, options: { cwd?: string; timeoutMs?: number } = {}): Promise<ServerProcess> {
-    const child = spawn(process.execPath, [entry], {
-      cwd: options.cwd ?? REPO,
-      env: { ...runTagEnv(), PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_FORMAT: 'json', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const output: string[] = [];
-    return new Promise((resolveStart, rejectStart) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        rejectStart(new Error(`${name} did not start:\n${output.join('\n')}`));
-      }, options.timeoutMs ?? 30_000);
-      child.once('exit', (code) => rejectStart(new Error(`${name} exited (${code}) before listening:\n${output.join('\n')}`)));
-      let started: ServerProcess | undefined;
-      for (const stream of [child.stdout!, child.stderr!]) {
-        createInterface({ input: stream }).on('line', (line) => {
-          (started?.output ?? output).push(line);
-          const listening = /listening on (http:\/\/[^\s"]+)/.exec(line);
-          if (listening && !started) {
-            clearTimeout(timer);
-            started = new ServerProcess(name, child, listening[1]!);
-            started.output.push(...output);
-            resolveStart(started);
-          }
-        });
-      }
-    });
-  }
-
-  /**
-   * Runs `node <entry>` with only `env` (plus PATH) until it exits by itself, for servers that
-   * must not start: its exit and every line it printed, stdout and stderr interleaved; killed
-   * after `timeoutMs` (then `code` is null and `timedOut` true).
-   */
-  static runToExit(
-    entry: string,
-    env: Record<string, string | undefined>,
-    timeoutMs = 30_000,
-  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; ms: number; output: string[] }> {
-    const started = Date.now();
-    const child = spawn(process.execPath, [entry], {
-      cwd: REPO,
-      env: { ...runTagEnv(), PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_FORMAT: 'json', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const output: string[] = [];
-    for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => output.push(line));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    return new Promise((resolveExit) => {
-      // 'close', not 'exit': the output streams are read to their end.
-      child.once('close', (code, signal) => {
-        clearTimeout(timer);
-        resolveExit({ code, signal, timedOut, ms: Date.now() - started, output });
-      });
-    });
-  }
-
-  /** Sends `signal` and waits for the exit. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<ServerExit> {
-    const started = Date.now();
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    const { code, signal: by } = await this.exited;
-    return { code, signal: by, ms: Date.now() - started };
-  }
-
-  kill(): Promise<ServerExit> {
-    return this.stop('SIGKILL');
-  }
-
-  /** Log lines parsed as JSON (others skipped). */
-  logs(): Array<Record<string, unknown>> {
-    return this.output.flatMap((line) => {
-      try {
-        return [JSON.parse(line) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    });
   }
 }
 

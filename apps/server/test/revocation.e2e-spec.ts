@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { ADMIN_TOKEN, createTestDatabase } from './helpers.js';
-import { adminCall, PrivateRedis, ServerProcess, serverBuild, sleep, SseReader, waitFor } from './real-processes.js';
+import { ServerProcess } from '@aviary/test-support';
+import { adminCall, PrivateRedis, serverBuild, sleep, SseReader, waitFor } from './real-processes.js';
 
 /**
  * Revoking a key ends its open streams on every instance (docs/security.md "Revocation"): two
@@ -49,9 +50,8 @@ describe.each([
       AVIARY_REVISION_CHECK_MS: String(revisionCheckMs),
       LOG_LEVEL: 'log',
     };
-    // One after the other: the first runs the migrations.
-    a = await ServerProcess.start('a', entry, env);
-    b = await ServerProcess.start('b', entry, env);
+    a = await ServerProcess.start({ name: 'a', entry, env });
+    b = await ServerProcess.start({ name: 'b', entry, env });
     expect((await adminCall(a.url, ADMIN_TOKEN, 'POST', '/api/v1/flags', { key: 'revocable', clientVisible: true })).status).toBe(201);
   }, 120_000);
 

@@ -1,120 +1,49 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ServerProcess } from '@aviary/test-support';
 import { ADMIN_TOKEN, auth, createTestDatabase, withClient } from './helpers.js';
-import { runTagEnv } from '@aviary/test-support';
+import { serverBuild } from './real-processes.js';
 
 /**
  * Rollout plans across real server processes sharing one Postgres: each runs the built server
  * (what `npm start` runs) with its own scheduler and pool.
  */
 
-const SERVER_DIR = fileURLToPath(new URL('..', import.meta.url));
-const REPO = resolve(SERVER_DIR, '../..');
-const DIST_ENTRY = join(SERVER_DIR, 'dist/apps/server/src/main.js');
-const E2E_OUT = join(SERVER_DIR, 'out-tsc/e2e-server');
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** The `npm start` build when it is newer than every source file; else a fresh build of the same
- *  sources into out-tsc (never into dist/, which `nx build` may be writing at the same time). */
-function serverEntry(): string {
-  const sources = Math.max(newestSource(join(SERVER_DIR, 'src')), newestSource(join(REPO, 'migrations')));
-  const fresh = (entry: string) => existsSync(entry) && statSync(entry).mtimeMs > sources;
-  if (fresh(DIST_ENTRY)) return DIST_ENTRY;
-  const built = join(E2E_OUT, 'apps/server/src/main.js');
-  if (fresh(built)) return built;
-  execFileSync(
-    process.execPath,
-    [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.lib.json', '--outDir', E2E_OUT, '--tsBuildInfoFile', join(E2E_OUT, 'tsconfig.tsbuildinfo')],
-    { cwd: SERVER_DIR, stdio: 'inherit' },
-  );
-  return built;
-}
-
-interface Instance {
-  name: string;
-  url: string;
-  child: ChildProcess;
-  /** Steps this instance wrote, from its debug log. */
-  steps: string[];
-  output: string[];
-  kill(): Promise<void>;
-}
-
 let entry: string;
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
-const running: Instance[] = [];
+const running: ServerProcess[] = [];
 
-function startInstance(name: string): Promise<Instance> {
-  const child = spawn(process.execPath, [entry], {
-    cwd: REPO,
-    env: {
-      ...runTagEnv(),
-      PATH: process.env.PATH,
-      NO_COLOR: '1',
-      DATABASE_URL: db.url,
-      AVIARY_ADMIN_TOKEN: ADMIN_TOKEN,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      AVIARY_SCHEDULER_INTERVAL_MS: '20',
-      LOG_LEVEL: 'debug',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** Steps an instance wrote, from its debug log. */
+function stepsWritten(instance: ServerProcess): string[] {
+  return instance.output.flatMap((line) => {
+    const step = /Rollout plan (\S+) wrote step (\d+)/.exec(line);
+    return step ? [`${step[1]}#${step[2]}`] : [];
   });
-  const output: string[] = [];
-  const steps: string[] = [];
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return new Promise((resolveStart, rejectStart) => {
-    const timer = setTimeout(() => rejectStart(new Error(`${name} did not start:\n${output.join('\n')}`)), 30_000);
-    child.once('exit', (code) => rejectStart(new Error(`${name} exited (${code}) before listening:\n${output.join('\n')}`)));
-    for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        output.push(line);
-        const step = /Rollout plan (\S+) wrote step (\d+)/.exec(line);
-        if (step) steps.push(`${step[1]}#${step[2]}`);
-        const listening = /listening on (http:\/\/\S+)/i.exec(line);
-        if (listening) {
-          clearTimeout(timer);
-          const instance: Instance = {
-            name,
-            url: listening[1],
-            child,
-            steps,
-            output,
-            kill: async () => {
-              child.kill('SIGKILL');
-              await exited;
-              running.splice(running.indexOf(instance), 1);
-            },
-          };
-          running.push(instance);
-          resolveStart(instance);
-        }
-      });
-    }
+}
+
+async function startInstance(name: string): Promise<ServerProcess> {
+  const instance = await ServerProcess.start({
+    name,
+    entry,
+    env: { DATABASE_URL: db.url, AVIARY_ADMIN_TOKEN: ADMIN_TOKEN, AVIARY_SCHEDULER_INTERVAL_MS: '20', LOG_LEVEL: 'debug' },
   });
+  running.push(instance);
+  return instance;
+}
+
+async function kill(instance: ServerProcess): Promise<void> {
+  await instance.kill();
+  running.splice(running.indexOf(instance), 1);
 }
 
 beforeAll(async () => {
-  entry = serverEntry();
+  entry = join(serverBuild(), 'apps/server/src/main.js');
   db = await createTestDatabase();
 }, 120_000);
 
 afterAll(async () => {
-  for (const instance of [...running]) await instance.kill();
+  for (const instance of [...running]) await kill(instance);
   await db?.drop();
 });
 
@@ -156,7 +85,6 @@ const PERCENTAGES = [1, 5, 25, 50, 100];
 
 describe('rollout plans across server processes', () => {
   it('two instances: every step of every plan is written exactly once', async () => {
-    // One after the other: the first applies the migrations.
     const a = await startInstance('a');
     const b = await startInstance('b');
     const flags = ['multi-0', 'multi-1', 'multi-2', 'multi-3', 'multi-4', 'multi-5'];
@@ -185,21 +113,21 @@ describe('rollout plans across server processes', () => {
     }
     // The scheduled steps (all but each plan's first) were fired by the two schedulers together,
     // each exactly once.
-    const fired = [...a.steps, ...b.steps];
+    const fired = [...stepsWritten(a), ...stepsWritten(b)];
     expect(fired).toHaveLength(flags.length * (PERCENTAGES.length - 1));
     expect(new Set(fired).size).toBe(fired.length);
-    console.log(`scheduled steps fired: ${a.steps.length} by instance a, ${b.steps.length} by instance b`);
+    console.log(`scheduled steps fired: ${stepsWritten(a).length} by instance a, ${stepsWritten(b).length} by instance b`);
   });
 
   it('a restart resumes mid-plan from the stored timestamps', async () => {
     const [a, ...others] = running;
-    for (const instance of others) await instance.kill();
+    for (const instance of others) await kill(instance);
     await canaryFlag(a.url, 'restart');
     const steps = [{ percentage: 10, holdSeconds: 1.5 }, { percentage: 20, holdSeconds: 0.6 }, { percentage: 30, holdSeconds: 0 }];
     const res = await request(a.url).post('/api/v1/environments/production/flags/restart/rollout-plans').set(auth()).send({ ruleId: 'r1', steps, start: true }).expect(201);
     const id = res.body.id as string;
     // The last server dies during the first hold; the step falls due while none is up.
-    await a.kill();
+    await kill(a);
     await new Promise((r) => setTimeout(r, 1800));
     const stored = await withClient(db.url, (c) => c.query('SELECT state, step_index, next_step_at < now() AS overdue FROM rollout_plans WHERE id = $1', [id]));
     expect(stored.rows[0]).toEqual({ state: 'running', step_index: 0, overdue: true });
@@ -209,7 +137,7 @@ describe('rollout plans across server processes', () => {
     const [done] = await waitForPlans(c.url, [id], 'completed');
     const writes = await rolloutWrites('restart');
     expect(writes.map((w) => w.percentage)).toEqual([10, 20, 30]);
-    expect(c.steps.filter((s) => s.startsWith(id))).toEqual([`${id}#2`, `${id}#3`]);
+    expect(stepsWritten(c).filter((s) => s.startsWith(id))).toEqual([`${id}#2`, `${id}#3`]);
     const stepTimes = done.history.filter((h) => h.type === 'step').map((h) => Date.parse(h.at));
     expect(stepTimes[1]).toBeGreaterThanOrEqual(restartedAt - 50);
     // The step written after the restart still held for its full time.

@@ -2,7 +2,7 @@ import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { launchChromium } from '@aviary/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cohort, Ruleset } from '@aviary/core';
-import { Admin, AviaryProcess, createDatabase, freePort, type TestDatabase } from './support/aviary-server.js';
+import { Admin, aviaryServer, createDatabase, type ServerProcess, type TestDatabase } from './support/aviary-server.js';
 import { bundleForBrowser, startSite } from './support/site.js';
 
 // Real headless Chromium (the system's, or the one @sparticuz/chromium packs) against the REAL
@@ -50,23 +50,22 @@ interface Wire {
 }
 
 let db: TestDatabase;
-let server: AviaryProcess;
+let server: ServerProcess;
 let admin: Admin;
 let clientKey: string;
 let serverKey: string;
 let browser: Browser;
 let site: Awaited<ReturnType<typeof startSite>>;
 const contexts: BrowserContext[] = [];
-const processes: AviaryProcess[] = [];
+const processes: ServerProcess[] = [];
 
 beforeAll(async () => {
   const started = Date.now();
   // One at a time, each kept as soon as it exists, so a failure of one still lets afterAll remove the others.
   db = await createDatabase();
   browser = await launchChromium();
-  const [bundle, port] = await Promise.all([bundleForBrowser(), freePort()]);
-  site = await startSite(bundle);
-  server = new AviaryProcess('aviary', port, { DATABASE_URL: db.url, AVIARY_CORS_ORIGINS: site.url });
+  site = await startSite(await bundleForBrowser());
+  server = await aviaryServer('aviary', { DATABASE_URL: db.url, AVIARY_CORS_ORIGINS: site.url });
   const bootMs = await server.start();
   admin = new Admin(server.url);
   [clientKey, serverKey] = await Promise.all([admin.createKey('client'), admin.createKey('server')]);
@@ -79,14 +78,14 @@ beforeAll(async () => {
     enabled: true,
     rules: [{ id: 'finance', conditions: [{ attribute: 'email', operator: 'in', values: HIDDEN_VALUES }] }],
   });
-  console.log(`real server: booted on a fresh database in ${bootMs} ms; setup done in ${Date.now() - started} ms`);
+  console.log(`real server: booted on a copy of the migrated template in ${bootMs} ms; setup done in ${Date.now() - started} ms`);
 }, 40_000);
 
 afterAll(async () => {
   await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
   await browser?.close();
   await site?.close();
-  await Promise.all([server, ...processes].map((p) => p?.stop()));
+  await Promise.all([server, ...processes].map((p) => p?.kill()));
   await db?.drop();
 });
 
@@ -170,14 +169,14 @@ describe('in Chromium, against the real server', () => {
 
   it('restarts offline from localStorage with the last state, then catches up with a change made while the server was down', async () => {
     // Another instance on the same database, through which the change is made while the page's server is down.
-    const aside = new AviaryProcess('aviary-aside', await freePort(), { DATABASE_URL: db.url });
+    const aside = await aviaryServer('aviary-aside', { DATABASE_URL: db.url });
     processes.push(aside);
     const [{ page, wire }] = await Promise.all([open(CANARY_2), aside.start()]);
     await waitFor(page, 'on');
     await waitForStatus(page, 'streaming');
     const before = await admin.revision();
 
-    await server.stop();
+    await server.kill();
     await page.reload();
     // The very first paint shows the stored state: nothing can have come from the server.
     const [first] = await renders(page);
@@ -187,7 +186,7 @@ describe('in Chromium, against the real server', () => {
     try {
       await new Admin(aside.url).request('POST', `/cohorts/${COHORT}/members`, { exclude: [CANARY_2], reason: 'browser e2e: while down' });
     } finally {
-      await aside.stop();
+      await aside.kill();
     }
     expect(await shown(page)).toBe('on');
 

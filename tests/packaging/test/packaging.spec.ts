@@ -7,9 +7,9 @@ import type { Browser } from 'playwright-core';
 import { build as vite, createLogger } from 'vite';
 import webpack from 'webpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, createDatabase, freePort, spawnServer } from './support/aviary-server.js';
+import { admin, aviaryServer, createDatabase } from './support/aviary-server.js';
 import { launchChromium, testTempDir } from '@aviary/test-support';
-import { outsideEnv, run, stop } from './support/processes.js';
+import { outsideEnv, run } from './support/processes.js';
 import { codeBlock, splitImports, substitute } from './support/readme.js';
 import { Resources, settleAll } from './support/resources.js';
 import { startSite } from './support/site.js';
@@ -78,15 +78,14 @@ async function installApplication(): Promise<void> {
   expect(result.code, result.stderr).toBe(0);
 }
 
-/** A fresh database and the built server on it, with one flag, a server key and a client key for the page's origin. */
+/** A migrated database of its own and the built server on it, with one flag, a server key and a client key for the page's origin. */
 async function startAviary(): Promise<void> {
   const database = await createDatabase();
   resources.add('database', database.drop);
-  const port = await freePort();
-  const server = spawnServer({ DATABASE_URL: database.url, PORT: String(port), AVIARY_CORS_ORIGINS: siteUrl });
-  resources.add('server', () => stop(server.child));
-  await server.listening;
-  serverUrl = `http://127.0.0.1:${port}`;
+  const server = await aviaryServer({ DATABASE_URL: database.url, AVIARY_CORS_ORIGINS: siteUrl });
+  resources.add('server', () => server.kill());
+  await server.start();
+  serverUrl = server.url;
   await admin(serverUrl, 'POST', '/flags', { key: FLAG, clientVisible: true });
   // On for the Netherlands and for user-42 (the README's users), off for anyone else.
   await admin(serverUrl, 'PUT', `/environments/production/flags/${FLAG}`, {

@@ -6,3 +6,7 @@ export type { Leftovers } from './janitor.js';
 export { loadProtocolVectors, toServerSentEvent } from './protocol-vectors.js';
 export type { ProtocolVector, ProtocolVectors, VectorEvent, VectorExpectation } from './protocol-vectors.js';
 export { adminRequest, freePort } from './network.js';
+export { POSTGRES_URL, SERVER_MIGRATE, cloneDatabase, createTestDatabase, databaseUrl, templateDatabaseName, withPostgres } from './databases.js';
+export type { DatabaseOptions, TestDatabase } from './databases.js';
+export { SERVER_MAIN, ServerProcess } from './server.js';
+export type { RunToExit, ServerExit, ServerOptions } from './server.js';

@@ -9,9 +9,8 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { POSTGRES_URL, templateDatabaseName } from './databases.js';
 import { RUN_TAG_VARIABLE } from './resources.js';
-
-const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface Leftovers {
   /** `pid command` of each process killed. */
@@ -24,6 +23,8 @@ export default function setup(): () => Promise<void> {
   const tag = process.env[RUN_TAG_VARIABLE] ?? randomBytes(4).toString('hex');
   process.env[RUN_TAG_VARIABLE] = tag;
   return async () => {
+    // The run's template database is no leftover: every run makes one (see databases.ts).
+    await dropTemplate(tag);
     const left = await sweep(tag);
     const found = [
       ...left.processes.map((process) => `process ${process}`),
@@ -61,6 +62,20 @@ function killTagged(tag: string): string[] {
     }
   }
   return killed;
+}
+
+async function dropTemplate(tag: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+  } catch {
+    return; // No Postgres here: no template either.
+  }
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${templateDatabaseName(tag)}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
 }
 
 async function dropTaggedDatabases(tag: string): Promise<string[]> {

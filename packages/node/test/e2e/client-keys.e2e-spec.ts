@@ -1,11 +1,11 @@
 import { evaluate, type Ruleset } from '@aviary/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Admin, AviaryServer, createDatabase, openStream, waitFor, type TestDatabase } from './support/harness.js';
+import { Admin, startServer, createDatabase, openStream, waitFor, type TestDatabase, type ServerProcess } from './support/harness.js';
 
 // Browser-safe rulesets over the real server: a client key sees only client-visible flags, and in
 // cohort lists only the requesting user's own key. The key goes in the Authorization header.
 let db: TestDatabase;
-let server: AviaryServer;
+let server: ServerProcess;
 let admin: Admin;
 let clientKey: string;
 let serverKey: string;
@@ -15,7 +15,7 @@ const nl = { attribute: 'country', operator: 'in', values: ['NL'] };
 
 beforeAll(async () => {
   db = await createDatabase();
-  server = await AviaryServer.start({ name: 'S', databaseUrl: db.url });
+  server = await startServer({ name: 'S', databaseUrl: db.url });
   admin = new Admin(server.url);
   clientKey = await admin.createKey('client');
   serverKey = await admin.createKey('server');
@@ -28,7 +28,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await server?.stop();
+  await server?.kill();
   await db?.drop();
 });
 

@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, ConnectionError, createClient, type AviaryClient, type AviaryError, type KillEvent, type Ruleset } from '../../src/index.js';
-import { Admin, AviaryServer, createDatabase, memoryLogger, now, recordingFetch, sleep, waitFor, type StreamConnection, type TestDatabase } from './support/harness.js';
+import { Admin, startServer, createDatabase, memoryLogger, now, recordingFetch, sleep, waitFor, type StreamConnection, type TestDatabase, type ServerProcess } from './support/harness.js';
 
 // One server (no Redis: the in-process bus), stopped and started again for the "down at start" case.
 let db: TestDatabase;
-let server: AviaryServer;
+let server: ServerProcess;
 let admin: Admin;
 let sdkKey: string;
 const open: AviaryClient[] = [];
 
 beforeAll(async () => {
   db = await createDatabase();
-  server = await AviaryServer.start({ name: 'S', databaseUrl: db.url });
+  server = await startServer({ name: 'S', databaseUrl: db.url });
   admin = new Admin(server.url);
   sdkKey = await admin.createKey('server');
   // On the server the flag exists and is off (new flags start disabled).
@@ -20,7 +20,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(open.map((c) => c.close()));
-  await server?.stop();
+  await server?.kill();
   await db?.drop();
 });
 
@@ -72,7 +72,7 @@ describe('a bad key', () => {
 describe('the server down at start', () => {
   it('answers from the bootstrap ruleset, then is ready with the server\'s ruleset when it comes up', async () => {
     const serverRevision = await admin.revision();
-    await server.stop();
+    await server.kill();
     const bootstrap: Ruleset = {
       environment: 'production',
       revision: 1,

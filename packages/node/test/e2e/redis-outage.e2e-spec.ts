@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type AviaryClient, type ChangeEvent } from '../../src/index.js';
 import {
   Admin,
-  AviaryServer,
+  startServer,
   createDatabase,
   memoryLogger,
   now,
@@ -12,14 +12,15 @@ import {
   type StreamConnection,
   type TestDatabase,
   type TestRedis,
+  type ServerProcess,
 } from './support/harness.js';
 
 // A Redis of this test's own, stopped and started again. Writes go through A; the clients stream
 // from B, so everything they hear crossed from A to B over Redis or through B's revision check.
 let db: TestDatabase;
 let redis: TestRedis;
-let a: AviaryServer;
-let b: AviaryServer;
+let a: ServerProcess;
+let b: ServerProcess;
 let admin: Admin;
 let sdkKey: string;
 let client: AviaryClient;
@@ -32,8 +33,8 @@ const SLOW_CHECK_MS = 60_000;
 beforeAll(async () => {
   db = await createDatabase();
   redis = await startRedis();
-  a = await AviaryServer.start({ name: 'A', databaseUrl: db.url, redisUrl: redis.url, env: { AVIARY_REVISION_CHECK_MS: String(FAST_CHECK_MS) } });
-  b = await AviaryServer.start({ name: 'B', databaseUrl: db.url, redisUrl: redis.url, env: { AVIARY_REVISION_CHECK_MS: String(FAST_CHECK_MS) } });
+  a = await startServer({ name: 'A', databaseUrl: db.url, redisUrl: redis.url, env: { AVIARY_REVISION_CHECK_MS: String(FAST_CHECK_MS) } });
+  b = await startServer({ name: 'B', databaseUrl: db.url, redisUrl: redis.url, env: { AVIARY_REVISION_CHECK_MS: String(FAST_CHECK_MS) } });
   admin = new Admin(a.url);
   sdkKey = await admin.createKey('server');
   await admin.createFlag('search-v2');
@@ -45,7 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.close();
-  await Promise.all([a?.stop(), b?.stop()]);
+  await Promise.all([a?.kill(), b?.kill()]);
   await redis?.stop();
   await db?.drop();
 });
@@ -60,7 +61,7 @@ describe('Redis outage', () => {
   });
 
   it('with Redis stopped, updates still converge through the revision check', async () => {
-    const logFrom = b.log.length;
+    const logFrom = b.output.length;
     await redis.stop();
     await b.waitForLog(/redis (publisher|subscriber): .*revision check/, 5_000, logFrom);
 
@@ -80,15 +81,15 @@ describe('Redis outage', () => {
     // B restarts with a one-minute revision check (still without Redis), so from here only the
     // fan-out can bring a change to it within the test's bounds.
     const t0 = now();
-    await b.stop('SIGTERM');
+    await b.stop();
     const t1 = now();
-    const logFrom = b.log.length;
+    const logFrom = b.output.length;
     await b.start({ AVIARY_REVISION_CHECK_MS: String(SLOW_CHECK_MS) });
     await waitFor('the client back on B', () => client.status === 'streaming', 5_000);
     await b.waitForLog(/redis (publisher|subscriber): .*revision check/, 5_000, logFrom);
     const t2 = now();
 
-    const aFrom = a.log.length;
+    const aFrom = a.output.length;
     await redis.start();
     await Promise.all([a.waitForLog(/redis is back/, 10_000, aFrom), b.waitForLog(/redis is back/, 10_000, logFrom)]);
     console.log(`B stop ${(t1 - t0).toFixed(0)} ms, start ${(t2 - t1).toFixed(0)} ms, redis back on both ${(now() - t2).toFixed(0)} ms`);

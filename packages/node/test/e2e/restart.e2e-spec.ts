@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type AviaryClient, type ChangeEvent } from '../../src/index.js';
 import {
   Admin,
-  AviaryServer,
+  startServer,
   createDatabase,
   memoryLogger,
   now,
@@ -12,6 +12,7 @@ import {
   type StreamConnection,
   type TestDatabase,
   type TestRedis,
+  type ServerProcess,
 } from './support/harness.js';
 
 // Clients stream from B; B restarts (gracefully, then by a crash) while writes go on through A.
@@ -21,8 +22,8 @@ import {
 // SDK's default node:http transport (its events are checked).
 let db: TestDatabase;
 let redis: TestRedis;
-let a: AviaryServer;
-let b: AviaryServer;
+let a: ServerProcess;
+let b: ServerProcess;
 let admin: Admin;
 
 interface Watched {
@@ -44,8 +45,8 @@ beforeAll(async () => {
   db = await createDatabase();
   redis = await startRedis();
   const env = { AVIARY_REVISION_CHECK_MS: '60000' };
-  a = await AviaryServer.start({ name: 'A', databaseUrl: db.url, redisUrl: redis.url, env });
-  b = await AviaryServer.start({ name: 'B', databaseUrl: db.url, redisUrl: redis.url, env });
+  a = await startServer({ name: 'A', databaseUrl: db.url, redisUrl: redis.url, env });
+  b = await startServer({ name: 'B', databaseUrl: db.url, redisUrl: redis.url, env });
   admin = new Admin(a.url);
   const sdkKey = await admin.createKey('server');
   await admin.createFlag('pro-search');
@@ -78,7 +79,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(clients.map((w) => w.client.close()));
-  await Promise.all([a?.stop(), b?.stop()]);
+  await Promise.all([a?.kill(), b?.kill()]);
   await redis?.stop();
   await db?.drop();
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type AviaryClient, type ChangeEvent, type KillEvent } from '../../src/index.js';
 import {
   Admin,
-  AviaryServer,
+  startServer,
   backupDatabase,
   createDatabase,
   memoryLogger,
@@ -11,6 +11,7 @@ import {
   waitFor,
   type StreamConnection,
   type TestDatabase,
+  type ServerProcess,
 } from './support/harness.js';
 
 // The database is restored from a backup older than what the SDKs hold. Revisions never go
@@ -20,7 +21,7 @@ import {
 // a polling client), once after a restore under the running server.
 let db: TestDatabase;
 let backups: TestDatabase[] = [];
-let server: AviaryServer;
+let server: ServerProcess;
 let admin: Admin;
 let sdkKey: string;
 
@@ -60,7 +61,7 @@ const at = (revision: number) => () => both().every((w) => w.client.revision ===
 
 beforeAll(async () => {
   db = await createDatabase();
-  server = await AviaryServer.start({ name: 'A', databaseUrl: db.url, env: { AVIARY_REVISION_CHECK_MS: '300' } });
+  server = await startServer({ name: 'A', databaseUrl: db.url, env: { AVIARY_REVISION_CHECK_MS: '300' } });
   admin = new Admin(server.url);
   sdkKey = await admin.createKey('server');
   await admin.createFlag('checkout');
@@ -72,7 +73,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(both().map((w) => w?.client.close()));
-  await server?.stop();
+  await server?.kill();
   await db?.drop();
   await Promise.all(backups.map((b) => b.drop()));
 });
@@ -81,7 +82,7 @@ afterAll(async () => {
 async function takeBackups(): Promise<number> {
   const revision = await admin.revision();
   await waitFor(`clients at ${revision}`, at(revision), 5_000);
-  await server.stop('SIGTERM');
+  await server.stop();
   backups = [await backupDatabase(db), await backupDatabase(db)];
   await server.start();
   return revision;
@@ -102,7 +103,7 @@ describe('a database restored from an older backup', () => {
   });
 
   it('restored with the server stopped: both clients are reset to the restored ruleset when they reconnect or poll', async () => {
-    await server.stop('SIGTERM');
+    await server.stop();
     await restoreDatabase(db, backups[0]!);
     const connections = streaming.wire.length;
     await server.start();
@@ -137,7 +138,7 @@ describe('a database restored from an older backup', () => {
     await admin.revive('checkout');
     latest = await admin.rollout('checkout', 50);
     await waitFor(`clients at ${latest}`, at(latest), 5_000);
-    const logFrom = server.log.length;
+    const logFrom = server.output.length;
     await restoreDatabase(db, backups[1]!);
     await server.waitForLog(/Postgres is at revision \d+, behind this instance's \d+; the database was rewound/, 10_000, logFrom);
     await waitFor(`clients reset to ${backedUp}`, at(backedUp), 10_000);

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type AviaryClient, type ChangeEvent, type KillEvent } from '../../src/index.js';
-import { Admin, AviaryServer, createDatabase, memoryLogger, now, startRedis, waitFor, type TestDatabase, type TestRedis } from './support/harness.js';
+import { Admin, startServer, createDatabase, memoryLogger, now, startRedis, waitFor, type TestDatabase, type TestRedis, type ServerProcess } from './support/harness.js';
 
 // Two instances on one Postgres and one Redis. The revision check is set to a minute, so within a
 // test only the Redis fan-out can carry a write from one instance to the other.
 let db: TestDatabase;
 let redis: TestRedis;
-let a: AviaryServer;
-let b: AviaryServer;
+let a: ServerProcess;
+let b: ServerProcess;
 let admin: Admin;
 let sdkKey: string;
 
@@ -33,8 +33,8 @@ beforeAll(async () => {
   redis = await startRedis();
   const env = { AVIARY_REVISION_CHECK_MS: '60000' };
   // One after the other: the first start migrates the fresh database and installs it.
-  a = await AviaryServer.start({ name: 'A', databaseUrl: db.url, redisUrl: redis.url, env });
-  b = await AviaryServer.start({ name: 'B', databaseUrl: db.url, redisUrl: redis.url, env });
+  a = await startServer({ name: 'A', databaseUrl: db.url, redisUrl: redis.url, env });
+  b = await startServer({ name: 'B', databaseUrl: db.url, redisUrl: redis.url, env });
   admin = new Admin(a.url);
   sdkKey = await admin.createKey('server');
   await admin.createFlag('new-checkout', { variants: [{ key: 'blue', weight: 1 }, { key: 'green', weight: 1 }] });
@@ -45,7 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(clients.map((w) => w.client.close()));
-  await Promise.all([a?.stop(), b?.stop()]);
+  await Promise.all([a?.kill(), b?.kill()]);
   await redis?.stop();
   await db?.drop();
 });

@@ -6,20 +6,12 @@ process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-/** Starts a process that the suite stops itself (`stop`), killed at exit otherwise. */
+/** Starts a process, killed when the test process exits if it has not ended by then. */
 export function start(command: string, args: string[], options: SpawnOptions): ChildProcess {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
-}
-
-/** SIGKILL and wait for the exit; a no-op for a process that has exited. */
-export async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
 }
 
 export interface Run {

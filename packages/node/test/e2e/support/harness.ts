@@ -1,22 +1,17 @@
 /**
  * End-to-end harness: real Aviary servers (the built `apps/server` dist, started as child
- * processes, never imported), a fresh Postgres database per test file, and a Redis of the test's
- * own on a free port. Everything started here is killed in `stopAll()` and, as a last resort,
- * when the test process exits.
+ * processes, never imported, by `@aviary/test-support`), a migrated Postgres database per test file,
+ * and a Redis of the test's own on a free port. Everything started here is killed when the test
+ * process exits, as a last resort.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { createParser } from 'eventsource-parser';
-import pg from 'pg';
 import type { FetchLike } from '../../../src/index.js';
-import { freePort, runTagEnv, testDatabaseName } from '@aviary/test-support';
+import { cloneDatabase, createTestDatabase, databaseUrl, freePort, ServerProcess, type TestDatabase, withPostgres } from '@aviary/test-support';
 
 export const ADMIN_TOKEN = 'ava_e2e_admin_token_0123456789';
-const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const SERVER_MAIN = fileURLToPath(new URL('../../../../../apps/server/dist/apps/server/src/main.js', import.meta.url));
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -51,50 +46,22 @@ function portOpen(port: number): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 // Postgres
 
-export interface TestDatabase {
-  name: string;
-  url: string;
-  drop(): Promise<void>;
-}
+export type { ServerProcess, TestDatabase };
 
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A new, empty database; the first server started on it runs the migrations. */
-export async function createDatabase(): Promise<TestDatabase> {
-  const name = testDatabaseName('aviary_e2e');
-  await withClient(POSTGRES_URL, (c) => c.query(`CREATE DATABASE ${name}`));
-  return {
-    name,
-    url: POSTGRES_URL.replace(/\/[^/]*$/, `/${name}`),
-    drop: () => withClient(POSTGRES_URL, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
-  };
-}
+/** A database of its own for one test file, migrated (a copy of the run's template). */
+export const createDatabase = (): Promise<TestDatabase> => createTestDatabase('aviary_e2e');
 
 /** A copy of the database as it is now, as a backup would hold it. Nothing may be connected to it. */
 export async function backupDatabase(db: TestDatabase): Promise<TestDatabase> {
   const name = `${db.name}_backup_${randomBytes(3).toString('hex')}`;
-  await withClient(POSTGRES_URL, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${db.name}`));
-  return {
-    name,
-    url: POSTGRES_URL.replace(/\/[^/]*$/, `/${name}`),
-    drop: () => withClient(POSTGRES_URL, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
-  };
+  await cloneDatabase(db.name, name);
+  return { name, url: databaseUrl(name), drop: () => withPostgres((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined) };
 }
 
 /** Replaces `db` with a copy of `backup`, as a restore does; whoever is connected to `db` is cut off. */
 export async function restoreDatabase(db: TestDatabase, backup: TestDatabase): Promise<void> {
-  await withClient(POSTGRES_URL, async (c) => {
-    await c.query(`DROP DATABASE ${db.name} WITH (FORCE)`);
-    await c.query(`CREATE DATABASE ${db.name} TEMPLATE ${backup.name}`);
-  });
+  await withPostgres((c) => c.query(`DROP DATABASE ${db.name} WITH (FORCE)`));
+  await cloneDatabase(backup.name, db.name);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,115 +129,15 @@ export interface ServerOptions {
   name: string;
   databaseUrl: string;
   redisUrl?: string;
-  /** A fixed port (to come back on the same address after a restart); default a free one. */
-  port?: number;
   env?: Record<string, string>;
 }
 
-/** One Aviary server process, started from the built dist with env config. */
-export class AviaryServer {
-  readonly port: number;
-  readonly url: string;
-  /** Every line the process printed, over all its starts, ANSI colours removed. */
-  readonly log: string[] = [];
-  private child?: ChildProcess;
-
-  private constructor(private readonly options: ServerOptions, port: number) {
-    this.port = port;
-    this.url = `http://127.0.0.1:${port}`;
-  }
-
-  static async start(options: ServerOptions): Promise<AviaryServer> {
-    const server = new AviaryServer(options, options.port ?? (await freePort()));
-    await server.start();
-    return server;
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
-  get running(): boolean {
-    return this.child !== undefined;
-  }
-
-  /** Starts the process (again) and resolves once `/healthz` answers (the app has booted: it listens only then). */
-  async start(env: Record<string, string> = {}): Promise<void> {
-    if (this.child) throw new Error(`${this.options.name} is already running`);
-    if (!existsSync(SERVER_MAIN)) {
-      throw new Error(`${SERVER_MAIN} is missing: build the server first (npx nx run @aviary/server:build)`);
-    }
-    const proc = spawn(process.execPath, [SERVER_MAIN], {
-      env: {
-        ...runTagEnv(),
-        PATH: process.env.PATH ?? '',
-        NODE_ENV: 'production',
-        NO_COLOR: '1',
-        HOST: '127.0.0.1',
-        PORT: String(this.port),
-        DATABASE_URL: this.options.databaseUrl,
-        AVIARY_ADMIN_TOKEN: ADMIN_TOKEN,
-        LOG_LEVEL: 'log',
-        ...(this.options.redisUrl ? { REDIS_URL: this.options.redisUrl } : {}),
-        ...this.options.env,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(proc);
-    this.child = proc;
-    // eslint-disable-next-line no-control-regex -- ANSI colour codes start with ESC
-    const ansi = /\x1b\[[0-9;]*m/g;
-    const collect = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() !== '') this.log.push(`[${this.options.name}] ${line.replace(ansi, '')}`);
-      }
-    };
-    proc.stdout!.on('data', collect);
-    proc.stderr!.on('data', collect);
-    let exited = false;
-    proc.once('exit', (code, signal) => {
-      exited = true;
-      children.delete(proc);
-      if (this.child === proc) this.child = undefined;
-      this.log.push(`[${this.options.name}] exited (${signal ?? code})`);
-    });
-    try {
-      await waitFor(
-        `${this.options.name} to answer /healthz`,
-        async () => {
-          if (exited) throw new Error(`${this.options.name} exited during start:\n${this.tail()}`);
-          try {
-            return (await fetch(`${this.url}/healthz`)).status === 200;
-          } catch {
-            return false;
-          }
-        },
-        30_000, // a first start migrates the database; a busy 2-core machine has taken 15 s
-        50,
-      );
-    } catch (error) {
-      await this.stop();
-      throw new Error(`${(error as Error).message}\n--- last lines of ${this.options.name} ---\n${this.tail()}`, { cause: error });
-    }
-  }
-
-  /** Ends the process; SIGKILL by default (a crash: no draining, sockets reset). */
-  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const proc = this.child;
-    if (!proc) return;
-    await killProcess(proc, signal);
-    this.child = undefined;
-  }
-
-  /** Waits for a log line matching `pattern` printed after line `from`. */
-  waitForLog(pattern: RegExp, timeoutMs = 10_000, from = 0): Promise<string> {
-    return waitFor(`${this.options.name} to log ${pattern}`, () => this.log.slice(from).find((l) => pattern.test(l)), timeoutMs);
-  }
-
-  tail(lines = 30): string {
-    return this.log.slice(-lines).join('\n');
-  }
+/** One server from the built dist; restarts (`stop()`/`kill()`, then `start()`) come back on the same port. */
+export function startServer(options: ServerOptions): Promise<ServerProcess> {
+  return ServerProcess.start({
+    name: options.name,
+    env: { DATABASE_URL: options.databaseUrl, REDIS_URL: options.redisUrl, AVIARY_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'log', ...options.env },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
