@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { adminRequest } from '@aviary/test-support';
+import { adminRequest, ServerProcess } from '@aviary/test-support';
 import { ADMIN_TOKEN, createTestDatabase } from './helpers.js';
-import { serverBuild, ServerProcess, waitFor } from './real-processes.js';
+import { serverBuild, waitFor } from './real-processes.js';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 const servers: ServerProcess[] = [];
@@ -31,12 +31,16 @@ const receiver = createServer((req: IncomingMessage, res: ServerResponse) => {
 
 let entry = '';
 const start = (name: string) =>
-  ServerProcess.start(name, entry, {
-    DATABASE_URL: db.url,
-    AVIARY_ADMIN_TOKEN: ADMIN_TOKEN,
-    AVIARY_WEBHOOK_ALLOW_PRIVATE: 'true',
-    AVIARY_WEBHOOK_POLL_MS: '100',
-    AVIARY_WEBHOOK_RETRY_BASE_MS: '50',
+  ServerProcess.start({
+    name,
+    entry,
+    env: {
+      DATABASE_URL: db.url,
+      AVIARY_ADMIN_TOKEN: ADMIN_TOKEN,
+      AVIARY_WEBHOOK_ALLOW_PRIVATE: 'true',
+      AVIARY_WEBHOOK_POLL_MS: '100',
+      AVIARY_WEBHOOK_RETRY_BASE_MS: '50',
+    },
   });
 
 beforeAll(async () => {

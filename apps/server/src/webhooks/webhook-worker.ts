@@ -57,6 +57,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
+  /** Whether an enabled subscription existed at the last poll. */
+  private subscribed = true;
   private readonly outcomes: Counter<'outcome'>;
 
   constructor(
@@ -97,9 +99,12 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   onApplicationBootstrap(): void {
-    // A write's events go out at once; the poll finds retries and other instances' events.
-    this.changes.onCommitted(() => this.wake());
-    this.timer = setInterval(() => this.wake(), this.config.webhooks.pollMs);
+    // A write's events go out at once (when any subscription exists: a write costs no extra
+    // query otherwise); the poll finds retries, other instances' events and new subscriptions.
+    this.changes.onCommitted(() => {
+      if (this.subscribed) this.wake();
+    });
+    this.timer = setInterval(() => void this.poll(), this.config.webhooks.pollMs);
     this.timer.unref();
     this.wake();
   }
@@ -108,6 +113,21 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
     this.stopped = true;
     clearInterval(this.timer);
     await this.running;
+  }
+
+  private async poll(): Promise<void> {
+    try {
+      const [row] = await sql<{ any: boolean }>(this.dataSource.manager, 'SELECT EXISTS (SELECT 1 FROM webhooks WHERE enabled) AS any');
+      this.subscribed = row?.any === true;
+    } catch {
+      // Postgres is away: the round below fails too, and says so.
+    }
+    if (this.subscribed) this.wake();
+  }
+
+  /** A subscription was created or enabled here: deliver for it from the next write on. */
+  subscriptionAdded(): void {
+    this.subscribed = true;
   }
 
   /** Runs a round now (or right after the current one). */

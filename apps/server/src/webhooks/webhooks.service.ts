@@ -77,6 +77,7 @@ export class WebhooksService {
       await tx.record({ action: 'webhook.create', resourceType: 'webhook', resourceKey: view.id, after: view, reason: dto.reason });
       return view;
     });
+    this.worker.subscriptionAdded();
     return { ...view, secret };
   }
 
@@ -106,7 +107,10 @@ export class WebhooksService {
       const view = toView(row!);
       await tx.record({ action: 'webhook.update', resourceType: 'webhook', resourceKey: id, before: toView(before), after: view, reason: dto.reason });
       return view;
-    }).finally(() => this.worker.wake());
+    }).finally(() => {
+      this.worker.subscriptionAdded();
+      this.worker.wake();
+    });
   }
 
   async remove(actor: Actor, id: string, reason?: string): Promise<void> {
