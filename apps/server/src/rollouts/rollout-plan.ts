@@ -1,7 +1,7 @@
 import type { GuardVerdictView, PlanHistoryView, PlanWarningView, RolloutPlanView } from './dto/rollout-plan.dto.js';
 import { METRIC_SOURCES, type MetricSource } from '../metrics/metric-source.js';
 import { isActive, type PlanState, type PlanStep } from './plan-lifecycle.js';
-import type { GuardSpec } from './statistics.js';
+import type { GuardSpec } from '@aviary/guard';
 
 /** A guard as stored: the request's, with the false-alarm rate filled in. Without `sources` it
  *  counts every source (the default; the view shows it filled in). */

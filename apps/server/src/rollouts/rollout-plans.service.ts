@@ -22,7 +22,7 @@ import {
   transition,
 } from './plan-lifecycle.js';
 import { breachReason, type HistoryRow, PLAN_SELECT, type PlanRow, type StoredGuard, toPlanView } from './rollout-plan.js';
-import { evaluateGuard, sampleRatioPvalue } from './statistics.js';
+import { evaluateGuard, sampleRatioPvalue } from '@aviary/guard';
 
 /** Exposures per arm this unlikely under the step's percentage raise `sample-ratio-mismatch`. */
 const SRM_P_VALUE = 0.001;
