@@ -20,9 +20,10 @@ export class ChangeLogService {
   async write<T>(actor: Actor, work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
     const events: ChangeEvent[] = [];
     // Postgres' default isolation, READ COMMITTED: one round trip fewer than naming it.
-    const result = await this.dataSource.transaction((manager) =>
-      work(new WriteTransaction(manager, actor, this.audit, events)),
-    );
+    const [result, tx] = await this.dataSource.transaction(async (manager) => {
+      const tx = new WriteTransaction(manager, actor, this.audit, events);
+      return [await work(tx), tx] as const;
+    });
     for (const event of events) {
       try {
         await this.publisher.publish(event);
@@ -31,6 +32,7 @@ export class ChangeLogService {
         this.logger.error(`Publishing ${event.environment}@${event.revision} failed: ${(err as Error).message}`);
       }
     }
+    tx.runAfterCommit((err) => this.logger.error(`After-commit work failed: ${(err as Error).message}`));
     return result;
   }
 }
