@@ -5,19 +5,21 @@
 
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
-# ---- build: every dependency, then compile @aviary/core and @aviary/server ----
+# ---- build: every dependency, then compile @aviary/core, @aviary/guard and @aviary/server ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 ENV NX_DAEMON=false NX_NO_CLOUD=true CI=true
 COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
+COPY packages/guard/package.json packages/guard/
 COPY apps/server/package.json apps/server/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.base.json ./
 COPY packages/core/ packages/core/
+COPY packages/guard/ packages/guard/
 COPY migrations/ migrations/
 COPY apps/server/ apps/server/
-# The same compilation as `nx run @aviary/server:build` (tsc --build, core first by reference).
+# The same compilation as `nx run @aviary/server:build` (tsc --build, core and guard first by reference).
 RUN npx tsc -b apps/server/tsconfig.lib.json
 
 # ---- runtime: production dependencies only, non-root ----
@@ -28,12 +30,14 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
+COPY packages/guard/package.json packages/guard/
 COPY apps/server/package.json apps/server/
-# Installs the server's dependencies and links the @aviary/core workspace (its dist comes below).
+# Installs the server's dependencies and links the @aviary/core and @aviary/guard workspaces (their dist comes below).
 RUN npm ci --omit=dev --workspace @aviary/server --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force \
  && mkdir -p /data && chown node:node /data
 COPY --from=build /app/packages/core/dist packages/core/dist
+COPY --from=build /app/packages/guard/dist packages/guard/dist
 COPY --from=build /app/apps/server/dist apps/server/dist
 USER node
 EXPOSE 4000

@@ -1,4 +1,4 @@
-import { guardThreshold, lookAt } from './guard.js';
+import { evaluateGuard, guardThreshold } from '@aviary/guard';
 import { isError, type RoutedRequest } from './router.js';
 import type { RunRecord, ScenarioName, Timeline, TimelineMarker } from './timeline.js';
 
@@ -73,7 +73,7 @@ export function firstEvidence(record: Pick<RunRecord, 'log' | 'planStartedAt' | 
     const arm = entry.arm === 'v2' ? exposed : control;
     arm.denominator += 1;
     if (isError(entry.status)) arm.numerator += 1;
-    if (lookAt(record.guard, exposed, control, limit).breached) return entry.doneAt;
+    if (evaluateGuard(record.guard, exposed, control, limit).breached) return entry.doneAt;
   }
   return null;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultServerEntry } from '../src/aviary-server.js';
-import { lookAt } from '../src/guard.js';
+import { evaluateGuard } from '@aviary/guard';
 import type { RunResult } from '../src/report.js';
 import type { RunSummary } from '../src/summary.js';
 import { testTempDir } from '@aviary/test-support';
@@ -79,10 +79,10 @@ describe('npm run demo, shortened', () => {
     expect(healthy.usersOnCanary).toBeGreaterThan(healthy.users / 2);
   });
 
-  it("agrees with the server's guard: the restated test gives the server's z on the server's counts", () => {
+  it("agrees with the server's guard: the shared test gives the server's z on the server's counts", () => {
     const verdict = summary.buggy.serverVerdict!;
     expect(verdict.status).toBe('breach');
-    const look = lookAt({ numerator: 'error', denominator: 'request', maxRelativeIncrease: 0.5, minSamples: 50 }, verdict.exposed!, verdict.control!);
+    const look = evaluateGuard({ numerator: 'error', denominator: 'request', maxRelativeIncrease: 0.5, minSamples: 50 }, verdict.exposed!, verdict.control!);
     expect(look.z).toBeCloseTo(verdict.z!, 6);
     expect(look.threshold).toBeCloseTo(verdict.threshold!, 3);
   });

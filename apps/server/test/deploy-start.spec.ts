@@ -65,8 +65,14 @@ beforeAll(async () => {
   // The build stage: what `nx run @aviary/server:build` produces (tsc --build).
   const serverDist = serverBuild();
   const coreDist = join(REPO, 'packages/core/dist');
+  const guardDist = join(REPO, 'packages/guard/dist');
   expect(existsSync(join(coreDist, 'index.js')), '@aviary/core is built').toBe(true);
-  const buildOutput: Record<string, string> = { '/app/packages/core/dist': coreDist, '/app/apps/server/dist': serverDist };
+  expect(existsSync(join(guardDist, 'index.js')), '@aviary/guard is built').toBe(true);
+  const buildOutput: Record<string, string> = {
+    '/app/packages/core/dist': coreDist,
+    '/app/packages/guard/dist': guardDist,
+    '/app/apps/server/dist': serverDist,
+  };
 
   app = testTempDir('image');
   for (const copy of stage.copies) {
@@ -92,10 +98,11 @@ afterAll(async () => {
 });
 
 describe('the Docker image start path, without Docker', () => {
-  it('installs production dependencies only, with @aviary/core linked and built', () => {
+  it('installs production dependencies only, with @aviary/core and @aviary/guard linked and built', () => {
     expect(stage.installs).toHaveLength(1);
     expect(stage.installs[0]!.slice(0, 3)).toEqual(['npm', 'ci', '--omit=dev']);
     expect(existsSync(join(app, 'node_modules/@aviary/core/dist/index.js'))).toBe(true);
+    expect(existsSync(join(app, 'node_modules/@aviary/guard/dist/index.js'))).toBe(true);
     expect(existsSync(join(app, 'node_modules/@nestjs/core/package.json'))).toBe(true);
     for (const dev of ['vitest', 'nx', 'eslint', '@nestjs/testing', 'supertest', '@aviary/node', '@aviary/browser']) {
       expect(existsSync(join(app, 'node_modules', dev)), `${dev} must not be installed`).toBe(false);

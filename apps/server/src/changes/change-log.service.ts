@@ -25,9 +25,10 @@ export class ChangeLogService {
   async write<T>(actor: Actor, work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
     const changes: RulesetChange[] = [];
     // Postgres' default isolation, READ COMMITTED: one round trip fewer than naming it.
-    const result = await this.dataSource.transaction((manager) =>
-      work(new WriteTransaction(manager, actor, this.audit, changes)),
-    );
+    const [result, tx] = await this.dataSource.transaction(async (manager) => {
+      const tx = new WriteTransaction(manager, actor, this.audit, changes);
+      return [await work(tx), tx] as const;
+    });
     for (const change of changes) {
       // Counted where the write commits, so the sum over instances is the number of writes.
       this.metrics.changes.inc({ environment: change.environment, kind: change.kind });
@@ -39,6 +40,7 @@ export class ChangeLogService {
         this.logger.error(`Delivering ${change.environment}@${change.revision} failed: ${(err as Error).message}`);
       }
     }
+    tx.runAfterCommit((err) => this.logger.error(`After-commit work failed: ${(err as Error).message}`));
     for (const listener of this.committedListeners) listener();
     return result;
   }

@@ -76,4 +76,24 @@ export class WriteTransaction {
   async record(entry: AuditEntry): Promise<void> {
     await this.audit.record(this.manager, this.actor, entry);
   }
+
+  /** Work for once this write has committed (log lines, counters), in the order given; a write
+   *  that rolls back never runs it. */
+  afterCommit(fn: () => void): void {
+    this.afterCommitted.push(fn);
+  }
+
+  /** Runs the after-commit work; ChangeLogService calls it once the transaction has committed.
+   *  A failing callback is reported to `onError` and the rest still run: committed is committed. */
+  runAfterCommit(onError: (err: unknown) => void): void {
+    for (const fn of this.afterCommitted) {
+      try {
+        fn();
+      } catch (err) {
+        onError(err);
+      }
+    }
+  }
+
+  private readonly afterCommitted: Array<() => void> = [];
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  afterHold, firstNarrowingStep, isActive, isGuarded, lookIntervalMs, PLAN_ACTIONS, PLAN_STATES, type PlanAction, type PlanState,
-  PlanTransitionError, transition,
+  afterHold, approved, awaitingApproval, finished, firstNarrowingStep, held, isActive, isGuarded, lookIntervalMs, PLAN_ACTIONS, PLAN_STATES,
+  type PlanAction, type PlanState, PlanTransitionError, paused, resumed, started, stepped, transition,
 } from './plan-lifecycle.js';
 
 describe('transition', () => {
@@ -72,5 +72,66 @@ describe('lookIntervalMs', () => {
     const steps = [60, 300, 600, 600, 0].map((holdSeconds, i) => ({ percentage: i * 25, holdSeconds }));
     expect(lookIntervalMs(steps, 1000)).toBe(1560);
     expect(lookIntervalMs([{ percentage: 1, holdSeconds: 7 * 24 * 3600 }], 1000)).toBe(604_800);
+  });
+});
+
+describe('field changes of each transition', () => {
+  const now = new Date('2026-01-01T00:00:00.000Z');
+  const at = (ms: number) => new Date(now.getTime() + ms);
+
+  it('start: running from now, a guarded plan looks at once', () => {
+    expect(started(now, true)).toEqual({ state: 'running', started_at: now, reason: null, next_check_at: now });
+    expect(started(now, false).next_check_at).toBeNull();
+  });
+
+  it('a step is live from now and holds for its seconds', () => {
+    const steps = [{ percentage: 1, holdSeconds: 60 }, { percentage: 50, holdSeconds: 0.25 }];
+    expect(stepped(steps, 0, now)).toEqual({ state: 'running', step_index: 0, step_started_at: now, next_step_at: at(60_000) });
+    expect(stepped(steps, 1, now).next_step_at).toEqual(at(250));
+  });
+
+  it('pause keeps the rest of the hold, and resume counts it again from its own now', () => {
+    const pausedChanges = paused({ next_step_at: at(42_000) }, now, 'lunch');
+    expect(pausedChanges).toEqual({ state: 'paused', paused_remaining_ms: '42000', next_step_at: null, reason: 'lunch' });
+    const later = at(3_600_000);
+    expect(resumed({ paused_remaining_ms: pausedChanges.paused_remaining_ms! }, later, true, null)).toEqual({
+      state: 'running',
+      next_step_at: new Date(later.getTime() + 42_000),
+      paused_remaining_ms: null,
+      next_check_at: later,
+      reason: null,
+    });
+    expect(resumed({ paused_remaining_ms: '0' }, now, false, 'go').next_check_at).toBeNull();
+  });
+
+  it('pause after the hold is over keeps nothing, never a negative rest', () => {
+    expect(paused({ next_step_at: at(-5_000) }, now, null).paused_remaining_ms).toBe('0');
+    expect(paused({ next_step_at: null }, now, null).paused_remaining_ms).toBe('0');
+  });
+
+  it('the state each action leads to is the one `transition` names', () => {
+    const plan = { next_step_at: at(1000), paused_remaining_ms: '1000' };
+    expect(started(now, true).state).toBe(transition('pending', 'start'));
+    expect(paused(plan, now, null).state).toBe(transition('running', 'pause'));
+    expect(resumed(plan, now, true, null).state).toBe(transition('paused', 'resume'));
+    expect(stepped([{ percentage: 5, holdSeconds: 1 }], 0, now).state).toBe(transition('awaiting-approval', 'approve'));
+    expect(finished('cancelled', now, null).state).toBe(transition('running', 'cancel'));
+    expect(finished('rolled-back', now, 'breach').state).toBe(transition('paused', 'rollback'));
+  });
+
+  it('approve changes only the reason; awaiting approval stops the step clock', () => {
+    expect(approved('looks good')).toEqual({ reason: 'looks good' });
+    expect(awaitingApproval()).toEqual({ state: 'awaiting-approval', next_step_at: null });
+  });
+
+  it('a held plan stops looking; a running one pauses with nothing left of its hold', () => {
+    expect(held('running', 'flag is off')).toEqual({ next_check_at: null, reason: 'flag is off', state: 'paused', paused_remaining_ms: '0', next_step_at: null });
+    expect(held('awaiting-approval', 'step failed')).toEqual({ next_check_at: null, reason: 'step failed' });
+  });
+
+  it('a finished plan has nothing due', () => {
+    expect(finished('completed', now, null)).toEqual({
+      state: 'completed', finished_at: now, next_step_at: null, next_check_at: null, paused_remaining_ms: null, reason: null,
+    });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The rollout plan state machine (docs/rollouts.md), free of I/O so it can be tested alone:
- * which action may move a plan from which state, what follows a step's hold, and how often the
- * guard may look.
+ * which action may move a plan from which state, the fields each transition changes, what follows
+ * a step's hold, and how often the guard may look.
  */
 
 import { capitalized, withArticle } from '../common/english.js';
@@ -33,6 +33,25 @@ export interface PlanStep {
   percentage: number;
   holdSeconds: number;
 }
+
+/** The columns of a `rollout_plans` row that transitions move. */
+export interface PlanFields {
+  state: PlanState;
+  step_index: number | null;
+  started_at: Date | null;
+  step_started_at: Date | null;
+  next_step_at: Date | null;
+  /** bigint: pg answers a string. */
+  paused_remaining_ms: string | null;
+  next_check_at: Date | null;
+  reason: string | null;
+  finished_at: Date | null;
+}
+
+/** What one transition changes; the service applies it to the row and saves it. */
+export type PlanChanges = Partial<PlanFields>;
+
+export type FinalState = 'completed' | 'cancelled' | 'rolled-back';
 
 export class PlanTransitionError extends Error {
   constructor(
@@ -80,4 +99,54 @@ export function firstNarrowingStep(steps: readonly PlanStep[]): number | undefin
 export function lookIntervalMs(steps: readonly PlanStep[], tickMs: number, maxLooks = MAX_LOOKS): number {
   const plannedMs = steps.reduce((sum, step) => sum + step.holdSeconds * 1000, 0);
   return Math.max(tickMs, Math.ceil(plannedMs / maxLooks));
+}
+
+/** `start`: running from `now`, a guarded plan's first look at once; step 0 follows (`stepped`). */
+export function started(now: Date, guarded: boolean): PlanChanges {
+  return { state: 'running', started_at: now, reason: null, next_check_at: guarded ? now : null };
+}
+
+/** `pause`: the rest of the current hold is kept for `resumed`. */
+export function paused(plan: Pick<PlanFields, 'next_step_at'>, now: Date, reason: string | null): PlanChanges {
+  const remaining = Math.max(0, (plan.next_step_at?.getTime() ?? now.getTime()) - now.getTime());
+  return { state: 'paused', paused_remaining_ms: String(remaining), next_step_at: null, reason };
+}
+
+/** `resume`: the kept rest of the hold counts again from `now`; a guarded plan looks at once. */
+export function resumed(plan: Pick<PlanFields, 'paused_remaining_ms'>, now: Date, guarded: boolean, reason: string | null): PlanChanges {
+  return {
+    state: 'running',
+    next_step_at: new Date(now.getTime() + Number(plan.paused_remaining_ms ?? 0)),
+    paused_remaining_ms: null,
+    next_check_at: guarded ? now : null,
+    reason,
+  };
+}
+
+/** `approve`: only the reason; the next step follows (`stepped`). */
+export function approved(reason: string | null): PlanChanges {
+  return { reason };
+}
+
+/** Step `index` is live from `now`; its hold counts from then. */
+export function stepped(steps: readonly PlanStep[], index: number, now: Date): PlanChanges {
+  return { state: 'running', step_index: index, step_started_at: now, next_step_at: new Date(now.getTime() + Math.round(steps[index]!.holdSeconds * 1000)) };
+}
+
+/** The last hold ended with approval required: nothing is due until someone approves. */
+export function awaitingApproval(): PlanChanges {
+  return { state: 'awaiting-approval', next_step_at: null };
+}
+
+/** A plan that cannot go on by itself (the flag is off, a step failed): guard looks stop, and a
+ *  running plan pauses with nothing left of its hold, so the next step fires as soon as someone
+ *  resumes it. */
+export function held(state: PlanState, reason: string): PlanChanges {
+  const changes: PlanChanges = { next_check_at: null, reason };
+  return state === 'running' ? { ...changes, state: 'paused', paused_remaining_ms: '0', next_step_at: null } : changes;
+}
+
+/** Completed, cancelled or rolled back: nothing is due any more. */
+export function finished(state: FinalState, now: Date, reason: string | null): PlanChanges {
+  return { state, finished_at: now, next_step_at: null, next_check_at: null, paused_remaining_ms: null, reason };
 }

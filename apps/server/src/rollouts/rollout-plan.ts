@@ -1,39 +1,29 @@
 import type { GuardVerdictView, PlanHistoryView, PlanWarningView, RolloutPlanView } from './dto/rollout-plan.dto.js';
 import { METRIC_SOURCES, type MetricSource } from '../metrics/metric-source.js';
-import { isActive, type PlanState, type PlanStep } from './plan-lifecycle.js';
-import type { GuardSpec } from './statistics.js';
+import { isActive, type PlanFields, type PlanStep } from './plan-lifecycle.js';
+import type { GuardSpec } from '@aviary/guard';
 
 /** A guard as stored: the request's, with the false-alarm rate filled in. Without `sources` it
  *  counts every source (the default; the view shows it filled in). */
 export type StoredGuard = Required<Omit<GuardSpec, 'maxLooks'>> & { sources?: MetricSource[] };
 
 /** A `rollout_plans` row with its environment's and flag's keys. */
-export interface PlanRow {
+export interface PlanRow extends PlanFields {
   id: string;
   environment_id: string;
   flag_id: string;
   environment: string;
   flag: string;
   rule_id: string;
-  state: PlanState;
   steps: PlanStep[];
   guard: StoredGuard | null;
   require_approval: boolean;
-  step_index: number | null;
-  started_at: Date | null;
-  step_started_at: Date | null;
-  next_step_at: Date | null;
-  /** bigint: pg answers a string. */
-  paused_remaining_ms: string | null;
-  next_check_at: Date | null;
   looks: number;
   verdict: GuardVerdictView | null;
   warnings: PlanWarningView[];
-  reason: string | null;
   created_by: string;
   created_at: Date;
   updated_at: Date;
-  finished_at: Date | null;
 }
 
 export interface HistoryRow {
@@ -46,11 +36,6 @@ export interface HistoryRow {
   reason: string | null;
   verdict: GuardVerdictView | null;
 }
-
-export const PLAN_SELECT = `SELECT p.*, e.key AS environment, f.key AS flag
-                              FROM rollout_plans p
-                              JOIN environments e ON e.id = p.environment_id
-                              JOIN flags f ON f.id = p.flag_id`;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

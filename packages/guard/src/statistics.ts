@@ -74,10 +74,9 @@ export function guardThreshold(spec: Pick<GuardSpec, 'falseAlarmRate' | 'maxLook
  * Tests H0: p_exposed <= (1 + δ) · p_control against H1: p_exposed > (1 + δ) · p_control with the
  * Wald statistic z = (p̂1 − (1 + δ) p̂0) / sqrt(p̂1(1 − p̂1)/n1 + (1 + δ)² p̂0(1 − p̂0)/n0).
  * A ratio may exceed 1 (several errors per request); the variance then uses the Poisson
- * approximation p̂/n.
+ * approximation p̂/n. `threshold` may be passed to skip the quantile when looking many times.
  */
-export function evaluateGuard(spec: GuardSpec, exposed: ArmCounts, control: ArmCounts): GuardVerdict {
-  const threshold = guardThreshold(spec);
+export function evaluateGuard(spec: GuardSpec, exposed: ArmCounts, control: ArmCounts, threshold = guardThreshold(spec)): GuardVerdict {
   const n1 = exposed.denominator;
   const n0 = control.denominator;
   const p1 = n1 > 0 ? exposed.numerator / n1 : 0;

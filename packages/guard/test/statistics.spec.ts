@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chiSquare1Pvalue, evaluateGuard, guardThreshold, normalCdf, normalQuantile, sampleRatioPvalue } from './statistics.js';
+import { chiSquare1Pvalue, evaluateGuard, guardThreshold, normalCdf, normalQuantile, sampleRatioPvalue } from '../src/index.js';
 
 describe('normal distribution', () => {
   it.each([
@@ -51,6 +51,24 @@ describe('evaluateGuard', () => {
   it('trips on a broken canary against a clean control', () => {
     expect(evaluateGuard(spec, { numerator: 30, denominator: 200 }, { numerator: 0, denominator: 2000 }).breached).toBe(true);
     expect(evaluateGuard(spec, { numerator: 0, denominator: 200 }, { numerator: 0, denominator: 2000 }).breached).toBe(false);
+  });
+
+  it.each([
+    // exposed, control, status, z (Wald statistic of p1 − 1.5·p0), with the default 1 % over 1,000 looks
+    [{ numerator: 30, denominator: 200 }, { numerator: 20, denominator: 2000 }, 'breach', 5.3006],
+    [{ numerator: 2, denominator: 200 }, { numerator: 20, denominator: 2000 }, 'ok', -0.6421],
+    [{ numerator: 0, denominator: 500 }, { numerator: 0, denominator: 5000 }, 'ok', 0],
+    [{ numerator: 60, denominator: 199 }, { numerator: 20, denominator: 2000 }, 'insufficient-data', 0],
+  ])('exposed %o vs control %o: %s', (exposed, control, status, z) => {
+    const v = evaluateGuard({ ...spec, minSamples: 200, falseAlarmRate: undefined, maxLooks: undefined }, exposed, control);
+    expect(v.status).toBe(status);
+    expect(v.z).toBeCloseTo(z, 3);
+  });
+
+  it('uses a threshold it is given instead of computing one', () => {
+    const v = evaluateGuard(spec, { numerator: 100, denominator: 1000 }, { numerator: 20, denominator: 1000 }, 7);
+    expect(v.threshold).toBe(7);
+    expect(v.breached).toBe(false);
   });
 
   it('holds its false-alarm rate on equal arms (simulation, fixed seed)', () => {

@@ -1,0 +1,102 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { evaluateGuard, sampleRatioPvalue } from '@aviary/guard';
+import type { EntityManager } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { BUCKET_MS, bucketOf, MetricsService } from '../metrics/metrics.service.js';
+import type { GuardVerdictView } from './dto/rollout-plan.dto.js';
+import { lookIntervalMs, MAX_LOOKS } from './plan-lifecycle.js';
+import type { PlanRow, StoredGuard } from './rollout-plan.js';
+import { RolloutPlansRepository } from './rollout-plans.repository.js';
+
+/** Exposures per arm this unlikely under the step's percentage raise `sample-ratio-mismatch`. */
+const SRM_P_VALUE = 0.001;
+/** Steps holding at least this long leave their first bucket (SDKs catching up) out of the SRM check. */
+const SRM_GRACE_MIN_HOLD_S = 30;
+
+export interface GuardLook {
+  verdict: GuardVerdictView;
+  /** The plan's next look, and its look count and verdict when this look was a new one. */
+  changes: Pick<PlanRow, 'next_check_at'> & Partial<Pick<PlanRow, 'looks' | 'verdict'>>;
+}
+
+export interface StepWarning {
+  code: 'no-traffic' | 'sample-ratio-mismatch';
+  message: string;
+}
+
+/** What a plan's metrics say: the guard's verdict on the counts since the plan started, and the
+ *  warnings of a step whose hold is over. Reads only; the service applies what it answers. */
+@Injectable()
+export class GuardMonitor {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+    private readonly plans: RolloutPlansRepository,
+  ) {}
+
+  /** One look of the guard at the counts since the plan started. Unchanged counts are not a new
+   *  look: only looks that could decide spend the false-alarm budget. */
+  async look(manager: EntityManager, plan: PlanRow, guard: StoredGuard, now: Date): Promise<GuardLook> {
+    const next_check_at = new Date(now.getTime() + lookIntervalMs(plan.steps, this.config.schedulerIntervalMs));
+    const since = await this.countFrom(manager, plan);
+    const { exposed, control } = await this.metrics.guardCounts(manager, plan.environment_id, plan.flag_id, guard, since, guard.sources);
+    const last = plan.verdict;
+    if (last && sameCounts(last.exposed, exposed) && sameCounts(last.control, control)) return { verdict: last, changes: { next_check_at } };
+    const verdict = evaluateGuard({ ...guard, maxLooks: MAX_LOOKS }, exposed, control);
+    const looks = verdict.status === 'insufficient-data' ? plan.looks : plan.looks + 1;
+    const view: GuardVerdictView = { ...verdict, looks, at: now.toISOString() };
+    return { verdict: view, changes: { next_check_at, looks, verdict: view } };
+  }
+
+  /** Warnings when a step's hold ends: no traffic, or exposures per arm off the step's percentage. */
+  async stepWarnings(manager: EntityManager, plan: PlanRow): Promise<StepWarning[]> {
+    const index = plan.step_index!;
+    const { percentage, holdSeconds } = plan.steps[index]!;
+    if (holdSeconds === 0) return [];
+    const warnings: StepWarning[] = [];
+    const stepStart = bucketOf(plan.step_started_at!.getTime());
+    const traffic = plan.guard
+      ? await this.metrics.eventCount(manager, plan.environment_id, plan.flag_id, plan.guard.denominator, new Date(stepStart), plan.guard.sources)
+      : sum(await this.metrics.exposureCounts(manager, plan.environment_id, plan.flag_id, new Date(stepStart)));
+    if (traffic === 0) {
+      const what = plan.guard ? `"${plan.guard.denominator}" events` : 'exposures';
+      warnings.push({ code: 'no-traffic', message: `step ${index + 1} (${percentage} %) held ${holdSeconds} s with no ${what}` });
+    }
+    if (percentage <= 0 || percentage >= 100 || !(await this.splitIsExact(manager, plan))) return warnings;
+    const since = stepStart + (holdSeconds >= SRM_GRACE_MIN_HOLD_S ? BUCKET_MS : 0);
+    const counts = await this.metrics.exposureCounts(manager, plan.environment_id, plan.flag_id, new Date(since), plan.guard?.sources);
+    const p = sampleRatioPvalue(counts.exposed, counts.control, percentage / 100);
+    if (p < SRM_P_VALUE) {
+      warnings.push({
+        code: 'sample-ratio-mismatch',
+        message: `step ${index + 1}: ${counts.exposed} exposed vs ${counts.control} control exposures where ${percentage} % exposed was expected (chi-square p = ${p.toExponential(2)})`,
+      });
+    }
+    return warnings;
+  }
+
+  /** Where the guard starts counting: the 10 s bucket holding the plan's start, or, when an
+   *  earlier plan on this flag finished in or after that bucket, the bucket after it, so that a
+   *  retried rollout is not judged on the previous canary's traffic. */
+  private async countFrom(manager: EntityManager, plan: PlanRow): Promise<Date> {
+    const start = bucketOf(plan.started_at!.getTime());
+    const previous = await this.plans.previousFinish(manager, plan, new Date(start));
+    return previous ? new Date(bucketOf(previous.getTime()) + BUCKET_MS) : plan.started_at!;
+  }
+
+  /** The exposed share equals the step's percentage only when the plan's rule is the flag's only
+   *  rule, has no conditions or cohorts, the flag has no prerequisites and is on. */
+  private async splitIsExact(manager: EntityManager, plan: PlanRow): Promise<boolean> {
+    const config = await this.plans.flagConfig(manager, plan.environment_id, plan.flag_id);
+    const rule = config?.rules.length === 1 ? config.rules[0] : undefined;
+    return Boolean(config?.enabled && rule?.id === plan.rule_id && !rule.conditions?.length && !rule.cohorts?.length && !config.prerequisites.length);
+  }
+}
+
+function sameCounts(a: { numerator: number; denominator: number }, b: { numerator: number; denominator: number }): boolean {
+  return a.numerator === b.numerator && a.denominator === b.denominator;
+}
+
+function sum(counts: { exposed: number; control: number }): number {
+  return counts.exposed + counts.control;
+}
