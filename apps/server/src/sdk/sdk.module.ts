@@ -31,7 +31,7 @@ export { CHANGE_BUS };
         new LiveRulesets(new PostgresRulesetSource(dataSource, rulesets), bus, hub, new Logger('LiveRulesets'), config.revisionCheckMs),
     },
   ],
-  exports: [LiveRulesets, StreamHub, CHANGE_BUS],
+  exports: [LiveRulesets, StreamHub, CHANGE_BUS, SdkService],
 })
 export class SdkModule implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
