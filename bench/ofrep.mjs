@@ -4,7 +4,8 @@
 //   2. the same at a fixed 1,000 req/s (the goal: p99 <= 10 ms there),
 //   3. POST /ofrep/v1/evaluate/flags (bulk: all 100 flags for one context),
 //   4. GET /sdk/v1/ruleset (the local-evaluation SDKs' path), in the same run,
-// with the server process's CPU (utime + stime from /proc, as % of one core) for each.
+// with the server process's CPU (utime + stime from /proc) for each: as % of one core, and per
+// request, whose inverse is the throughput ceiling of one core (steadier than req/s on a loaded box).
 // Each request names another user (10,000 targeting keys, round robin) and, for single
 // evaluations, another flag, so no answer is a repeat of the one before it.
 // Usage: npm run bench:ofrep   (after a build: node bench/ofrep.mjs)
@@ -97,7 +98,8 @@ async function measured(pid, options) {
   const t0 = performance.now();
   const result = await cannon(options);
   const wall = (performance.now() - t0) / 1000;
-  return { result, cpuPercent: (100 * (cpuSeconds(pid) - cpu0)) / wall };
+  const cpu = cpuSeconds(pid) - cpu0;
+  return { result, cpuPercent: (100 * cpu) / wall, cpuMsPerRequest: (1000 * cpu) / Math.max(1, result.requests.total) };
 }
 
 /** Request bodies that cycle through USERS contexts (and, with `flags`, through the flags' paths). */
@@ -153,15 +155,15 @@ async function main() {
       ['GET /sdk/v1/ruleset, max rate', { url: `${url}/sdk/v1/ruleset`, headers: { authorization: headers.authorization } }],
     ];
     for (const [label, options] of runs) {
-      const { result, cpuPercent } = await measured(child.pid, options);
+      const { result, cpuPercent, cpuMsPerRequest } = await measured(child.pid, options);
       const failed = result.errors + result.timeouts + result.non2xx;
       problems += failed;
-      rows.push([label, String(Math.round(result.requests.average)), String(result.latency.p50), String(result.latency.p99), String(result.latency.max), `${cpuPercent.toFixed(0)} %`, String(failed)]);
+      rows.push([label, String(Math.round(result.requests.average)), String(result.latency.p50), String(result.latency.p99), String(result.latency.max), `${cpuPercent.toFixed(0)} %`, cpuMsPerRequest.toFixed(2), String(Math.round(1000 / cpuMsPerRequest)), String(failed)]);
     }
     const atRate = rows[1];
     const goal = Number(atRate[3]) <= 10 ? 'met' : 'MISSED';
 
-    const header = ['run (50 connections)', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'server CPU', 'errors'];
+    const header = ['run (50 connections)', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'server CPU', 'CPU ms/req', 'req/s per core', 'errors'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
     console.log(`\nbench:ofrep — Node ${process.version}, one instance, local Postgres, ${DURATION_S} s per run, ${new Date().toISOString()}`);
@@ -170,7 +172,8 @@ async function main() {
     console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
     for (const r of rows) console.log(line(r));
     console.log(`\ngoal single-evaluation p99 <= 10 ms at ${RATE} req/s: ${goal} (p99 ${atRate[3]} ms)`);
-    console.log(`server CPU: % of one core over the run; 1-min load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores (autocannon shares them)`);
+    console.log('server CPU: % of one core over the run; CPU ms/req: server CPU time per answered request; req/s per core: 1000 / that, the ceiling of one fully used core');
+    console.log(`1-min load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores (autocannon shares them)`);
   } finally {
     if (child && child.exitCode === null) {
       child.kill('SIGTERM');
