@@ -115,7 +115,7 @@ describe('evaluation vectors through @openfeature/ofrep-provider', () => {
     console.log(
       `OFREP vectors: ${all.length} in all, ${expressible.length} expressible (left out: ${JSON.stringify(excluded)}), ` +
         `${result.refused.length} refused by the admin API, loaded in ${Date.now() - started} ms`,
-      [...new Set(result.refused.map((r) => r.replace(/^[^:]*: /, '').replace(/ \{"statusCode.*"message":"([^"]*)".*/, ': $1').replace(/^\S+ \S+ /, '')))],
+      Object.entries(Object.groupBy(result.refused, (r) => /"message":"([^"]*)"/.exec(r)?.[1] ?? r)).map(([why, list]) => `${list!.length} × ${why}`),
     );
   }, 300_000);
 
@@ -154,4 +154,151 @@ describe('evaluation vectors through @openfeature/ofrep-provider', () => {
     }
     expect(mismatches).toEqual([]);
   }, 120_000);
+});
+
+/** A raw OFREP call (no provider), for what the providers do not show: headers, 304s, shapes. */
+async function ofrep(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: any }> {
+  const res = await fetch(`${t.url}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+}
+const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
+
+describe('single evaluations', () => {
+  it('a string flag: its variant value, TARGETING_MATCH by a rule, STATIC by default; metadata with rule, revision and version', async () => {
+    const client = await ofrepClient(serverKey);
+    const nl = await client.getStringDetails('checkout', 'none', { targetingKey: 'u1', country: 'NL' });
+    expect(nl).toMatchObject({ value: 'green', variant: 'green', reason: 'TARGETING_MATCH', flagMetadata: { ruleId: 'nl', flagVersion: expect.any(Number), revision: expect.any(Number), aviaryReason: 'RULE_MATCH' } });
+    const payroll = await client.getBooleanDetails('payroll', false, { targetingKey: 'u1' });
+    expect(payroll).toMatchObject({ value: true, reason: 'STATIC' });
+    expect(payroll.errorCode).toBeUndefined();
+  });
+
+  it('X-API-Key authenticates as Bearer does', async () => {
+    const client = await ofrepClient(serverKey, 'x-api-key');
+    expect(await client.getBooleanDetails('payroll', false, { targetingKey: 'u1' })).toMatchObject({ value: true, reason: 'STATIC' });
+  });
+
+  it('a client key asking for a server-only flag gets FLAG_NOT_FOUND; client-visible ones evaluate', async () => {
+    const client = await ofrepClient(clientKey);
+    expect(await client.getBooleanDetails('payroll', false, { targetingKey: 'u1' })).toMatchObject({ value: false, errorCode: 'FLAG_NOT_FOUND' });
+    expect(await client.getStringDetails('checkout', 'none', { targetingKey: 'u1', country: 'NL' })).toMatchObject({ value: 'green', reason: 'TARGETING_MATCH' });
+    const raw = await ofrep('/ofrep/v1/evaluate/flags/payroll', { context: { targetingKey: 'u1' } }, bearer(clientKey));
+    expect(raw).toMatchObject({ status: 404, body: { key: 'payroll', errorCode: 'FLAG_NOT_FOUND' } });
+    assertOfrep('flagNotFound', raw.body);
+  });
+
+  it('an off flag with variants answers in code-default form (no value), so the caller\'s default applies', async () => {
+    await api().post('/api/v1/environments/production/flags/checkout/kill').set(auth()).send({ reason: 'test' }).expect(200);
+    try {
+      const raw = await ofrep('/ofrep/v1/evaluate/flags/checkout', { context: { targetingKey: 'u1', country: 'NL' } }, bearer(serverKey));
+      expect(raw.status).toBe(200);
+      expect(raw.body).toMatchObject({ key: 'checkout', reason: 'DISABLED' });
+      expect(raw.body).not.toHaveProperty('value');
+      assertOfrep('serverEvaluationSuccess', raw.body);
+      const client = await ofrepClient(serverKey);
+      expect((await client.getStringDetails('checkout', 'caller-default', { targetingKey: 'u1' })).value).toBe('caller-default');
+    } finally {
+      await api().post('/api/v1/environments/production/flags/checkout/revive').set(auth()).send({ reason: 'test' }).expect(200);
+    }
+  });
+
+  it.each([
+    ['a body that is not JSON', '{"context":', 'PARSE_ERROR'],
+    ['a body that is not an object', '[1]', 'PARSE_ERROR'],
+    ['no context', {}, 'INVALID_CONTEXT'],
+    ['a context that is an array', { context: [] }, 'INVALID_CONTEXT'],
+    ['no targetingKey', { context: { country: 'NL' } }, 'TARGETING_KEY_MISSING'],
+    ['a targetingKey that is a number', { context: { targetingKey: 7 } }, 'INVALID_CONTEXT'],
+  ])('400 in OFREP\'s shapes for %s', async (_what, body, errorCode) => {
+    const single = await ofrep('/ofrep/v1/evaluate/flags/payroll', body, bearer(serverKey));
+    expect(single).toMatchObject({ status: 400, body: { key: 'payroll', errorCode } });
+    assertOfrep('evaluationFailure', single.body);
+    const bulk = await ofrep('/ofrep/v1/evaluate/flags', body, bearer(serverKey));
+    expect(bulk).toMatchObject({ status: 400, body: { errorCode } });
+    assertOfrep('bulkEvaluationFailure', bulk.body);
+  });
+
+  it('counts single evaluations as exposures, in the metrics rollout guards read', async () => {
+    const client = await ofrepClient(serverKey);
+    for (let i = 0; i < 5; i++) await client.getStringDetails('checkout', 'none', { targetingKey: `x${i}`, country: 'NL' });
+    await t.app.get(OfrepExposures).flush();
+    const series = (await api().get('/api/v1/environments/production/flags/checkout/metrics?source=server').set(auth()).expect(200)).body;
+    const green = series.arms.find((a: { enabled: boolean; variant: string | null }) => a.enabled && a.variant === 'green');
+    expect(green.totals.exposures).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('bulk evaluation', () => {
+  it('every flag of a server key, with an ETag; the same request with If-None-Match is a 304; a change that alters the answer is a 200', async () => {
+    const context = { context: { targetingKey: 'u2', country: 'NL' } };
+    const first = await ofrep('/ofrep/v1/evaluate/flags', context, bearer(serverKey));
+    expect(first.status).toBe(200);
+    assertOfrep('bulkEvaluationSuccess', first.body);
+    expect(first.body.flags.map((f: { key: string }) => f.key)).toEqual(['checkout', 'payroll']);
+    expect(first.body.eventStreams).toBeUndefined();
+    const etag = first.headers.get('etag')!;
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    const again = await fetch(`${t.url}/ofrep/v1/evaluate/flags`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...bearer(serverKey), 'If-None-Match': etag }, body: JSON.stringify(context) });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe('');
+    // Another context is another answer.
+    const other = await ofrep('/ofrep/v1/evaluate/flags', { context: { targetingKey: 'u2', country: 'DE' } }, { ...bearer(serverKey), 'If-None-Match': etag });
+    expect(other.status).toBe(200);
+    await api().put('/api/v1/environments/production/flags/payroll').set(auth()).send({ enabled: false }).expect(200);
+    const changed = await ofrep('/ofrep/v1/evaluate/flags', context, { ...bearer(serverKey), 'If-None-Match': etag });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    expect(changed.body.flags.find((f: { key: string }) => f.key === 'payroll')).toMatchObject({ value: false, reason: 'DISABLED' });
+    await api().put('/api/v1/environments/production/flags/payroll').set(auth()).send({ enabled: true }).expect(200);
+  });
+
+  it('a client key: client-visible flags only, and an event stream to connect to', async () => {
+    const res = await ofrep('/ofrep/v1/evaluate/flags', { context: { targetingKey: 'u3' } }, bearer(clientKey));
+    expect(res.status).toBe(200);
+    assertOfrep('bulkEvaluationSuccess', res.body);
+    expect(res.body.flags.map((f: { key: string }) => f.key)).toEqual(['checkout']);
+    expect(res.body.eventStreams).toEqual([{ type: 'sse', endpoint: { requestUri: `/sdk/v1/ofrep-stream?clientKey=${clientKey}` } }]);
+  });
+});
+
+describe('keys', () => {
+  it('a revoked key: 401 on both endpoints, and the provider answers the caller\'s default with an error', async () => {
+    const key = await makeKey('server', 'production');
+    const client = await ofrepClient(key.secret);
+    expect((await client.getBooleanDetails('payroll', false, { targetingKey: 'u' })).value).toBe(true);
+    await api().delete(`/api/v1/api-keys/${key.id}`).set(auth()).send({ reason: 'rotated' }).expect(204);
+    expect((await ofrep('/ofrep/v1/evaluate/flags/payroll', { context: { targetingKey: 'u' } }, bearer(key.secret))).status).toBe(401);
+    expect((await ofrep('/ofrep/v1/evaluate/flags', { context: { targetingKey: 'u' } }, { 'X-API-Key': key.secret })).status).toBe(401);
+    const details = await client.getBooleanDetails('payroll', false, { targetingKey: 'u' });
+    expect(details).toMatchObject({ value: false, reason: 'ERROR' });
+  });
+
+  it('an admin key is refused with 403', async () => {
+    expect((await ofrep('/ofrep/v1/evaluate/flags/payroll', { context: { targetingKey: 'u' } }, auth())).status).toBe(403);
+  });
+});
+
+describe('failed authentications past the limit', () => {
+  let limited: TestApp;
+  beforeAll(async () => {
+    limited = await startApp({ DATABASE_URL: db.url, AVIARY_AUTH_FAILURE_LIMIT: '3' });
+  });
+  afterAll(() => limited?.close());
+
+  it('429 with Retry-After, and the provider pauses until then', async () => {
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${limited.url}/ofrep/v1/evaluate/flags/payroll`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-API-Key': 'avs_wrong' }, body: '{"context":{"targetingKey":"u"}}' });
+      statuses.push(res.status);
+      retryAfter = res.headers.get('retry-after');
+    }
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+  });
 });
