@@ -103,7 +103,8 @@ export function toOfrep(key: string, flag: Flag | undefined, result: Result, rev
   const body: OfrepSuccess = { key, reason: reasonOf(flag, result), metadata };
   if (result.enabled) {
     if (result.variant !== undefined) body.variant = result.variant;
-    body.value = result.value ?? result.variant ?? true;
+    // OFREP's object type is a JSON object: an array value answers in code-default form.
+    if (!Array.isArray(result.value)) body.value = result.value ?? result.variant ?? true;
   } else if (!flag.variants?.length) {
     body.value = false;
   }
