@@ -10,15 +10,13 @@
 // evaluations, another flag, so no answer is a repeat of the one before it.
 // Usage: npm run bench:ofrep   (after a build: node bench/ofrep.mjs)
 // Knobs: BENCH_POSTGRES_URL, BENCH_DURATION_S (per run, default 10), BENCH_RATE (default 1000).
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { SERVER, adminCall, startServer, stopServer } from './server.mjs';
 
-const SERVER = fileURLToPath(new URL('../apps/server/dist/apps/server/src/main.js', import.meta.url));
 const ADMIN = `ava_bench_${randomBytes(12).toString('hex')}`;
 const PG_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -28,32 +26,7 @@ const FLAGS = 100;
 const USERS = 10_000;
 const COUNTRIES = ['NL', 'DE', 'FR', 'US', 'GB'];
 
-async function admin(url, method, path, body) {
-  const res = await fetch(`${url}/api/v1${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-function startServer(databaseUrl) {
-  const child = spawn(process.execPath, [SERVER], {
-    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, AVIARY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', AVIARY_RATE_LIMIT_ADMIN: '0' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on (http:\/\/\S+) /.exec(out);
-      if (match) resolve({ child, url: match[1].replace('localhost', '127.0.0.1') });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-}
+const admin = (url, method, path, body) => adminCall(url, ADMIN, method, `/api/v1${path}`, body);
 
 /** CPU seconds (user + system) the process has used: fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100/s on Linux). */
 function cpuSeconds(pid) {
@@ -127,7 +100,7 @@ async function main() {
   let child;
   let problems = 0;
   try {
-    const started = await startServer(PG_URL.replace(/\/[^/]*$/, `/${name}`));
+    const started = await startServer({ PATH: process.env.PATH, DATABASE_URL: PG_URL.replace(/\/[^/]*$/, `/${name}`), AVIARY_ADMIN_TOKEN: ADMIN, AVIARY_RATE_LIMIT_ADMIN: '0' });
     child = started.child;
     const url = started.url;
     const flags = await seed(url);
@@ -175,10 +148,7 @@ async function main() {
     console.log('server CPU: % of one core over the run; CPU ms/req: server CPU time per answered request; req/s per core: 1000 / that, the ceiling of one fully used core');
     console.log(`1-min load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores (autocannon shares them)`);
   } finally {
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
+    await stopServer(child);
     await root.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await root.end();
   }
