@@ -96,15 +96,15 @@ describe('@openfeature/ofrep-web-provider in Chromium', () => {
 
   it('evaluates the client-visible flag; the server-only one is FLAG_NOT_FOUND', async () => {
     onTestFailed(() => console.log(server.output.slice(-20).join('\n')));
-    expect(await page.evaluate(() => (window as unknown as { ready: Promise<unknown> }).ready)).toBe(true);
-    expect(await page.evaluate(() => (window as unknown as { read(f: string): unknown }).read('banner'))).toMatchObject({ value: true, reason: 'STATIC' });
-    expect(await page.evaluate(() => (window as unknown as { read(f: string): unknown }).read('internal'))).toMatchObject({ value: false, errorCode: 'FLAG_NOT_FOUND' });
+    expect(await page.evaluate(() => (globalThis as unknown as { ready: Promise<unknown> }).ready)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as unknown as { read(f: string): unknown }).read('banner'))).toMatchObject({ value: true, reason: 'STATIC' });
+    expect(await page.evaluate(() => (globalThis as unknown as { read(f: string): unknown }).read('internal'))).toMatchObject({ value: false, errorCode: 'FLAG_NOT_FOUND' });
   });
 
   it('kills and revivals reach the page through the event stream; prints the propagation times', async () => {
     onTestFailed(() => console.log(server.output.slice(-20).join('\n')));
     const times: number[] = [];
-    const changes = () => page.evaluate(() => (window as unknown as { changes: Array<{ at: number; value: boolean }> }).changes);
+    const changes = () => page.evaluate(() => (globalThis as unknown as { changes: Array<{ at: number; value: boolean }> }).changes);
     for (let round = 0; round < 10; round++) {
       const kill = round % 2 === 0;
       const seen = (await changes()).length;
@@ -118,7 +118,7 @@ describe('@openfeature/ofrep-web-provider in Chromium', () => {
     const sorted = [...times].sort((x, y) => x - y);
     console.log(`OFREP web provider: admin kill/revive → ConfigurationChanged in Chromium, ms: ${times.join(', ')} (median ${sorted[5]}, max ${sorted[9]}); the provider debounces refetch events by 50 ms`);
     // No polling was configured: every refetch was triggered by a stream event (it carries its etag).
-    expect(await page.evaluate(() => (window as unknown as { errors: string[] }).errors)).toEqual([]);
+    expect(await page.evaluate(() => (globalThis as unknown as { errors: string[] }).errors)).toEqual([]);
     expect(requested.filter((r) => r.startsWith('GET /sdk/v1/ofrep-stream?clientKey='))).toHaveLength(1);
     const refetches = requested.filter((r) => r.startsWith('POST /ofrep/v1/evaluate/flags?flagConfigEtag='));
     expect(refetches.length).toBeGreaterThanOrEqual(10);

@@ -79,7 +79,8 @@ export class OfrepService {
    * still behind it catches up with Postgres before answering.
    */
   async evaluateAll(key: AuthenticatedKey, body: unknown, req: IncomingMessage, res: ServerResponse, flagConfigEtag: unknown): Promise<void> {
-    let { environment, snapshot } = await this.sdk.snapshotFor({ key });
+    const { environment, snapshot: live } = await this.sdk.snapshotFor({ key });
+    let snapshot = live;
     const parsed = toContext(body);
     if ('problem' in parsed) return send(res, 400, parsed.problem);
     const wanted = revisionOf(flagConfigEtag);

@@ -44,6 +44,7 @@ export function loadVectors(): { all: VectorCase[]; expressible: VectorCase[]; e
   return { all, expressible, excluded };
 }
 
+// eslint-disable-next-line no-control-regex -- NUL is one of the characters the server refuses
 const REFUSED_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function exclusion(c: VectorCase): string | undefined {
