@@ -2,13 +2,11 @@
 // 16 concurrent) and the time and peak server memory to upload a 1,000,000-member cohort.
 // Usage: npm run bench:admin   (BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres)
 // The admin rate limit is off for the run: the bench measures the write path, not the limiter.
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { adminCall, startServer as start, stopServer } from './server.mjs';
 
-const SERVER = fileURLToPath(new URL('../apps/server/dist/apps/server/src/main.js', import.meta.url));
 const ADMIN = `ava_bench_${randomBytes(12).toString('hex')}`;
 const PG_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 1000);
@@ -17,32 +15,12 @@ const WORKERS = 16;
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 1_000_000);
 const PER_CALL = 100_000;
 
-async function admin(url, method, path, body) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-function startServer(databaseUrl) {
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), SERVER], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, AVIARY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', AVIARY_DB_POOL_SIZE: '10', AVIARY_RATE_LIMIT_ADMIN: '0' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on (http:\/\/\S+) /.exec(out);
-      if (match) resolve({ child, url: match[1].replace('localhost', '127.0.0.1') });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-}
+const admin = (url, method, path, body) => adminCall(url, ADMIN, method, path, body);
+const startServer = (databaseUrl) =>
+  start(
+    { ...process.env, DATABASE_URL: databaseUrl, AVIARY_ADMIN_TOKEN: ADMIN, AVIARY_DB_POOL_SIZE: '10', AVIARY_RATE_LIMIT_ADMIN: '0' },
+    (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  );
 
 const status = (pid, field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 function resetPeak(pid) {
@@ -120,10 +98,7 @@ async function main() {
     const page = await admin(url, 'GET', '/api/v1/cohorts/million/members?limit=1000&cursor=user-k');
     rows.push(['  one page of 1,000 members', `${page.items.length} keys`, `${(performance.now() - t0).toFixed(1)} ms`]);
   } finally {
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
+    await stopServer(child);
     await root.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await root.end();
   }

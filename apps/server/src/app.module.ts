@@ -21,6 +21,7 @@ import { InstallationModule } from './installation/installation.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { PatternsModule } from './patterns/patterns.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { OfrepModule } from './ofrep/ofrep.module.js';
 import { RolloutsModule } from './rollouts/rollouts.module.js';
 import { RetentionModule } from './retention/retention.module.js';
 import { RulesetModule } from './ruleset/ruleset.module.js';
@@ -53,6 +54,7 @@ export class AppModule {
         MetricsModule,
         RolloutsModule,
         WebhooksModule,
+        OfrepModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

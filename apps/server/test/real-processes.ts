@@ -412,7 +412,7 @@ export interface SseEvent {
   data: string;
 }
 
-/** One `GET /sdk/v1/stream` read frame by frame; `revision` is the id of the last event. */
+/** One `GET /sdk/v1/stream` (or another event stream) read frame by frame; `revision` is the id of the last event. */
 export class SseReader {
   readonly events: SseEvent[] = [];
   revision = -1;
@@ -424,13 +424,13 @@ export class SseReader {
 
   private constructor() {}
 
-  /** `query`: appended to the URL, e.g. `key=user-1` for a client key's user. */
-  static open(baseUrl: string, sdkKey: string, lastEventId?: number, query?: string): Promise<SseReader> {
+  /** `query`: appended to the URL, e.g. `key=user-1` for a client key's user; `path`: another stream (OFREP's). */
+  static open(baseUrl: string, sdkKey: string, lastEventId?: number, query?: string, path = '/sdk/v1/stream'): Promise<SseReader> {
     const reader = new SseReader();
     return new Promise((resolveOpen, reject) => {
       const headers: Record<string, string> = { Authorization: `Bearer ${sdkKey}`, Accept: 'text/event-stream' };
       if (lastEventId !== undefined) headers['Last-Event-ID'] = String(lastEventId);
-      const req = httpGet(`${baseUrl}/sdk/v1/stream${query ? `?${query}` : ''}`, { headers, agent: false }, (res) => {
+      const req = httpGet(`${baseUrl}${path}${query ? `?${query}` : ''}`, { headers, agent: false }, (res) => {
         reader.status = res.statusCode ?? 0;
         res.setEncoding('utf8');
         let buffer = '';

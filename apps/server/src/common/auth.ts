@@ -10,7 +10,7 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiKeysService, KEY_PREFIXES } from '../api-keys/api-keys.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { ServerMetrics } from '../observability/server-metrics.js';
@@ -32,7 +32,7 @@ export const ReadOperation = () => SetMetadata(READ_OPERATION, true);
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** The one auth guard (an `APP_GUARD`): `Authorization: Bearer <key>`; unknown or missing key
+/** The one auth guard (an `APP_GUARD`): `Authorization: Bearer <key>` or `X-API-Key`; unknown or missing key
  *  401, a key of the wrong kind or a read-only key on a write 403; an address past its failed
  *  authentications 429. */
 @Injectable()
@@ -70,7 +70,7 @@ export class AuthGuard implements CanActivate {
     try {
       // A browser cannot always send headers (EventSource, sendBeacon): routes open to client keys
       // also take one as `?clientKey=`, and only a client key, so secret keys never sit in URLs.
-      token = bearerToken(req.headers.authorization) ?? (kinds.includes('client') ? clientKeyParam(req.url) : undefined);
+      token = presentedToken(req, kinds.includes('client'));
     } catch (err) {
       if (retryAfter > 0) this.refuse(res, retryAfter);
       this.failures.record(address);
@@ -85,7 +85,7 @@ export class AuthGuard implements CanActivate {
     }
     if (!token) {
       this.failures.record(address);
-      throw new UnauthorizedException('Missing API key: send "Authorization: Bearer <key>"');
+      throw new UnauthorizedException('Missing API key: send "Authorization: Bearer <key>" (or "X-API-Key: <key>")');
     }
     const key = await this.apiKeys.verify(token);
     if (!key) {
@@ -104,6 +104,17 @@ export class AuthGuard implements CanActivate {
       HttpStatus.TOO_MANY_REQUESTS,
     );
   }
+}
+
+/** The key a request presents: `Authorization: Bearer <key>`, else `X-API-Key: <key>` (OFREP's
+ *  other scheme), else, where client keys may call, `?clientKey=`. Throws 401 for a `?clientKey=`
+ *  that is not a client key. */
+export function presentedToken(req: IncomingMessage, clientKeyInUrl: boolean): string | undefined {
+  return bearerToken(req.headers.authorization) ?? apiKeyHeader(req.headers['x-api-key']) ?? (clientKeyInUrl ? clientKeyParam(req.url) : undefined);
+}
+
+function apiKeyHeader(header: string | string[] | undefined): string | undefined {
+  return typeof header === 'string' && /^\S{1,512}$/.test(header.trim()) ? header.trim() : undefined;
 }
 
 function clientKeyParam(url: string | undefined): string | undefined {

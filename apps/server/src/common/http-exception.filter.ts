@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 import { pgCode, PG_UNIQUE_VIOLATION } from '../database/sql.js';
 import { databaseTimeout, isDatabaseUnavailable } from '../observability/database-errors.js';
 import { loggableUrl } from '../observability/logger.js';
+import { ofrepErrorBody } from '../ofrep/ofrep-errors.js';
 import type { AviaryRequest } from './actor.js';
 
 /** The one error body: `{ statusCode, error, message, requestId }` (+ `errors` for field
@@ -28,7 +29,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
       res.end();
       return;
     }
-    const body = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, requestId, ...(errors ? { errors } : {}) };
+    const body = ofrepErrorBody(req.originalUrl ?? req.url ?? '', statusCode, message) ?? {
+      statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, requestId, ...(errors ? { errors } : {}),
+    };
     res.statusCode = statusCode;
     res.setHeader('X-Request-Id', requestId);
     // Counted and logged (rate-limited) where the database error happens.

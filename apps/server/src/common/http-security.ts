@@ -32,7 +32,7 @@ export function securityHeaders(): Middleware {
 
 const CORS_BASE = {
   methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-  allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Last-Event-ID', 'X-Request-Id'],
+  allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Last-Event-ID', 'X-API-Key', 'X-Request-Id'],
   exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After'],
   credentials: false,
   maxAge: 600,
@@ -115,13 +115,14 @@ function refusalMessage(origin: string, setting: CorsPolicy['setting'], sdk: boo
   return `The origin ${origin} is not allowed to call this server from a browser; add it to AVIARY_CORS_ORIGINS${keyHint}`;
 }
 
-/** The client key of an SDK request (`?clientKey=` or a bearer `avc_…`), if it has one. */
+/** The client key of an SDK or OFREP request (`?clientKey=`, a bearer `avc_…` or `X-API-Key`), if it has one. */
 function clientKeyOf(req: IncomingMessage): string | undefined {
   const url = req.url ?? '';
-  if (!url.startsWith('/sdk/')) return undefined;
+  if (!url.startsWith('/sdk/') && !url.startsWith('/ofrep/')) return undefined;
   const query = url.indexOf('?');
   const param = query < 0 ? null : new URLSearchParams(url.slice(query + 1)).get('clientKey');
   const bearer = /^Bearer[ \t]+(\S{1,512})[ \t]*$/i.exec(req.headers.authorization ?? '')?.[1];
-  const token = param || bearer;
+  const header = req.headers['x-api-key'];
+  const token = param || bearer || (typeof header === 'string' ? header.trim() : undefined);
   return token?.startsWith(KEY_PREFIXES.client) && token.length <= 512 ? token : undefined;
 }

@@ -3,5 +3,6 @@ import { StreamModule } from '../stream/stream.module.js';
 import { SdkController } from './sdk.controller.js';
 import { SdkService } from './sdk.service.js';
 
-@Module({ imports: [StreamModule], controllers: [SdkController], providers: [SdkService] })
+/** The SDK API; `SdkService` is also what OFREP authenticates and cuts rulesets with. */
+@Module({ imports: [StreamModule], controllers: [SdkController], providers: [SdkService], exports: [SdkService, StreamModule] })
 export class SdkModule {}

@@ -23,7 +23,7 @@ function namedRevisions(ifNoneMatch: string | undefined): number[] {
 }
 
 /** Parses a `Last-Event-ID`; undefined unless it is a revision. */
-function revisionOf(value: unknown): number | undefined {
+export function revisionOf(value: unknown): number | undefined {
   if (typeof value !== 'string' || !/^\d{1,15}$/.test(value.trim())) return undefined;
   return Number(value.trim());
 }
@@ -36,7 +36,8 @@ export class SdkService {
     private readonly hub: StreamHub,
   ) {}
 
-  private async snapshotFor(caller: SdkCaller): Promise<{ environment: string; snapshot: RulesetSnapshot }> {
+  /** The live ruleset of the caller's environment: 403 for a key bound to none, 503 before it is loaded. */
+  async snapshotFor(caller: SdkCaller): Promise<{ environment: string; snapshot: RulesetSnapshot }> {
     if (caller.key.environmentId === null) throw new ForbiddenException('This key is bound to no environment');
     const environment = await this.live.environmentKey(caller.key.environmentId);
     const snapshot = environment === undefined ? undefined : this.live.get(environment);

@@ -16,6 +16,8 @@ export interface Subscriber {
   readonly client?: { userKey: string | undefined };
   /** The revision this subscriber holds. */
   revision: number;
+  /** Set for streams of another protocol (OFREP's): told of each revision instead of sent it. */
+  readonly notify?: (change: RulesetChange, snapshot: RulesetSnapshot) => void;
 }
 
 /**
@@ -78,7 +80,10 @@ export class StreamHub {
     const shared = sseEvent(change.kind === 'kill' ? 'kill' : 'change', change.revision, JSON.stringify(publicPatch(change.patch)));
     for (const sub of set) {
       if (sub.revision >= change.revision) continue;
-      if (sub.revision !== change.revision - 1 || change.kind === 'ruleset') this.sendRuleset(sub, snapshot);
+      if (sub.notify) {
+        sub.notify(change, snapshot);
+        sub.revision = change.revision;
+      } else if (sub.revision !== change.revision - 1 || change.kind === 'ruleset') this.sendRuleset(sub, snapshot);
       else if (sub.client === undefined) {
         if (writeFrame(sub.res, shared)) sub.revision = change.revision;
       } else this.send(sub, change, snapshot, false);
@@ -142,6 +147,11 @@ export class StreamHub {
   }
 
   private sendRuleset(sub: Subscriber, snapshot: RulesetSnapshot, reset = false): void {
+    if (sub.notify) {
+      sub.notify({ environment: sub.environment, revision: snapshot.revision, kind: 'ruleset', patch: { revision: snapshot.revision } }, snapshot);
+      sub.revision = snapshot.revision;
+      return;
+    }
     const data = rulesetJson(snapshot, sub.client, reset);
     if (writeFrame(sub.res, sseEvent('ruleset', snapshot.revision, data))) sub.revision = snapshot.revision;
   }
