@@ -7,6 +7,8 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '@aviary/test-support';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { ADMIN_TOKEN, createTestDatabase } from './helpers.js';
+import { evaluate } from '@aviary/core';
+import { expectedDetails, loadIntoServer, loadVectors, ofrepContext, probeFor } from './ofrep/vectors.js';
 import { ServerProcess } from '@aviary/test-support';
 import { adminCall, serverBuild, waitFor } from './real-processes.js';
 
@@ -25,11 +27,22 @@ const PAGE = `<!doctype html>
   const q = new URLSearchParams(location.search);
   window.changes = [];
   window.errors = [];
-  const provider = new OF.OFREPWebProvider({ baseUrl: q.get('flags'), headers: [['X-API-Key', q.get('clientKey')]], pollInterval: 0 });
+  const provider = new OF.OFREPWebProvider({ baseUrl: q.get('flags'), headers: [['X-API-Key', q.get('clientKey')]], pollInterval: 0, ...(q.get('cache') ? { cacheMode: q.get('cache') } : {}) });
   const client = OF.OpenFeature.getClient();
   window.read = (flag) => client.getBooleanDetails(flag, false);
   client.addHandler(OF.ProviderEvents.ConfigurationChanged, (e) => window.changes.push({ at: Date.now(), flags: e.flagsChanged, value: client.getBooleanValue('banner', false) }));
   client.addHandler(OF.ProviderEvents.Error, (e) => window.errors.push(e.message));
+  // The vectors: one context after the other (each a bulk evaluation), then the flag read with the typed getter.
+  window.runVectors = async (probes) => {
+    const out = [];
+    for (const p of probes) {
+      await OF.OpenFeature.setContext(p.context);
+      const get = { boolean: 'getBooleanDetails', string: 'getStringDetails', number: 'getNumberDetails', object: 'getObjectDetails' }[p.type];
+      const d = client[get](p.flag, p.fallback);
+      out.push({ value: d.value, variant: d.variant, reason: d.reason, errorCode: d.errorCode });
+    }
+    return out;
+  };
   window.ready = OF.OpenFeature.setContext({ targetingKey: 'user-1' })
     .then(() => OF.OpenFeature.setProviderAndWait(provider))
     .then(() => true, (e) => String(e));
@@ -87,6 +100,35 @@ describe('@openfeature/ofrep-web-provider in Chromium', () => {
     page.on('request', (r) => void (r.url().startsWith(server.url) && requested.push(`${r.method()} ${r.url().slice(server.url.length)}`)));
     await page.goto(`${siteUrl}/?flags=${encodeURIComponent(server.url)}&clientKey=${encodeURIComponent(clientKey)}`);
   }, 300_000);
+
+  it('answers what @aviary/core answers, for every evaluation vector the server holds', async () => {
+    const { expressible } = loadVectors();
+    expect((await call('POST', '/api/v1/environments', { key: 'vectors', name: 'Vectors' })).status).toBe(201);
+    const { loaded, refused } = await loadIntoServer((method, path, body) => call(method, path, body), 'vectors', expressible);
+    expect(loaded.length).toBeGreaterThan(expressible.length * 0.75);
+    const key = (await call('POST', '/api/v1/api-keys', { name: 'vectors', kind: 'client', environment: 'vectors' })).body.secret as string;
+    const vectorsPage = await browser.newPage();
+    // Without the provider's localStorage cache: it would answer a context seen before with reason CACHED.
+    await vectorsPage.goto(`${siteUrl}/?flags=${encodeURIComponent(server.url)}&clientKey=${encodeURIComponent(key)}&cache=disabled`);
+    expect(await vectorsPage.evaluate(() => (globalThis as unknown as { ready: Promise<unknown> }).ready)).toBe(true);
+    const probes = loaded.map((vector) => {
+      const result = evaluate(vector.ruleset, vector.flag, vector.context);
+      return { vector, result, ...probeFor(vector, result), context: ofrepContext(vector), flag: vector.serverFlag };
+    });
+    const started = Date.now();
+    const answers = await vectorsPage.evaluate(
+      (list: unknown[]) => (globalThis as unknown as { runVectors(l: unknown[]): Promise<Array<Record<string, unknown>>> }).runVectors(list),
+      probes.map(({ context, flag, type, fallback }) => ({ context, flag, type, fallback })) as unknown[],
+    );
+    console.log(`OFREP web provider: ${loaded.length} vectors (${refused.length} refused by the admin API), one bulk evaluation each, in ${Date.now() - started} ms`);
+    const mismatches = probes.flatMap(({ vector, result, fallback }, i) => {
+      const want = expectedDetails(vector, result, fallback, 'default');
+      const got = Object.fromEntries(Object.keys(want).map((k) => [k, answers[i]![k]]));
+      return JSON.stringify(got) === JSON.stringify(want) ? [] : [`${vector.name}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`];
+    });
+    expect(mismatches).toEqual([]);
+    await vectorsPage.close();
+  }, 600_000);
 
   afterAll(async () => {
     await browser?.close();

@@ -1,12 +1,12 @@
-import { evaluate, type Flag, type Result } from '@aviary/core';
+import { evaluate } from '@aviary/core';
 import { OFREPProvider } from '@openfeature/ofrep-provider';
-import { OpenFeature, type EvaluationDetails, type JsonValue } from '@openfeature/server-sdk';
+import { OpenFeature, type JsonValue } from '@openfeature/server-sdk';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OfrepExposures } from '../src/ofrep/ofrep-exposures.js';
 import { auth, createTestDatabase, startApp, type TestApp } from './helpers.js';
 import { assertOfrep, publishedSchema } from './ofrep/schema.js';
-import { loadIntoServer, loadVectors, type LoadedVector } from './ofrep/vectors.js';
+import { expectedDetails, loadIntoServer, loadVectors, ofrepContext, probeFor, type LoadedVector } from './ofrep/vectors.js';
 
 /**
  * OFREP (docs/ofrep.md) through the real `@openfeature/ofrep-provider` and `@openfeature/server-sdk`
@@ -85,79 +85,6 @@ describe('the schema', () => {
 
 /** How often each distinct string occurs. */
 const countBy = (items: string[]) => items.reduce<Record<string, number>>((counts, item) => ({ ...counts, [item]: (counts[item] ?? 0) + 1 }), {});
-
-/** What the provider must answer for a vector: `@aviary/core`'s result in OFREP's terms (docs/ofrep.md "Mapping"). */
-function expectedDetails(vector: LoadedVector, result: Result, fallback: JsonValue): Partial<EvaluationDetails<JsonValue>> {
-  const flag = vector.ruleset.flags[vector.flag] as Flag | undefined;
-  if (result.reason === 'FLAG_NOT_FOUND') return { value: fallback, errorCode: 'FLAG_NOT_FOUND' as never };
-  if (result.reason === 'ERROR') return { value: fallback, errorCode: (result.errorCode === 'GENERAL' ? 'GENERAL' : 'PARSE_ERROR') as never };
-  if (!result.enabled && flag?.variants?.length) {
-    // OFREP's code-default form: provider 0.1.3 (the newest on npm) predates it and reports an
-    // unexpected response; the caller's default applies either way.
-    return { value: fallback, errorCode: 'GENERAL' as never };
-  }
-  const rule = flag?.rules?.find((r) => r.id === result.ruleId);
-  const weights = rule?.split?.map((a) => a.weight) ?? (flag?.variants ?? []).map((v) => v.weight ?? 0);
-  const split = result.variant !== undefined && rule?.variant === undefined && weights.filter((w) => w > 0).length > 1;
-  const reason = { DISABLED: 'DISABLED', RULE_MATCH: split ? 'SPLIT' : 'TARGETING_MATCH', DEFAULT: split ? 'SPLIT' : 'STATIC', NO_MATCH: 'TARGETING_MATCH', PREREQUISITE_FAILED: 'TARGETING_MATCH' }[
-    result.reason
-  ];
-  return { value: (result.enabled ? (result.value ?? result.variant ?? true) : false) as JsonValue, variant: result.variant, reason };
-}
-
-describe('evaluation vectors through @openfeature/ofrep-provider', () => {
-  const { all, expressible, excluded } = loadVectors();
-  let loaded: LoadedVector[] = [];
-
-  beforeAll(async () => {
-    await api().post('/api/v1/environments').set(auth()).send({ key: 'vectors', name: 'Vectors' }).expect(201);
-    vectorsKey = (await makeKey('server', 'vectors')).secret;
-    const started = Date.now();
-    const result = await loadIntoServer(admin, 'vectors', expressible);
-    loaded = result.loaded;
-    console.log(
-      `OFREP vectors: ${all.length} in all, ${expressible.length} expressible (left out: ${JSON.stringify(excluded)}), ` +
-        `${result.refused.length} refused by the admin API, loaded in ${Date.now() - started} ms`,
-      countBy(result.refused.map((r) => /"message":"([^"]*)"/.exec(r)?.[1] ?? r)),
-    );
-  }, 300_000);
-
-  it('covers nearly every expressible vector', () => {
-    expect(expressible.length).toBeGreaterThan(900);
-    // What the admin API refuses is printed above; it must stay a minority.
-    expect(loaded.length).toBeGreaterThan(expressible.length * 0.75);
-  });
-
-  it('answers what @aviary/core answers, for every loaded vector', async () => {
-    const client = await ofrepClient(vectorsKey);
-    const mismatches: string[] = [];
-    for (const vector of loaded) {
-      const result = evaluate(vector.ruleset, vector.flag, vector.context);
-      const { key, ...attributes } = vector.context;
-      const context = { ...attributes, targetingKey: key as string };
-      const value = result.enabled ? (result.value ?? result.variant ?? true) : false;
-      const details =
-        typeof value === 'boolean' && !(result.reason === 'FLAG_NOT_FOUND' || result.reason === 'ERROR' || (!result.enabled && vector.ruleset.flags[vector.flag]?.variants?.length))
-          ? await client.getBooleanDetails(vector.serverFlag, !value, context)
-          : typeof value === 'string'
-            ? await client.getStringDetails(vector.serverFlag, '<default>', context)
-            : typeof value === 'number'
-              ? await client.getNumberDetails(vector.serverFlag, -1, context)
-              : typeof value === 'object'
-                ? await client.getObjectDetails(vector.serverFlag, { default: true }, context)
-                : await client.getStringDetails(vector.serverFlag, '<default>', context);
-      const fallback = typeof value === 'number' ? -1 : typeof value === 'object' ? { default: true } : '<default>';
-      const want = expectedDetails(vector, result, typeof value === 'boolean' && details.errorCode === undefined ? !value : fallback);
-      const got = Object.fromEntries(Object.keys(want).map((k) => [k, details[k as keyof typeof details]]));
-      try {
-        expect(got).toEqual(want);
-      } catch {
-        mismatches.push(`${vector.name}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-      }
-    }
-    expect(mismatches).toEqual([]);
-  }, 120_000);
-});
 
 /** A raw OFREP call (no provider), for what the providers do not show: headers, 304s, shapes. */
 interface OfrepBody {
@@ -310,4 +237,56 @@ describe('failed authentications past the limit', () => {
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
     expect(Number(retryAfter)).toBeGreaterThan(0);
   });
+});
+
+// Last: the vectors' flags (flags are global, configured per environment) would show in the other environments' bulk answers.
+describe('evaluation vectors through @openfeature/ofrep-provider', () => {
+  const { all, expressible, excluded } = loadVectors();
+  let loaded: LoadedVector[] = [];
+
+  beforeAll(async () => {
+    await api().post('/api/v1/environments').set(auth()).send({ key: 'vectors', name: 'Vectors' }).expect(201);
+    vectorsKey = (await makeKey('server', 'vectors')).secret;
+    const started = Date.now();
+    const result = await loadIntoServer(admin, 'vectors', expressible);
+    loaded = result.loaded;
+    console.log(
+      `OFREP vectors: ${all.length} in all, ${expressible.length} expressible (left out: ${JSON.stringify(excluded)}), ` +
+        `${result.refused.length} refused by the admin API, loaded in ${Date.now() - started} ms`,
+      countBy(result.refused.map((r) => /"message":"([^"]*)"/.exec(r)?.[1] ?? r)),
+    );
+  }, 300_000);
+
+  it('covers nearly every expressible vector', () => {
+    expect(expressible.length).toBeGreaterThan(900);
+    // What the admin API refuses is printed above; it must stay a minority.
+    expect(loaded.length).toBeGreaterThan(expressible.length * 0.75);
+  });
+
+  it('answers what @aviary/core answers, for every loaded vector', async () => {
+    const client = await ofrepClient(vectorsKey);
+    const mismatches: string[] = [];
+    for (const vector of loaded) {
+      const result = evaluate(vector.ruleset, vector.flag, vector.context);
+      const { type, fallback } = probeFor(vector, result);
+      const context = ofrepContext(vector);
+      const details =
+        type === 'boolean'
+          ? await client.getBooleanDetails(vector.serverFlag, fallback as boolean, context)
+          : type === 'string'
+            ? await client.getStringDetails(vector.serverFlag, fallback as string, context)
+            : type === 'number'
+              ? await client.getNumberDetails(vector.serverFlag, fallback as number, context)
+              : await client.getObjectDetails(vector.serverFlag, fallback as JsonValue, context);
+      // Provider 0.1.3 predates OFREP's code-default form (see expectedDetails).
+      const want = expectedDetails(vector, result, fallback, 'error');
+      const got = Object.fromEntries(Object.keys(want).map((k) => [k, details[k as keyof typeof details]]));
+      try {
+        expect(got).toEqual(want);
+      } catch {
+        mismatches.push(`${vector.name}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  }, 120_000);
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Cohort, Context, Flag, Ruleset } from '@aviary/core';
+import type { Cohort, Context, Flag, Result, Ruleset } from '@aviary/core';
 
 /**
  * The evaluation vectors of @aviary/core (vectors/vectors.json) that an OFREP request can express,
@@ -122,4 +122,49 @@ async function write(admin: Admin, environment: string, prefix: string, ruleset:
     if (put) return put;
   }
   return undefined;
+}
+
+type Json = boolean | string | number | null | Json[] | { [key: string]: Json };
+
+/** The vector's context as OFREP sends it: `key` becomes `targetingKey`. */
+export function ofrepContext(vector: VectorCase): Record<string, string | number | boolean | null> {
+  const { key, ...attributes } = vector.context;
+  return { ...(attributes as Record<string, string | number | boolean | null>), targetingKey: key as string };
+}
+
+/** What the vector's value is, so the provider's matching typed getter is called, and a default
+ *  that differs from any answer the server gives. */
+export function probeFor(vector: VectorCase, result: Result): { type: 'boolean' | 'string' | 'number' | 'object'; fallback: Json } {
+  const flag = vector.ruleset.flags[vector.flag] as Flag | undefined;
+  const value = result.enabled ? (result.value ?? result.variant ?? true) : flag?.variants?.length ? undefined : false;
+  if (typeof value === 'boolean' && result.reason !== 'FLAG_NOT_FOUND' && result.reason !== 'ERROR') return { type: 'boolean', fallback: !value };
+  if (typeof value === 'number') return { type: 'number', fallback: -1 };
+  if (typeof value === 'object' && value !== null) return { type: 'object', fallback: { default: true } };
+  return { type: 'string', fallback: '<default>' };
+}
+
+/**
+ * What an OpenFeature provider must answer for a vector: `@aviary/core`'s result under the
+ * mapping of docs/ofrep.md. `codeDefault`: how the provider shows OFREP's code-default form, as
+ * the caller's default with the server's reason (`default`, the web provider) or as an error
+ * (`error`, the Node provider 0.1.3, which predates the form); the caller's default either way.
+ */
+export function expectedDetails(vector: VectorCase, result: Result, fallback: Json, codeDefault: 'default' | 'error'): Record<string, unknown> {
+  const flag = vector.ruleset.flags[vector.flag] as Flag | undefined;
+  if (result.reason === 'FLAG_NOT_FOUND') return { value: fallback, errorCode: 'FLAG_NOT_FOUND' };
+  if (result.reason === 'ERROR') return { value: fallback, errorCode: result.errorCode === 'GENERAL' ? 'GENERAL' : 'PARSE_ERROR' };
+  const rule = flag?.rules?.find((r) => r.id === result.ruleId);
+  const weights = rule?.split?.map((a) => a.weight) ?? (flag?.variants ?? []).map((v) => v.weight ?? 0);
+  const split = result.variant !== undefined && rule?.variant === undefined && weights.filter((w) => w > 0).length > 1;
+  const reasons: Record<string, string> = {
+    DISABLED: 'DISABLED',
+    RULE_MATCH: split ? 'SPLIT' : 'TARGETING_MATCH',
+    DEFAULT: split ? 'SPLIT' : 'STATIC',
+    NO_MATCH: 'TARGETING_MATCH',
+    PREREQUISITE_FAILED: 'TARGETING_MATCH',
+  };
+  if (!result.enabled && flag?.variants?.length) {
+    return codeDefault === 'error' ? { value: fallback, errorCode: 'GENERAL' } : { value: fallback, reason: reasons[result.reason], errorCode: undefined };
+  }
+  return { value: result.enabled ? (result.value ?? result.variant ?? true) : false, variant: result.variant, reason: reasons[result.reason], errorCode: undefined };
 }
