@@ -24,6 +24,9 @@ describe('loadConfig', () => {
     ['AVIARY_DB_CONNECT_TIMEOUT_MS', '0'],
     ['AVIARY_DB_STATEMENT_TIMEOUT_MS', '1.5'],
     ['AVIARY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 'soon'],
+    ['AVIARY_PUBLIC_URL', 'flags.example.com'],
+    ['AVIARY_SESSION_IDLE_TIMEOUT_MS', '500'],
+    ['AVIARY_SESSION_MAX_AGE_MS', 'a week'],
   ])('refuses %s=%s with a message naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: `));
@@ -40,5 +43,22 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AVIARY_DB_STATEMENT_TIMEOUT_MS: '5000', AVIARY_DB_QUERY_TIMEOUT_MS: '5000' })).toThrow(
       /AVIARY_DB_QUERY_TIMEOUT_MS: must be longer than AVIARY_DB_STATEMENT_TIMEOUT_MS \(5000\)/,
     );
+  });
+
+  it('answers the people defaults: the public URL from PORT, 12 h idle and 7 d absolute sessions', () => {
+    expect(loadConfig({ PORT: '8080' })).toMatchObject({ publicUrl: 'http://localhost:8080', people: { sessionIdleMs: 43_200_000, sessionMaxAgeMs: 604_800_000 } });
+    expect(loadConfig({ AVIARY_PUBLIC_URL: 'https://flags.example.com/' }).publicUrl).toBe('https://flags.example.com');
+  });
+
+  it('refuses a bootstrap admin missing half, a weak password or one equal to the email, never echoing it', () => {
+    expect(() => loadConfig({ AVIARY_ADMIN_EMAIL: 'ada@example.com' })).toThrow(/AVIARY_ADMIN_PASSWORD: must be set together with AVIARY_ADMIN_EMAIL/);
+    expect(() => loadConfig({ AVIARY_ADMIN_EMAIL: 'ada@example.com', AVIARY_ADMIN_PASSWORD: 'short-pw' })).toThrow(/AVIARY_ADMIN_PASSWORD: must be at least 12 characters/);
+    expect(() => loadConfig({ AVIARY_ADMIN_EMAIL: 'ada@example.com', AVIARY_ADMIN_PASSWORD: 'short-pw' })).not.toThrow(/short-pw/);
+    expect(() => loadConfig({ AVIARY_ADMIN_EMAIL: 'ada@example.com', AVIARY_ADMIN_PASSWORD: 'ADA@example.com' })).toThrow(/AVIARY_ADMIN_PASSWORD: must not be the email address/);
+    expect(() => loadConfig({ AVIARY_ADMIN_EMAIL: 'not-an-email', AVIARY_ADMIN_PASSWORD: 'long enough password' })).toThrow(/AVIARY_ADMIN_EMAIL: must be an email address/);
+  });
+
+  it('refuses an idle timeout longer than the absolute one', () => {
+    expect(() => loadConfig({ AVIARY_SESSION_IDLE_TIMEOUT_MS: '5000', AVIARY_SESSION_MAX_AGE_MS: '4000' })).toThrow(/AVIARY_SESSION_IDLE_TIMEOUT_MS: must not be longer than AVIARY_SESSION_MAX_AGE_MS/);
   });
 });

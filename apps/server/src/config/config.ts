@@ -1,6 +1,12 @@
 import { applyDecorators } from '@nestjs/common';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
+
+/** A pragmatic email shape: something@domain.tld, no spaces, at most 254 characters. */
+export const EMAIL = /^(?=.{3,254}$)[^\s@]+@[^\s@]+\.[^\s@]+$/;
+export const MIN_PASSWORD_LENGTH = 12;
+/** scrypt hashes any length; a bound keeps a megabyte password from costing more than a login. */
+export const MAX_PASSWORD_LENGTH = 1024;
 
 /** An optional whole number read from the environment (`''` counts as unset), within [min, max]. */
 function IntegerVariable(message: string, min: number, max?: number): PropertyDecorator {
@@ -116,6 +122,26 @@ class EnvSchema {
 
   @IntegerVariable('must be an integer number of milliseconds', 100, 600_000)
   AVIARY_HTTP_KEEP_ALIVE_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, { message: 'must be an http:// or https:// URL such as https://flags.example.com (no query or fragment)' })
+  AVIARY_PUBLIC_URL?: string;
+
+  @IsOptional()
+  @Matches(EMAIL, { message: 'must be an email address' })
+  AVIARY_ADMIN_EMAIL?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(MIN_PASSWORD_LENGTH, { message: `must be at least ${MIN_PASSWORD_LENGTH} characters` })
+  @MaxLength(MAX_PASSWORD_LENGTH, { message: `must be at most ${MAX_PASSWORD_LENGTH} characters` })
+  AVIARY_ADMIN_PASSWORD?: string;
+
+  @IntegerVariable('must be an integer number of milliseconds (at least 1000)', 1000, 365 * 86_400_000)
+  AVIARY_SESSION_IDLE_TIMEOUT_MS?: number;
+
+  @IntegerVariable('must be an integer number of milliseconds (at least 1000)', 1000, 365 * 86_400_000)
+  AVIARY_SESSION_MAX_AGE_MS?: number;
 }
 
 export interface AppConfig {
@@ -153,6 +179,16 @@ export interface AppConfig {
   trustProxy: boolean | number | string;
   /** How long a SIGTERM waits for in-flight requests before the process exits anyway. */
   shutdownTimeoutMs: number;
+  /** The base of every link the server makes (setup, invites, single sign-on); no trailing slash. */
+  publicUrl: string;
+  people: PeopleConfig;
+}
+
+export interface PeopleConfig {
+  /** The first admin, created on start when no person exists (AVIARY_ADMIN_EMAIL + AVIARY_ADMIN_PASSWORD). */
+  bootstrapAdmin?: { email: string; password: string };
+  sessionIdleMs: number;
+  sessionMaxAgeMs: number;
 }
 
 /** pg's limits, each guarding against one way a database can stop answering. */
@@ -175,11 +211,12 @@ export const VARIABLES = [
   'AVIARY_TRUST_PROXY', 'AVIARY_SHUTDOWN_TIMEOUT_MS', 'AVIARY_RETENTION_DAYS', 'AVIARY_AUTH_FAILURE_LIMIT',
   'AVIARY_HTTP_HEADERS_TIMEOUT_MS', 'AVIARY_HTTP_REQUEST_TIMEOUT_MS', 'AVIARY_HTTP_KEEP_ALIVE_TIMEOUT_MS',
   'AVIARY_DB_CONNECT_RETRY_MS', 'AVIARY_DB_CONNECT_TIMEOUT_MS', 'AVIARY_DB_STATEMENT_TIMEOUT_MS', 'AVIARY_DB_QUERY_TIMEOUT_MS',
-  'AVIARY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+  'AVIARY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 'AVIARY_PUBLIC_URL', 'AVIARY_ADMIN_EMAIL', 'AVIARY_ADMIN_PASSWORD',
+  'AVIARY_SESSION_IDLE_TIMEOUT_MS', 'AVIARY_SESSION_MAX_AGE_MS',
 ] as const;
 
 /** Never echoed in an error message. */
-const SECRETS: ReadonlySet<string> = new Set(['AVIARY_ADMIN_TOKEN']);
+const SECRETS: ReadonlySet<string> = new Set(['AVIARY_ADMIN_TOKEN', 'AVIARY_ADMIN_PASSWORD']);
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
@@ -204,8 +241,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const dbTimeouts = databaseTimeouts(parsed);
+  const port = parsed.PORT ?? 4000;
   return {
-    port: parsed.PORT ?? 4000,
+    port,
     host: parsed.HOST ?? '0.0.0.0',
     databaseUrl: parsed.DATABASE_URL,
     redisUrl: parsed.REDIS_URL,
@@ -236,6 +274,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     trustProxy: trustProxy(parsed.AVIARY_TRUST_PROXY),
     shutdownTimeoutMs: parsed.AVIARY_SHUTDOWN_TIMEOUT_MS ?? 10_000,
+    publicUrl: (parsed.AVIARY_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    people: peopleConfig(parsed),
+  };
+}
+
+/** Sign-in settings; the pairs that only make sense together are checked together. */
+function peopleConfig(parsed: EnvSchema): PeopleConfig {
+  const problems: string[] = [];
+  const { AVIARY_ADMIN_EMAIL: email, AVIARY_ADMIN_PASSWORD: password } = parsed;
+  if ((email === undefined) !== (password === undefined)) {
+    problems.push(`${email === undefined ? 'AVIARY_ADMIN_EMAIL' : 'AVIARY_ADMIN_PASSWORD'}: must be set together with ${email === undefined ? 'AVIARY_ADMIN_PASSWORD' : 'AVIARY_ADMIN_EMAIL'}`);
+  } else if (email !== undefined && password!.toLowerCase() === email.toLowerCase()) {
+    problems.push('AVIARY_ADMIN_PASSWORD: must not be the email address');
+  }
+  const idle = parsed.AVIARY_SESSION_IDLE_TIMEOUT_MS ?? 12 * 3_600_000;
+  const maxAge = parsed.AVIARY_SESSION_MAX_AGE_MS ?? 7 * 86_400_000;
+  if (idle > maxAge) problems.push(`AVIARY_SESSION_IDLE_TIMEOUT_MS: must not be longer than AVIARY_SESSION_MAX_AGE_MS (${maxAge}) (got ${idle})`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    bootstrapAdmin: email !== undefined ? { email, password: password! } : undefined,
+    sessionIdleMs: idle,
+    sessionMaxAgeMs: maxAge,
   };
 }
 
