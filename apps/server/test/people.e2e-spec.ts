@@ -2,33 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FirstRunService } from '../src/people/first-run.service.js';
 import { auth, createTestDatabase, startApp, type TestApp, withClient } from './helpers.js';
-
-const PASSWORD = 'correct horse battery';
-
-/** A signed-in browser: its cookies, and the CSRF token it echoes on writes. */
-interface Browser {
-  cookie: string;
-  csrf: string;
-  setCookies: string[];
-}
-
-function browserFrom(res: request.Response): Browser {
-  const setCookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
-  const value = (name: string) => setCookies.find((c) => c.startsWith(`${name}=`))?.split(';')[0].slice(name.length + 1) ?? '';
-  return { cookie: `aviary_session=${value('aviary_session')}; aviary_csrf=${value('aviary_csrf')}`, csrf: value('aviary_csrf'), setCookies };
-}
-
-async function login(t: TestApp, email: string, password = PASSWORD): Promise<Browser> {
-  const res = await request(t.url).post('/api/v1/auth/login').send({ email, password });
-  expect(res.status, JSON.stringify(res.body)).toBe(204);
-  return browserFrom(res);
-}
-
-/** A cookie-authenticated request, with the CSRF header on writes unless told otherwise. */
-function as(t: TestApp, b: Browser, method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string, csrf = true) {
-  const req = request(t.url)[method](path).set('Cookie', b.cookie);
-  return csrf && method !== 'get' ? req.set('X-CSRF-Token', b.csrf) : req;
-}
+import { as, browserFrom, login, PASSWORD } from './people-helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

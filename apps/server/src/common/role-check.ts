@@ -11,6 +11,8 @@ export interface RoutePermissions {
   /** `env`: the `:env` parameter; `rollout-plan`: the environment of the plan `:id`; unset: all. */
   environmentOf?: 'env' | 'rollout-plan';
   stop: boolean;
+  /** A POST that changes nothing (evaluate): the role counts, environment limits do not. */
+  changesNothing: boolean;
   params: Record<string, string>;
 }
 
@@ -28,7 +30,7 @@ export class RoleCheck {
     if (ROLES.indexOf(person.role) < ROLES.indexOf(route.writableBy)) {
       throw new ForbiddenException(`This needs the ${route.writableBy} role; ${person.email} is ${person.role === 'admin' ? 'an' : 'a'} ${person.role}`);
     }
-    if (person.role !== 'editor' || person.environments === null || route.stop) return;
+    if (person.role !== 'editor' || person.environments === null || route.stop || route.changesNothing) return;
     const environment = await this.environmentOf(route);
     if (environment === undefined) {
       throw new ForbiddenException(
