@@ -9,7 +9,6 @@ import type { WriteTransaction } from '../changes/write-transaction.js';
 import { CredentialRevocations } from '../credentials/credential-revocations.js';
 import { sql } from '../database/sql.js';
 import { isUuid } from '../common/uuid.js';
-import { randomToken, sha256 } from '../common/secret.js';
 import { sha256 } from '../common/tokens.js';
 import type { ApiKeyListQuery, ApiKeyView, CreateApiKeyDto, CreatedApiKeyView, UpdateApiKeyDto } from './dto/api-key.dto.js';
 
@@ -211,7 +210,7 @@ export class ApiKeysService implements OnModuleInit {
 }
 
 export function generateKey(kind: AuthenticatedKey['kind']): string {
-  return KEY_PREFIXES[kind] + randomToken();
+  return KEY_PREFIXES[kind] + randomBytes(32).toString('base64url');
 }
 
 

@@ -76,9 +76,4 @@ export class WriteTransaction {
   async record(entry: AuditEntry): Promise<void> {
     await this.audit.record(this.manager, this.actor, entry);
   }
-
-  /** For writes whose author is known only inside them (a person signing up or in). */
-  async recordAs(actor: Actor, entry: AuditEntry): Promise<void> {
-    await this.audit.record(this.manager, { ...actor, requestId: this.actor.requestId }, entry);
-  }
 }

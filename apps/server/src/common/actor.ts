@@ -38,8 +38,6 @@ export interface AuthenticatedPerson {
   /** null: every environment; else the only environments an editor may change (kill: all). */
   environments: readonly string[] | null;
   sessionId: string;
-  /** The session's CSRF token as this request's cookie carries it; null when missing or not this session's. */
-  csrfToken: string | null;
 }
 
 export interface AviaryRequest extends IncomingMessage {

@@ -7,7 +7,6 @@ import {
   Inject,
   Injectable,
   SetMetadata,
-  applyDecorators,
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
@@ -26,34 +25,6 @@ export type KeyKind = AuthenticatedKey['kind'];
 
 const KEY_KINDS = 'aviary:key-kinds';
 const READ_OPERATION = 'aviary:read-operation';
-const REQUIRES = 'aviary:requires';
-const SIGN_IN = 'aviary:sign-in';
-const SESSION_ONLY = 'aviary:session-only';
-
-/** Something an environment-scoped route acts on, whose environment the guard must look up (a rollout plan by id). */
-export interface EnvironmentOwner {
-  environmentOf(id: string): Promise<string | undefined>;
-}
-
-/**
- * Which environment a write changes, for editors limited to some:
- * - `{ param }`: the route parameter naming it;
- * - `{ owner, param }`: the environment of the thing the parameter names;
- * - `'every'`: every environment at once (flags, cohorts): only editors of all environments;
- * - `'any'`: a stop (kill, pause) any editor may make anywhere, since stopping a bad change
- *   must never wait for a permission.
- */
-export type EnvironmentScope = { param: string } | { owner: new (...args: never[]) => EnvironmentOwner; param: string } | 'every' | 'any';
-
-/** The role a signed-in person needs for a route (keys keep their kinds). Without it: viewer for
- *  reads, admin for writes. */
-export const Requires = (role: Role, scope?: EnvironmentScope) => SetMetadata(REQUIRES, { role, scope });
-/** Sign-in endpoints: no credential, but browser writes must come from AVIARY_PUBLIC_URL. */
-export const SignIn = () => applyDecorators(Public(), SetMetadata(SIGN_IN, true));
-/** Routes about the signed-in person's own session: a session only, any role. */
-export const SessionOnly = () => SetMetadata(SESSION_ONLY, true);
-
-const RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2 };
 const WRITABLE_BY = 'aviary:writable-by';
 const ENVIRONMENT_OF = 'aviary:environment-of';
 const KILL = 'aviary:kill';
@@ -132,58 +103,6 @@ export class AuthGuard implements CanActivate {
       throw new ForbiddenException('A read-only admin key cannot change anything');
     }
     return true;
-  }
-
-  private async signedIn(req: AviaryRequest & { params?: Record<string, string> }, token: string, address: string, context: ExecutionContext): Promise<AuthenticatedPerson> {
-    const retryAfter = this.failures.retryAfter(address);
-    if (retryAfter > 0) this.refuse(context.switchToHttp().getResponse<ServerResponse>(), retryAfter);
-    const found = await this.sessions.authenticate(token);
-    if (!found) {
-      this.failures.record(address);
-      throw new UnauthorizedException('Session ended (signed out, expired, or the person was disabled): sign in again');
-    }
-    const { csrfHash, ...person } = found;
-    const cookie = readCookie(req, CSRF_COOKIE);
-    const csrfToken = cookie !== undefined && this.sessions.csrfMatches(csrfHash, cookie) ? cookie : null;
-    if (!SAFE_METHODS.has(req.method ?? '')) {
-      const header = req.headers[CSRF_HEADER.toLowerCase()];
-      if (typeof header !== 'string' || header !== csrfToken || !this.sessions.csrfMatches(csrfHash, header)) {
-        throw new ForbiddenException(`Missing or wrong ${CSRF_HEADER} header: a signed-in write must send the value of the ${CSRF_COOKIE} cookie in it`);
-      }
-      this.checkOrigin(req);
-    }
-    const signedIn = { ...person, csrfToken };
-    if (!this.reflector.getAllAndOverride<boolean | undefined>(SESSION_ONLY, [context.getHandler(), context.getClass()])) {
-      await this.authorize(signedIn, req, context);
-    }
-    return signedIn;
-  }
-
-  /** The route's role, and for a limited editor the environment it changes. */
-  private async authorize(person: AuthenticatedPerson, req: AviaryRequest & { params?: Record<string, string> }, context: ExecutionContext): Promise<void> {
-    const required = this.reflector.getAllAndOverride<{ role: Role; scope?: EnvironmentScope } | undefined>(REQUIRES, [context.getHandler(), context.getClass()]);
-    const role = required?.role ?? (SAFE_METHODS.has(req.method ?? '') ? 'viewer' : 'admin');
-    if (RANK[person.role] < RANK[role]) {
-      throw new ForbiddenException(`This needs the role ${role}${role === 'editor' ? ' or admin' : ''}; you are ${withArticle(person.role)}`);
-    }
-    const scope = required?.scope;
-    if (person.role === 'admin' || person.environments === null || scope === undefined || scope === 'any') return;
-    const mine = person.environments.join(', ') || 'none';
-    if (scope === 'every') throw new ForbiddenException(`This changes every environment; your role editor is limited to ${mine}`);
-    const id = req.params?.[scope.param];
-    const environment = 'owner' in scope && id !== undefined ? await this.moduleRef.get(scope.owner, { strict: false }).environmentOf(id) : id;
-    // Unknown: the route answers its own 404.
-    if (environment !== undefined && !person.environments.includes(environment)) {
-      throw new ForbiddenException(`This needs the environment ${environment}; your role editor is limited to ${mine} (elsewhere you may read and kill)`);
-    }
-  }
-
-  /** Browser writes come from the dashboard's origin: AVIARY_PUBLIC_URL (or AVIARY_CORS_ORIGINS). */
-  private checkOrigin(req: AviaryRequest): void {
-    const origin = req.headers.origin;
-    if (origin === undefined || SAFE_METHODS.has(req.method ?? '')) return;
-    if (origin === new URL(this.config.publicUrl).origin || this.config.corsOrigins.includes(origin)) return;
-    throw new ForbiddenException(`Origin: ${origin} may not write with a session; it is not the origin of AVIARY_PUBLIC_URL (${new URL(this.config.publicUrl).origin})`);
   }
 
   private async authenticate(req: AviaryRequest, kinds: string[], address: string, res: ServerResponse): Promise<AuthenticatedKey> {

@@ -24,9 +24,6 @@ const isSdkMetrics = (context: ExecutionContext) => {
   return req.method === 'POST' && req.route?.path === '/sdk/v1/metrics';
 };
 
-/** Per API key, per signed-in person, else per address. */
-const trackerOf = (req: RoutedRequest) => (req.apiKey ? `key:${req.apiKey.id}` : req.person ? `person:${req.person.id}` : `key:${req.ip}`);
-
 /**
  * The rate limits (`@nestjs/throttler`, counted per instance): the admin API per API key, and
  * `POST /sdk/v1/metrics` per key and client address (browsers share a client key). Ruleset and
@@ -41,7 +38,7 @@ export function rateLimitOptions(config: AppConfig): ThrottlerModuleOptions {
       limit: admin,
       ttl: windowMs,
       skipIf: (context) => !isAdminApi(context),
-      getTracker: (req) => trackerOf(req as RoutedRequest),
+      getTracker: (req) => `key:${(req as RoutedRequest).apiKey?.id ?? (req as RoutedRequest).ip}`,
     });
   }
   if (sdkMetrics > 0) {
@@ -77,7 +74,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     const name = detail.key.slice(0, detail.key.indexOf('|'));
     this.metrics.rateLimited.inc({ limit: name });
     context.switchToHttp().getResponse<ServerResponse>().setHeader('Retry-After', String(Math.max(1, detail.timeToBlockExpire)));
-    const who = name === 'admin' ? 'this API key or person' : 'this key from this address';
+    const who = name === 'admin' ? 'this API key' : 'this key from this address';
     throw new ThrottlerException(
       `Rate limit exceeded: at most ${detail.limit} requests per ${detail.ttl / 1000} s for ${who}; retry in ${Math.max(1, detail.timeToBlockExpire)} s`,
     );

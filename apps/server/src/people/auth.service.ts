@@ -1,70 +1,78 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { ServerResponse } from 'node:http';
 import type { DataSource } from 'typeorm';
 import type { AuthenticatedPerson, AviaryRequest } from '../common/actor.js';
+import { clearSessionCookies, setSessionCookies } from '../common/session-cookies.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import type { AcceptInviteDto, LoginDto, MeView, SetupDto } from './dto/person.dto.js';
-import { type ClientInfo, PeopleService, TooManyAttempts } from './people.service.js';
-import { clearSessionCookies, CSRF_COOKIE, CSRF_HEADER, setSessionCookies } from './session-cookies.js';
+import type { AcceptInviteDto, LoginDto, PersonView, ResetPasswordDto, SetupDto } from './dto/person.dto.js';
+import { type Client, PeopleService } from './people.service.js';
 import { type NewSession, SessionsService } from './sessions.service.js';
 
-/** The HTTP side of signing in: cookies in, cookies out; the decisions are PeopleService's. */
+type Request = AviaryRequest & { ip?: string };
+
+/** The `/auth` endpoints: people's answers become session cookies. */
 @Injectable()
 export class AuthService {
+  private readonly secure: boolean;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly people: PeopleService,
     private readonly sessions: SessionsService,
-  ) {}
-
-  options() {
-    return this.people.signInOptions();
+  ) {
+    this.secure = config.publicUrl.startsWith('https:');
   }
 
-  async login(req: AviaryRequest, res: ServerResponse, dto: LoginDto): Promise<void> {
-    try {
-      this.signIn(res, await this.people.login(dto.email, dto.password, clientOf(req)));
-    } catch (err) {
-      if (err instanceof TooManyAttempts) res.setHeader('Retry-After', String(Math.ceil(err.waitMs / 1000)));
-      throw err;
-    }
+  async setup(dto: SetupDto, req: Request, res: ServerResponse): Promise<PersonView> {
+    return this.signIn(await this.people.setup(dto, clientOf(req)), res);
   }
 
-  async setup(req: AviaryRequest, res: ServerResponse, dto: SetupDto): Promise<void> {
-    this.signIn(res, await this.people.setup(dto, clientOf(req)));
+  async login(dto: LoginDto, req: Request, res: ServerResponse): Promise<void> {
+    setSessionCookies(res, await this.people.login(dto, clientOf(req)), this.secure);
   }
 
-  async acceptLink(req: AviaryRequest, res: ServerResponse, dto: AcceptInviteDto): Promise<void> {
-    this.signIn(res, await this.people.acceptLink(dto, clientOf(req)));
+  async acceptInvite(dto: AcceptInviteDto, req: Request, res: ServerResponse): Promise<PersonView> {
+    return this.signIn(await this.people.acceptInvite(dto, clientOf(req)), res);
   }
 
-  signIn(res: ServerResponse, session: NewSession): void {
-    setSessionCookies(res, session, this.config.publicUrl);
+  async resetPassword(dto: ResetPasswordDto, req: Request, res: ServerResponse): Promise<PersonView> {
+    return this.signIn(await this.people.resetPassword(dto, clientOf(req)), res);
   }
 
-  async me(person: AuthenticatedPerson): Promise<MeView> {
-    const [view, sessions] = await Promise.all([this.people.get(person.id), this.sessions.list(person.id)]);
-    const session = sessions.find((s) => s.id === person.sessionId)!;
-    return { person: view, session, csrf: { cookie: CSRF_COOKIE, header: CSRF_HEADER, token: person.csrfToken } };
+  async me(req: Request): Promise<PersonView & { sessionId: string }> {
+    const person = signedIn(req);
+    return { ...(await this.people.get(person.id)), sessionId: person.sessionId };
   }
 
-  async logout(person: AuthenticatedPerson, res: ServerResponse): Promise<void> {
+  async logout(req: Request, res: ServerResponse): Promise<void> {
+    const person = signedIn(req);
     await this.sessions.revoke(this.dataSource.manager, person.id, person.sessionId);
-    clearSessionCookies(res, this.config.publicUrl);
+    clearSessionCookies(res, this.secure);
   }
 
-  sessions(personId: string) {
-    return this.sessions.list(personId);
+  sessionsOf(req: Request) {
+    const person = signedIn(req);
+    return this.sessions.list(person.id, person.sessionId);
   }
 
-  revokeSession(personId: string, sessionId: string): Promise<void> {
-    return this.sessions.revoke(this.dataSource.manager, personId, sessionId);
+  async revokeSession(req: Request, id: string): Promise<void> {
+    await this.sessions.revoke(this.dataSource.manager, signedIn(req).id, id);
+  }
+
+  private signIn(result: { person: PersonView; session: NewSession }, res: ServerResponse): PersonView {
+    setSessionCookies(res, result.session, this.secure);
+    return result.person;
   }
 }
 
-export function clientOf(req: AviaryRequest & { ip?: string }): ClientInfo {
-  const agent = req.headers['user-agent'];
-  return { address: req.ip ?? req.socket?.remoteAddress ?? 'unknown', userAgent: typeof agent === 'string' ? agent : undefined };
+function signedIn(req: Request): AuthenticatedPerson {
+  if (!req.person) throw new UnauthorizedException('Not signed in: this endpoint is for sessions (POST /api/v1/auth/login), not API keys');
+  return req.person;
+}
+
+function clientOf(req: Request): Client {
+  const userAgent = req.headers['user-agent'];
+  return { address: req.ip ?? req.socket?.remoteAddress ?? 'unknown', userAgent: typeof userAgent === 'string' ? userAgent : undefined };
 }

@@ -1,53 +1,44 @@
-import { Injectable } from '@nestjs/common';
+import { HttpException, HttpStatus, Injectable } from '@nestjs/common';
+import { FailureWindows } from '../common/auth-failures.js';
 
-/** Failures free of any delay, per account and per address. */
-const FREE = { account: 3, address: 20 };
-/** The longest wait; failures are forgotten after this much quiet. */
-const MAX_DELAY_MS = 15 * 60_000;
-const MAX_TRACKED = 100_000;
-
-interface Failures {
-  count: number;
-  lastAt: number;
-}
+/** Failures forgotten after this long (per account and per address). */
+const WINDOW_MS = 15 * 60_000;
+/** Failures allowed before each next attempt waits: per account, and per address (a shared NAT). */
+const FREE = { account: 5, address: 20 };
+const MAX_DELAY_S = 15 * 60;
 
 /**
- * Failed sign-ins per account (the email as typed, lower-cased: unknown emails count the same,
- * so a delay reveals nothing) and per client address, per instance. Past the free failures, each
- * further attempt must wait twice as long after the last failure as the one before (1 s, 2 s,
- * 4 s … 15 min); earlier attempts are refused with 429 before the password is looked at.
+ * Growing delays for failed sign-ins, per account and per address: past the free failures, the
+ * next attempt waits 5 s, then 10, 20, ... up to 15 minutes after the last failure (429 with
+ * Retry-After). Unknown emails are counted like known ones, so the answer never tells whether
+ * an email has an account.
  */
 @Injectable()
 export class LoginThrottle {
-  private readonly failures = new Map<string, Failures>();
+  private readonly accounts = new FailureWindows(Number.MAX_SAFE_INTEGER, WINDOW_MS);
+  private readonly addresses = new FailureWindows(Number.MAX_SAFE_INTEGER, WINDOW_MS);
 
-  /** Milliseconds until this account and address may try again; 0 when they may now. */
-  waitMs(email: string, address: string, now = Date.now()): number {
-    return Math.max(this.wait(`account:${email.toLowerCase()}`, FREE.account, now), this.wait(`address:${address}`, FREE.address, now));
-  }
-
-  failed(email: string, address: string, now = Date.now()): void {
-    if (this.failures.size >= MAX_TRACKED) this.prune(now);
-    for (const key of [`account:${email.toLowerCase()}`, `address:${address}`]) {
-      const entry = this.failures.get(key);
-      this.failures.set(key, { count: (entry && now - entry.lastAt < MAX_DELAY_MS ? entry.count : 0) + 1, lastAt: now });
+  /** Throws 429 while either the account or the address must wait. */
+  assertMayTry(email: string, address: string, now = Date.now()): void {
+    const wait = Math.max(waitSeconds(this.accounts, email.toLowerCase(), FREE.account, now), waitSeconds(this.addresses, address, FREE.address, now));
+    if (wait > 0) {
+      throw new HttpException({ message: `Too many failed sign-ins; retry in ${wait} s`, retryAfter: wait }, HttpStatus.TOO_MANY_REQUESTS);
     }
   }
 
-  /** A correct password clears its account's failures (not its address's: one account's success says nothing of others). */
+  failed(email: string, address: string, now = Date.now()): void {
+    this.accounts.record(email.toLowerCase(), now);
+    this.addresses.record(address, now);
+  }
+
   succeeded(email: string): void {
-    this.failures.delete(`account:${email.toLowerCase()}`);
+    this.accounts.clear(email.toLowerCase());
   }
+}
 
-  private wait(key: string, free: number, now: number): number {
-    const entry = this.failures.get(key);
-    if (!entry || entry.count < free || now - entry.lastAt >= MAX_DELAY_MS) return 0;
-    const delay = Math.min(MAX_DELAY_MS, 1000 * 2 ** (entry.count - free));
-    return Math.max(0, entry.lastAt + delay - now);
-  }
-
-  private prune(now: number): void {
-    for (const [key, entry] of this.failures) if (now - entry.lastAt >= MAX_DELAY_MS) this.failures.delete(key);
-    if (this.failures.size >= MAX_TRACKED) this.failures.clear();
-  }
+function waitSeconds(windows: FailureWindows, key: string, free: number, now: number): number {
+  const { count, lastAt } = windows.failures(key, now);
+  if (count < free) return 0;
+  const delayMs = Math.min(5 * 2 ** (count - free), MAX_DELAY_S) * 1000;
+  return Math.max(0, Math.ceil((lastAt + delayMs - now) / 1000));
 }
