@@ -206,7 +206,7 @@ export class PeopleService {
       personId,
       LINK_LIFETIME_MS,
     ]);
-    return `${this.config.publicUrl}/${purpose === 'invite' ? 'invite' : 'reset-password'}?token=${token}`;
+    return `${this.config.publicUrl}/${purpose === 'invite' ? 'invite' : 'reset'}?token=${token}`;
   }
 
   private async lock(manager: EntityManager, id: string): Promise<PersonRow> {
