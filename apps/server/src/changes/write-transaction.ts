@@ -76,4 +76,9 @@ export class WriteTransaction {
   async record(entry: AuditEntry): Promise<void> {
     await this.audit.record(this.manager, this.actor, entry);
   }
+
+  /** For writes whose author is known only inside them (a person's first single sign-on). */
+  async recordAs(actor: Actor, entry: AuditEntry): Promise<void> {
+    await this.audit.record(this.manager, { ...actor, requestId: this.actor.requestId }, entry);
+  }
 }

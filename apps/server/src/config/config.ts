@@ -142,6 +142,38 @@ class EnvSchema {
 
   @IntegerVariable('must be an integer number of milliseconds (at least 1000)', 1000, 365 * 86_400_000)
   AVIARY_SESSION_MAX_AGE_MS?: number;
+
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'must be true or false' })
+  AVIARY_PASSWORD_LOGIN?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be the issuer URL of an OpenID provider, such as https://login.example.com/realms/main' })
+  AVIARY_OIDC_ISSUER?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  AVIARY_OIDC_CLIENT_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  AVIARY_OIDC_CLIENT_SECRET?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.:/-]{1,200}$/, { message: 'must be the name of a claim, such as groups' })
+  AVIARY_OIDC_ROLE_CLAIM?: string;
+
+  @IsOptional()
+  @Matches(/^[^=,\s][^=,]*=(viewer|editor|admin)(\s*,\s*[^=,\s][^=,]*=(viewer|editor|admin))*$/, {
+    message: 'must be a comma-separated list of claim-value=role, each role viewer, editor or admin (admins=admin,devs=editor)',
+  })
+  AVIARY_OIDC_ROLE_MAP?: string;
+
+  @IsOptional()
+  @IsIn(['viewer', 'editor', 'admin', 'none'], { message: 'must be viewer, editor, admin, or none (refuse people no mapping matches)' })
+  AVIARY_OIDC_DEFAULT_ROLE?: string;
 }
 
 export interface AppConfig {
@@ -189,6 +221,22 @@ export interface PeopleConfig {
   bootstrapAdmin?: { email: string; password: string };
   sessionIdleMs: number;
   sessionMaxAgeMs: number;
+  /** Whether POST /api/v1/auth/login is open (AVIARY_PASSWORD_LOGIN). */
+  passwordLogin: boolean;
+  /** Single sign-on; unset without AVIARY_OIDC_ISSUER. */
+  oidc?: OidcConfig;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  /** Unset: everyone gets `defaultRole`. */
+  roleClaim?: string;
+  /** Claim value → role; the highest role any value maps to wins. */
+  roleMap: ReadonlyMap<string, 'viewer' | 'editor' | 'admin'>;
+  /** For people no mapping matches; undefined: they are refused. */
+  defaultRole?: 'viewer' | 'editor' | 'admin';
 }
 
 /** pg's limits, each guarding against one way a database can stop answering. */
@@ -212,11 +260,12 @@ export const VARIABLES = [
   'AVIARY_HTTP_HEADERS_TIMEOUT_MS', 'AVIARY_HTTP_REQUEST_TIMEOUT_MS', 'AVIARY_HTTP_KEEP_ALIVE_TIMEOUT_MS',
   'AVIARY_DB_CONNECT_RETRY_MS', 'AVIARY_DB_CONNECT_TIMEOUT_MS', 'AVIARY_DB_STATEMENT_TIMEOUT_MS', 'AVIARY_DB_QUERY_TIMEOUT_MS',
   'AVIARY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 'AVIARY_PUBLIC_URL', 'AVIARY_ADMIN_EMAIL', 'AVIARY_ADMIN_PASSWORD',
-  'AVIARY_SESSION_IDLE_TIMEOUT_MS', 'AVIARY_SESSION_MAX_AGE_MS',
+  'AVIARY_SESSION_IDLE_TIMEOUT_MS', 'AVIARY_SESSION_MAX_AGE_MS', 'AVIARY_PASSWORD_LOGIN', 'AVIARY_OIDC_ISSUER', 'AVIARY_OIDC_CLIENT_ID',
+  'AVIARY_OIDC_CLIENT_SECRET', 'AVIARY_OIDC_ROLE_CLAIM', 'AVIARY_OIDC_ROLE_MAP', 'AVIARY_OIDC_DEFAULT_ROLE',
 ] as const;
 
 /** Never echoed in an error message. */
-const SECRETS: ReadonlySet<string> = new Set(['AVIARY_ADMIN_TOKEN', 'AVIARY_ADMIN_PASSWORD']);
+const SECRETS: ReadonlySet<string> = new Set(['AVIARY_ADMIN_TOKEN', 'AVIARY_ADMIN_PASSWORD', 'AVIARY_OIDC_CLIENT_SECRET']);
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
@@ -291,11 +340,45 @@ function peopleConfig(parsed: EnvSchema): PeopleConfig {
   const idle = parsed.AVIARY_SESSION_IDLE_TIMEOUT_MS ?? 12 * 3_600_000;
   const maxAge = parsed.AVIARY_SESSION_MAX_AGE_MS ?? 7 * 86_400_000;
   if (idle > maxAge) problems.push(`AVIARY_SESSION_IDLE_TIMEOUT_MS: must not be longer than AVIARY_SESSION_MAX_AGE_MS (${maxAge}) (got ${idle})`);
+  const oidc = oidcConfig(parsed, problems);
+  const passwordLogin = parsed.AVIARY_PASSWORD_LOGIN !== 'false';
+  if (!passwordLogin && !oidc) problems.push('AVIARY_PASSWORD_LOGIN: false needs single sign-on (AVIARY_OIDC_ISSUER), else nobody can sign in');
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     bootstrapAdmin: email !== undefined ? { email, password: password! } : undefined,
     sessionIdleMs: idle,
     sessionMaxAgeMs: maxAge,
+    passwordLogin,
+    oidc,
+  };
+}
+
+/** Single sign-on: the issuer needs a client id; the other settings need the issuer. */
+function oidcConfig(parsed: EnvSchema, problems: string[]): OidcConfig | undefined {
+  const issuer = parsed.AVIARY_OIDC_ISSUER;
+  const dependent = ['AVIARY_OIDC_CLIENT_ID', 'AVIARY_OIDC_CLIENT_SECRET', 'AVIARY_OIDC_ROLE_CLAIM', 'AVIARY_OIDC_ROLE_MAP', 'AVIARY_OIDC_DEFAULT_ROLE'] as const;
+  if (issuer === undefined) {
+    for (const name of dependent) if (parsed[name] !== undefined) problems.push(`${name}: needs AVIARY_OIDC_ISSUER`);
+    return undefined;
+  }
+  if (parsed.AVIARY_OIDC_CLIENT_ID === undefined) problems.push('AVIARY_OIDC_CLIENT_ID: must be set with AVIARY_OIDC_ISSUER');
+  if (parsed.AVIARY_OIDC_ROLE_MAP !== undefined && parsed.AVIARY_OIDC_ROLE_CLAIM === undefined) {
+    problems.push('AVIARY_OIDC_ROLE_MAP: needs AVIARY_OIDC_ROLE_CLAIM, the claim whose values it maps');
+  }
+  const roleMap = new Map<string, 'viewer' | 'editor' | 'admin'>();
+  for (const pair of (parsed.AVIARY_OIDC_ROLE_MAP ?? '').split(',').filter((p) => p.trim() !== '')) {
+    const at = pair.lastIndexOf('=');
+    roleMap.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim() as 'viewer' | 'editor' | 'admin');
+  }
+  const defaultRole = parsed.AVIARY_OIDC_DEFAULT_ROLE ?? 'viewer';
+  return {
+    // Compared exactly with the provider's own: a trailing slash matters.
+    issuer,
+    clientId: parsed.AVIARY_OIDC_CLIENT_ID ?? '',
+    clientSecret: parsed.AVIARY_OIDC_CLIENT_SECRET,
+    roleClaim: parsed.AVIARY_OIDC_ROLE_CLAIM,
+    roleMap,
+    defaultRole: defaultRole === 'none' ? undefined : (defaultRole as OidcConfig['defaultRole']),
   };
 }
 

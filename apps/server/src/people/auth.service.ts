@@ -72,7 +72,7 @@ function signedIn(req: Request): AuthenticatedPerson {
   return req.person;
 }
 
-function clientOf(req: Request): Client {
+export function clientOf(req: Request): Client {
   const userAgent = req.headers['user-agent'];
   return { address: req.ip ?? req.socket?.remoteAddress ?? 'unknown', userAgent: typeof userAgent === 'string' ? userAgent : undefined };
 }

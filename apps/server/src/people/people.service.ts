@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ChangeLogService } from '../changes/change-log.service.js';
 import type { WriteTransaction } from '../changes/write-transaction.js';
-import type { Actor, Role } from '../common/actor.js';
+import { type Actor, type Role, SYSTEM_ACTOR } from '../common/actor.js';
 import { newToken, sha256 } from '../common/tokens.js';
 import { isUuid } from '../common/uuid.js';
 import { ValidationFailedException } from '../common/validation-failed.exception.js';
@@ -28,6 +28,7 @@ interface PersonRow {
   environments: string[] | null;
   state: 'invited' | 'active' | 'disabled';
   password_hash: string | null;
+  oidc_subject: string | null;
   created_at: Date;
 }
 
@@ -85,6 +86,9 @@ export class PeopleService {
   /** `POST /auth/login`: one answer for an unknown email, a wrong password or an account that
    *  cannot sign in, in about the same time (the unknown email's hash is verified too). */
   async login(dto: LoginDto, client: Client): Promise<NewSession> {
+    if (!this.config.people.passwordLogin) {
+      throw new ForbiddenException('Password sign-in is off here (AVIARY_PASSWORD_LOGIN=false): sign in with single sign-on, GET /api/v1/auth/oidc/login');
+    }
     this.throttle.assertMayTry(dto.email, client.address);
     const [row] = await sql<PersonRow>(this.dataSource.manager, 'SELECT * FROM people WHERE lower(email) = lower($1)', [dto.email]);
     const matches = await verifyPassword(dto.password, row?.password_hash ?? UNKNOWN_PERSON_HASH);
@@ -154,6 +158,41 @@ export class PeopleService {
     });
   }
 
+  /**
+   * Single sign-on: the person with this subject, else (first sign-in) the one with this email,
+   * else a new person; their role follows the claim on every sign-in (an editor's environment
+   * limits are kept while they stay an editor).
+   */
+  async signInWithOidc(claims: { subject: string; email: string; name: string; role: Role }, client: Client): Promise<NewSession> {
+    return this.changes.write(SYSTEM_ACTOR, async (tx) => {
+      await sql(tx.manager, 'LOCK TABLE people IN EXCLUSIVE MODE');
+      const [found] = await sql<PersonRow>(
+        tx.manager,
+        'SELECT * FROM people WHERE oidc_subject = $1 OR (oidc_subject IS NULL AND lower(email) = lower($2)) ORDER BY oidc_subject IS NULL LIMIT 1',
+        [claims.subject, claims.email],
+      );
+      if (found?.state === 'disabled') throw new ForbiddenException(`${found.email} is disabled in Aviary: ask an admin`);
+      let row: PersonRow;
+      if (found) {
+        [row] = await sql<PersonRow>(
+          tx.manager,
+          `UPDATE people SET oidc_subject = $2, role = $3, environments = CASE WHEN $3 = 'editor' THEN environments END, state = 'active', updated_at = now()
+            WHERE id = $1 RETURNING *`,
+          [found.id, claims.subject, claims.role],
+        );
+        await sql(tx.manager, 'DELETE FROM person_links WHERE person_id = $1', [found.id]);
+        if (found.role !== row.role || found.state !== row.state || found.oidc_subject === null) {
+          await tx.recordAs(personActor(row.id, row), { action: 'person.update', resourceType: 'person', resourceKey: row.email, before: toView(found), after: toView(row), reason: 'single sign-on' });
+        }
+      } else {
+        const id = randomUUID();
+        const created = await this.insert(tx, { id, email: claims.email, name: claims.name, role: claims.role, environments: null, state: 'active', passwordHash: null }, 'person.create', personActor(id, claims));
+        [row] = await sql<PersonRow>(tx.manager, 'UPDATE people SET oidc_subject = $2 WHERE id = $1 RETURNING *', [created.id, claims.subject]);
+      }
+      return this.sessions.create(tx.manager, row.id, 'oidc', client);
+    });
+  }
+
   private async usePasswordLink(dto: { token: string; password: string }, purpose: 'invite' | 'reset', client: Client, action: string, name?: string) {
     const refused = new ForbiddenException(`This ${purpose === 'invite' ? 'invite' : 'password reset'} link is used, expired or unknown: ask an admin for a new one`);
     // Looked at first to know whose it is; used (deleted) in the write, so a refused password keeps it.
@@ -184,6 +223,7 @@ export class PeopleService {
     tx: WriteTransaction,
     p: { id: string; email: string; name: string; role: Role; environments: string[] | null; state: PersonRow['state']; passwordHash: string | null },
     action: string,
+    author?: Actor,
   ): Promise<PersonView> {
     const [taken] = await sql(tx.manager, 'SELECT 1 FROM people WHERE lower(email) = lower($1)', [p.email]);
     if (taken) throw new ConflictException(`A person with the email ${p.email} exists already`);
@@ -192,7 +232,8 @@ export class PeopleService {
       'INSERT INTO people (id, email, name, role, environments, state, password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *',
       [p.id, p.email, p.name, p.role, p.environments, p.state, p.passwordHash],
     );
-    await tx.record({ action, resourceType: 'person', resourceKey: row.email, after: toView(row) });
+    const entry = { action, resourceType: 'person' as const, resourceKey: row.email, after: toView(row) };
+    await (author ? tx.recordAs(author, entry) : tx.record(entry));
     return toView(row);
   }
 
