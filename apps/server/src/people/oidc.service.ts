@@ -151,10 +151,9 @@ function readFlow(cookie: string | undefined): Flow | undefined {
 
 /** What went wrong, for the person and their admin: a check openid-client made, or the provider's own refusal. */
 function refusal(err: unknown): Error {
-  const e = err as { code?: string; error?: string; error_description?: string; message?: string };
+  const e = err as { code?: string; error?: string; error_description?: string; message?: string; cause?: { message?: string } };
   if (e.error) return new UnauthorizedException(`The OpenID provider refused the sign-in: ${e.error}${e.error_description ? ` (${e.error_description})` : ''}`);
-  if (e.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || e.code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' || e.code?.startsWith('OAUTH_')) {
-    return new BadRequestException(`The sign-in response failed a check: ${e.message}`);
-  }
+  // openid-client's own checks (state, iss, nonce, the ID token): the detail is in the cause.
+  if (e.code?.startsWith('OAUTH_')) return new BadRequestException(`The sign-in response failed a check: ${e.cause?.message ?? e.message}`);
   return new BadGatewayException(`The OpenID provider could not be reached or answered nonsense: ${e.message ?? String(err)}`);
 }
