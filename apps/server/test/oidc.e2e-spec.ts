@@ -27,14 +27,14 @@ async function startProvider(redirectUri: string) {
   const provider = new Provider(issuer, {
     clients: [{ client_id: CLIENT.id, client_secret: CLIENT.secret, redirect_uris: [redirectUri], token_endpoint_auth_method: 'client_secret_post' }],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
-    findAccount: (_ctx, sub) => {
+    findAccount: (_ctx: unknown, sub: string) => {
       const account = accounts.get(sub);
       return account ? { accountId: sub, claims: () => ({ sub, email: account.email, email_verified: true, name: account.name, groups: account.groups }) } : undefined;
     },
     pkce: { required: () => true },
     ttl: { AuthorizationCode: () => state.codeTtlS },
     features: { devInteractions: { enabled: false } },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     // Consent is given: the test is about the client, not the provider's consent screen.
     loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
       const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
@@ -173,6 +173,19 @@ describe('single sign-on with OpenID Connect', () => {
     const res = await fetch(`${aviary.url}/api/v1/auth/oidc/callback?code=x&state=y`, { redirect: 'manual' });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { message: string }).message).toMatch(/aviary_oidc cookie/);
+  });
+
+  it('with AVIARY_PASSWORD_LOGIN=false, refuses password sign-in and says so in the sign-in options', async () => {
+    const ssoOnly = await startApp({ DATABASE_URL: db.url, AVIARY_PASSWORD_LOGIN: 'false', AVIARY_OIDC_ISSUER: provider.issuer, AVIARY_OIDC_CLIENT_ID: CLIENT.id, AVIARY_OIDC_CLIENT_SECRET: CLIENT.secret });
+    try {
+      const options = await fetch(`${ssoOnly.url}/api/v1/auth/options`).then((r) => r.json());
+      expect(options).toEqual({ password: false, oidc: true, setupRequired: false });
+      const res = await fetch(`${ssoOnly.url}/api/v1/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email: 'ada@example.com', password: 'whatever-it-is-123' }) });
+      expect(res.status).toBe(403);
+      expect(((await res.json()) as { message: string }).message).toMatch(/AVIARY_PASSWORD_LOGIN=false/);
+    } finally {
+      await ssoOnly.close();
+    }
   });
 
   it('refuses an issuer whose discovery document names another issuer, naming AVIARY_OIDC_ISSUER', async () => {

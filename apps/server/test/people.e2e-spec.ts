@@ -36,12 +36,14 @@ describe('first run with a setup link', () => {
   });
 
   it('creates the first admin once, signed in; the link cannot be used again', async () => {
+    expect((await request(t.url).get('/api/v1/auth/options').expect(200)).body).toEqual({ password: true, oidc: false, setupRequired: true });
     const res = await request(t.url).post('/api/v1/auth/setup').send({ token, email: 'ada@example.com', name: 'Ada', password: PASSWORD }).expect(201);
     expect(res.body).toMatchObject({ email: 'ada@example.com', role: 'admin', state: 'active' });
     const me = await as(t, browserFrom(res), 'get', '/api/v1/auth/me').expect(200);
     expect(me.body).toMatchObject({ email: 'ada@example.com', role: 'admin' });
     const again = await request(t.url).post('/api/v1/auth/setup').send({ token, email: 'eve@example.com', name: 'Eve', password: PASSWORD });
     expect(again.status).toBe(403);
+    expect((await request(t.url).get('/api/v1/auth/options').expect(200)).body.setupRequired).toBe(false);
     const stored = await withClient(db.url, (c) => c.query('SELECT password_hash FROM people'));
     expect(stored.rows).toHaveLength(1);
     expect(stored.rows[0].password_hash).toMatch(/^scrypt\$32768\$8\$1\$/);

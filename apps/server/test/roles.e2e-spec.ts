@@ -131,6 +131,20 @@ describe('the role × action matrix', () => {
   });
 });
 
+describe('sessions', () => {
+  it('are listed and ended by their owner and by admins; /me names the CSRF cookie and header', async () => {
+    const b = await login(t, 'vera@example.com');
+    const me = await as(t, b, 'get', '/api/v1/auth/me').expect(200);
+    expect(me.body).toMatchObject({ email: 'vera@example.com', role: 'viewer', environments: null, csrf: { cookie: 'aviary_csrf', header: 'X-CSRF-Token' } });
+    const listed = await as(t, browsers.admin, 'get', `/api/v1/people/${ids['vera@example.com']}/sessions`).expect(200);
+    expect(listed.body.map((s: { id: string }) => s.id)).toContain(me.body.sessionId);
+    await as(t, browsers.admin, 'delete', `/api/v1/people/${ids['vera@example.com']}/sessions/${me.body.sessionId}`).expect(204);
+    expect((await as(t, b, 'get', '/api/v1/auth/me')).status).toBe(401);
+    // The other session of the same person stays.
+    await as(t, browsers.viewer, 'get', '/api/v1/auth/me').expect(200);
+  });
+});
+
 describe('disabling a person', () => {
   it('ends their sessions at once and refuses their sign-in; a reset link lets them back', async () => {
     const b = await login(t, 'eddie@example.com');

@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
-import { ApiCookieAuth, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiCookieAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ServerResponse } from 'node:http';
 import type { AviaryRequest } from '../common/actor.js';
 import { Public, SameOrigin, WritableBy } from '../common/auth.js';
-import { AcceptInviteDto, LoginDto, ResetPasswordDto, SetupDto } from './dto/person.dto.js';
+import { AcceptInviteDto, LoginDto, MeView, ResetPasswordDto, SetupDto, SignInOptionsView } from './dto/person.dto.js';
 import { AuthService } from './auth.service.js';
 
 type Request = AviaryRequest & { ip?: string };
@@ -44,9 +44,18 @@ export class AuthController {
     return this.auth.resetPassword(dto, req, res);
   }
 
+  @Public()
+  @Get('options')
+  @ApiOkResponse({ type: SignInOptionsView })
+  @ApiOperation({ summary: 'How people sign in here (password, single sign-on) and whether the first admin is still to be set up' })
+  options() {
+    return this.auth.options();
+  }
+
   @ApiCookieAuth()
   @Get('me')
-  @ApiOperation({ summary: 'The signed-in person' })
+  @ApiOkResponse({ type: MeView })
+  @ApiOperation({ summary: 'The signed-in person (role, environments), their session, and the CSRF cookie and header writes need' })
   me(@Req() req: Request) {
     return this.auth.me(req);
   }

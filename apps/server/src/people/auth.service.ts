@@ -3,9 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { ServerResponse } from 'node:http';
 import type { DataSource } from 'typeorm';
 import type { AuthenticatedPerson, AviaryRequest } from '../common/actor.js';
-import { clearSessionCookies, setSessionCookies } from '../common/session-cookies.js';
+import { clearSessionCookies, CSRF_COOKIE, CSRF_HEADER, setSessionCookies } from '../common/session-cookies.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import type { AcceptInviteDto, LoginDto, PersonView, ResetPasswordDto, SetupDto } from './dto/person.dto.js';
+import type { AcceptInviteDto, LoginDto, MeView, PersonView, ResetPasswordDto, SetupDto, SignInOptionsView } from './dto/person.dto.js';
 import { type Client, PeopleService } from './people.service.js';
 import { type NewSession, SessionsService } from './sessions.service.js';
 
@@ -18,7 +18,7 @@ export class AuthService {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly people: PeopleService,
     private readonly sessions: SessionsService,
   ) {
@@ -41,9 +41,13 @@ export class AuthService {
     return this.signIn(await this.people.resetPassword(dto, clientOf(req)), res);
   }
 
-  async me(req: Request): Promise<PersonView & { sessionId: string }> {
+  async me(req: Request): Promise<MeView> {
     const person = signedIn(req);
-    return { ...(await this.people.get(person.id)), sessionId: person.sessionId };
+    return { ...(await this.people.get(person.id)), sessionId: person.sessionId, csrf: { cookie: CSRF_COOKIE, header: CSRF_HEADER } };
+  }
+
+  async options(): Promise<SignInOptionsView> {
+    return { password: this.config.people.passwordLogin, oidc: this.config.people.oidc !== undefined, setupRequired: !(await this.people.anyoneExists()) };
   }
 
   async logout(req: Request, res: ServerResponse): Promise<void> {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Actor, CurrentActor } from '../common/actor.js';
 import { InvitePersonDto, UpdatePersonDto } from './dto/person.dto.js';
@@ -35,6 +35,19 @@ export class PeopleController {
   @ApiOperation({ summary: "Change a person's name, role or environments, or disable them (their sessions end at once)" })
   update(@CurrentActor() actor: Actor, @Param('id', PERSON_ID) id: string, @Body() dto: UpdatePersonDto) {
     return this.people.update(actor, id, dto);
+  }
+
+  @Get(':id/sessions')
+  @ApiOperation({ summary: "A person's open sessions" })
+  sessions(@Param('id', PERSON_ID) id: string) {
+    return this.people.sessionsOf(id);
+  }
+
+  @Delete(':id/sessions/:sessionId')
+  @HttpCode(204)
+  @ApiOperation({ summary: "End one of a person's sessions" })
+  endSession(@CurrentActor() actor: Actor, @Param('id', PERSON_ID) id: string, @Param('sessionId', PERSON_ID) sessionId: string) {
+    return this.people.endSession(actor, id, sessionId);
   }
 
   @Post(':id/reset-link')

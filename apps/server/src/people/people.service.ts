@@ -138,6 +138,19 @@ export class PeopleService {
     return toView(row);
   }
 
+  async sessionsOf(id: string) {
+    await this.get(id);
+    return this.sessions.list(id);
+  }
+
+  async endSession(actor: Actor, id: string, sessionId: string): Promise<void> {
+    await this.changes.write(actor, async (tx) => {
+      const person = await this.lock(tx.manager, id);
+      await this.sessions.revoke(tx.manager, id, sessionId);
+      await tx.record({ action: 'person.end-session', resourceType: 'person', resourceKey: person.email, after: { sessionId } });
+    });
+  }
+
   /** Role, environments, name, or disabled (which ends their sessions in the same transaction). */
   async update(actor: Actor, id: string, dto: UpdatePersonDto): Promise<PersonView> {
     return this.changes.write(actor, async (tx) => {

@@ -103,6 +103,22 @@ export class PersonView {
   @ApiProperty() createdAt!: string;
 }
 
+export class CsrfView {
+  @ApiProperty({ example: 'aviary_csrf', description: 'The readable cookie holding the token' }) cookie!: string;
+  @ApiProperty({ example: 'X-CSRF-Token', description: "The header every cookie-authenticated POST, PUT, PATCH and DELETE must carry, with the cookie's value" }) header!: string;
+}
+
+export class MeView extends PersonView {
+  @ApiProperty() sessionId!: string;
+  @ApiProperty({ type: () => CsrfView }) csrf!: CsrfView;
+}
+
+export class SignInOptionsView {
+  @ApiProperty({ description: 'POST /api/v1/auth/login is open (AVIARY_PASSWORD_LOGIN)' }) password!: boolean;
+  @ApiProperty({ description: 'Single sign-on is configured: send the browser to GET /api/v1/auth/oidc/login' }) oidc!: boolean;
+  @ApiProperty({ description: 'Nobody exists yet: the first admin uses the setup link printed on start' }) setupRequired!: boolean;
+}
+
 export class InvitedPersonView extends PersonView {
   @ApiProperty({ description: 'One-time link to pass on to the person; expires in 7 days' }) inviteUrl!: string;
 }
