@@ -7,6 +7,7 @@ import { ChangesModule } from './changes/changes.module.js';
 import { CohortsModule } from './cohorts/cohorts.module.js';
 import { AuthGuard } from './common/auth.js';
 import { AuthFailures } from './common/auth-failures.js';
+import { RoleCheck } from './common/role-check.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { RateLimitGuard, rateLimitOptions } from './common/rate-limit.js';
 import { createValidationPipe } from './common/validation.js';
@@ -19,6 +20,7 @@ import { FlagsModule } from './flags/flags.module.js';
 import { HealthModule } from './health/health.module.js';
 import { InstallationModule } from './installation/installation.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
+import { PeopleModule } from './people/people.module.js';
 import { PatternsModule } from './patterns/patterns.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OfrepModule } from './ofrep/ofrep.module.js';
@@ -43,6 +45,7 @@ export class AppModule {
         FlagsModule,
         CohortsModule,
         ApiKeysModule,
+        PeopleModule,
         EvaluateModule,
         InstallationModule,
         PatternsModule,
@@ -60,6 +63,7 @@ export class AppModule {
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         AuthFailures,
+        RoleCheck,
         { provide: APP_GUARD, useClass: AuthGuard },
         // After the auth guard: limits are per API key.
         { provide: APP_GUARD, useClass: RateLimitGuard },

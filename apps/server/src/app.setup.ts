@@ -34,9 +34,13 @@ export function configureApp(app: INestApplication, config: AppConfig): INestApp
     app,
     new DocumentBuilder()
       .setTitle('Aviary admin API')
-      .setDescription('Feature flags and cohorts for canary releases. Send `Authorization: Bearer <admin key>`.')
+      .setDescription(
+        'Feature flags and cohorts for canary releases. Send `Authorization: Bearer <admin key>`, or sign in (`POST /api/v1/auth/login`) ' +
+          'and send the `aviary_session` cookie, with the `aviary_csrf` cookie\'s value in `X-CSRF-Token` on writes (docs/people.md).',
+      )
       .setVersion('1')
       .addBearerAuth()
+      .addCookieAuth('aviary_session')
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json' });

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config/config.js';
 import { DataDirInUseError } from './database/data-dir-in-use.error.js';
 import { EmbeddedPostgres } from './database/embedded-postgres.js';
 import { installGracefulShutdown } from './health/graceful-shutdown.js';
+import { FirstRunService } from './people/first-run.service.js';
 import { InstallationService } from './installation/installation.service.js';
 import { type Logger, loggerFor, PinoNestLogger } from './observability/logger.js';
 
@@ -45,6 +46,12 @@ async function bootstrap(): Promise<void> {
     // Printed once, past the log scrubbing: only its hash is stored. Set AVIARY_ADMIN_TOKEN to avoid it.
     console.log(`\n  Admin key (shown once, store it now):\n\n    ${installation.generatedAdminKey}\n`);
     installation.generatedAdminKey = undefined;
+  }
+  const firstRun = app.get(FirstRunService);
+  if (firstRun.setupUrl) {
+    // Like the admin key: only its hash is stored, so it is shown here once (a restart makes another).
+    console.log(`\n  Nobody can sign in yet. Create the first admin (one-time link):\n\n    ${firstRun.setupUrl}\n`);
+    firstRun.setupUrl = undefined;
   }
 }
 

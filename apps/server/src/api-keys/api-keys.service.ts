@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -8,6 +8,8 @@ import { ChangeLogService } from '../changes/change-log.service.js';
 import type { WriteTransaction } from '../changes/write-transaction.js';
 import { CredentialRevocations } from '../credentials/credential-revocations.js';
 import { sql } from '../database/sql.js';
+import { isUuid } from '../common/uuid.js';
+import { sha256 } from '../common/tokens.js';
 import type { ApiKeyListQuery, ApiKeyView, CreateApiKeyDto, CreatedApiKeyView, UpdateApiKeyDto } from './dto/api-key.dto.js';
 
 /** The readable prefix of each kind of key. */
@@ -26,11 +28,13 @@ interface ApiKeyRow {
   created_at: Date;
   last_used_at: Date | null;
   revoked_at: Date | null;
+  created_by: string | null;
+  created_by_email: string | null;
 }
 
 const SELECT = `SELECT k.id, k.name, k.kind, k.read_only, k.environment_id, e.key AS environment, k.allowed_origins, k.prefix, k.hash,
-                       k.created_at, k.last_used_at, k.revoked_at
-                  FROM api_keys k LEFT JOIN environments e ON e.id = k.environment_id`;
+                       k.created_at, k.last_used_at, k.revoked_at, k.created_by, p.email AS created_by_email
+                  FROM api_keys k LEFT JOIN environments e ON e.id = k.environment_id LEFT JOIN people p ON p.id = k.created_by`;
 
 /** How long a verified SDK key is trusted before it is looked up again. A revocation reaches
  *  every instance's cache sooner: by message, else by the credential check. */
@@ -140,8 +144,8 @@ export class ApiKeysService implements OnModuleInit {
     const id = randomUUID();
     await sql(
       tx.manager,
-      'INSERT INTO api_keys (id, name, kind, read_only, environment_id, prefix, hash, allowed_origins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-      [id, dto.name, dto.kind, dto.readOnly ?? false, environmentId, secret.slice(0, 12), sha256(secret), dto.allowedOrigins ?? null],
+      'INSERT INTO api_keys (id, name, kind, read_only, environment_id, prefix, hash, allowed_origins, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+      [id, dto.name, dto.kind, dto.readOnly ?? false, environmentId, secret.slice(0, 12), sha256(secret), dto.allowedOrigins ?? null, tx.actor.personId ?? null],
     );
     const [row] = await sql<ApiKeyRow>(tx.manager, `${SELECT} WHERE k.id = $1`, [id]);
     const view = toView(row);
@@ -209,13 +213,6 @@ export function generateKey(kind: AuthenticatedKey['kind']): string {
   return KEY_PREFIXES[kind] + randomBytes(32).toString('base64url');
 }
 
-function sha256(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
-}
-
-function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
-}
 
 function toView(row: ApiKeyRow): ApiKeyView {
   return {
@@ -229,5 +226,6 @@ function toView(row: ApiKeyRow): ApiKeyView {
     createdAt: row.created_at.toISOString(),
     lastUsedAt: row.last_used_at?.toISOString() ?? null,
     revokedAt: row.revoked_at?.toISOString() ?? null,
+    createdBy: row.created_by ? { personId: row.created_by, email: row.created_by_email } : null,
   };
 }

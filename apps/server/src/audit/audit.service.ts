@@ -4,13 +4,14 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Actor } from '../common/actor.js';
 import { type Page, toPage } from '../common/paging.js';
 import { sql } from '../database/sql.js';
+import { isUuid } from '../common/uuid.js';
 import { enqueueWebhookEvent } from '../webhooks/events.js';
 import type { AuditQuery } from './dto/audit-query.dto.js';
 
 /** One audit entry as a write describes it. */
 export interface AuditEntry {
   action: string;
-  resourceType: 'environment' | 'flag' | 'flag-config' | 'cohort' | 'cohort-members' | 'api-key' | 'rollout-plan' | 'webhook';
+  resourceType: 'environment' | 'flag' | 'flag-config' | 'cohort' | 'cohort-members' | 'api-key' | 'rollout-plan' | 'webhook' | 'person';
   resourceKey: string;
   environment?: string | null;
   revision?: number | null;
@@ -24,7 +25,8 @@ export interface AuditEntry {
 export interface AuditEvent extends Required<Omit<AuditEntry, 'resourceType'>> {
   id: string;
   createdAt: string;
-  actor: { keyId: string | null; name: string };
+  /** A person's id and email (through a session), or a key's id and name, or the system. */
+  actor: { via: 'session' | 'key' | 'system'; personId: string | null; email: string | null; keyId: string | null; name: string };
   resourceType: string;
   requestId: string | null;
 }
@@ -34,6 +36,9 @@ interface AuditRow {
   created_at: Date;
   actor_key_id: string | null;
   actor_name: string;
+  actor_person_id: string | null;
+  actor_email: string | null;
+  actor_via: 'session' | 'key' | 'system' | null;
   action: string;
   resource_type: string;
   resource_key: string;
@@ -55,8 +60,8 @@ export class AuditService {
     const [row] = await sql<{ created_at: Date }>(
       manager,
       `INSERT INTO audit_events (actor_key_id, actor_name, action, resource_type, resource_key, environment,
-         revision, revisions, before, after, reason, request_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         revision, revisions, before, after, reason, request_id, actor_person_id, actor_email, actor_via)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
        RETURNING created_at`,
       [
         actor.keyId,
@@ -71,6 +76,9 @@ export class AuditService {
         entry.after === undefined ? null : JSON.stringify(entry.after),
         entry.reason ?? null,
         actor.requestId ?? null,
+        actor.personId ?? null,
+        actor.email ?? null,
+        actor.via ?? (actor.keyId ? 'key' : 'system'),
       ],
     );
     await enqueueWebhookEvent(manager, actor, entry, row!.created_at);
@@ -93,6 +101,7 @@ export class AuditService {
     if (query.resource) add('resource_key = ?', query.resource);
     if (query.environment) add('environment = ?', query.environment);
     if (query.actor) add('(actor_name = ? OR actor_key_id::text = ?)', query.actor);
+    if (query.person) add(isUuid(query.person) ? 'actor_person_id = ?::uuid' : 'lower(actor_email) = lower(?)', query.person);
     if (query.since) add('created_at >= ?', query.since);
     if (query.until) add('created_at < ?', query.until);
     const limit = query.limit ?? 100;
@@ -110,7 +119,14 @@ function toEvent(row: AuditRow): AuditEvent {
   return {
     id: String(row.id),
     createdAt: row.created_at.toISOString(),
-    actor: { keyId: row.actor_key_id, name: row.actor_name },
+    actor: {
+      // Rows from before people existed have no via: a key wrote them, or the system.
+      via: row.actor_via ?? (row.actor_key_id ? 'key' : 'system'),
+      personId: row.actor_person_id,
+      email: row.actor_email,
+      keyId: row.actor_key_id,
+      name: row.actor_name,
+    },
     action: row.action,
     resourceType: row.resource_type,
     resourceKey: row.resource_key,
@@ -123,3 +139,4 @@ function toEvent(row: AuditRow): AuditEvent {
     requestId: row.request_id,
   };
 }
+

@@ -95,5 +95,10 @@ export class WriteTransaction {
     }
   }
 
+  /** For writes whose author is known only inside them (a person's first single sign-on). */
+  async recordAs(actor: Actor, entry: AuditEntry): Promise<void> {
+    await this.audit.record(this.manager, { ...actor, requestId: this.actor.requestId }, entry);
+  }
+
   private readonly afterCommitted: Array<() => void> = [];
 }

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { WritableBy } from '../common/auth.js';
 import { type Actor, CurrentActor } from '../common/actor.js';
 import { PageQuery } from '../common/paging.js';
 import { ReasonDto } from '../common/reason.dto.js';
@@ -8,6 +9,7 @@ import { CohortMembersDto, CreateCohortDto, MembersQuery, UpdateCohortDto } from
 
 @ApiTags('cohorts')
 @ApiBearerAuth()
+@WritableBy('editor')
 @Controller('api/v1/cohorts')
 export class CohortsController {
   constructor(private readonly cohorts: CohortsService) {}

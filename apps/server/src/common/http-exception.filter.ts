@@ -19,7 +19,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const req = http.getRequest<AviaryRequest>();
     const res = http.getResponse<ServerResponse>();
     const requestId = req.requestId ?? randomUUID();
-    const { statusCode, message, errors } = this.describe(exception);
+    const { statusCode, message, errors, retryAfter } = this.describe(exception);
     const unavailable = statusCode === 503 && (isDatabaseUnavailable(exception) || databaseTimeout(exception) !== undefined);
     // A deliberate 503 (not ready, draining, database down) is in the access log, not worth a stack.
     if (statusCode >= 500 && statusCode !== 503) {
@@ -36,20 +36,23 @@ export class HttpExceptionFilter implements ExceptionFilter {
     res.setHeader('X-Request-Id', requestId);
     // Counted and logged (rate-limited) where the database error happens.
     if (unavailable) res.setHeader('Retry-After', '5');
+    else if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.end(JSON.stringify(body));
   }
 
-  private describe(exception: unknown): { statusCode: number; message: string; errors?: unknown } {
+  private describe(exception: unknown): { statusCode: number; message: string; errors?: unknown; retryAfter?: number } {
     if (exception instanceof HttpException) {
       const statusCode = exception.getStatus();
       const body = exception.getResponse();
       if (typeof body === 'string') return { statusCode, message: body };
-      const { message, errors } = body as { message?: unknown; errors?: unknown };
+      // `retryAfter` (seconds) becomes the Retry-After header of a 429 or 503.
+      const { message, errors, retryAfter } = body as { message?: unknown; errors?: unknown; retryAfter?: unknown };
       return {
         statusCode,
         message: Array.isArray(message) ? message.join('; ') : String(message ?? exception.message),
         errors,
+        retryAfter: typeof retryAfter === 'number' ? retryAfter : undefined,
       };
     }
     // Errors of the body parser and the router (http-errors): client mistakes with a 4xx status.

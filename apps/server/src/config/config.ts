@@ -1,6 +1,12 @@
 import { applyDecorators } from '@nestjs/common';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
+
+/** A pragmatic email shape: something@domain.tld, no spaces, at most 254 characters. */
+export const EMAIL = /^(?=.{3,254}$)[^\s@]+@[^\s@]+\.[^\s@]+$/;
+export const MIN_PASSWORD_LENGTH = 12;
+/** scrypt hashes any length; a bound keeps a megabyte password from costing more than a login. */
+export const MAX_PASSWORD_LENGTH = 1024;
 
 /** An optional whole number read from the environment (`''` counts as unset), within [min, max]. */
 function IntegerVariable(message: string, min: number, max?: number): PropertyDecorator {
@@ -130,6 +136,58 @@ class EnvSchema {
   @IsOptional()
   @Matches(/^[A-Za-z0-9+/_-]{43}=?$/, { message: 'must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)' })
   AVIARY_SECRET_KEY?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, { message: 'must be an http:// or https:// URL such as https://flags.example.com (no query or fragment)' })
+  AVIARY_PUBLIC_URL?: string;
+
+  @IsOptional()
+  @Matches(EMAIL, { message: 'must be an email address' })
+  AVIARY_ADMIN_EMAIL?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(MIN_PASSWORD_LENGTH, { message: `must be at least ${MIN_PASSWORD_LENGTH} characters` })
+  @MaxLength(MAX_PASSWORD_LENGTH, { message: `must be at most ${MAX_PASSWORD_LENGTH} characters` })
+  AVIARY_ADMIN_PASSWORD?: string;
+
+  @IntegerVariable('must be an integer number of milliseconds (at least 1000)', 1000, 365 * 86_400_000)
+  AVIARY_SESSION_IDLE_TIMEOUT_MS?: number;
+
+  @IntegerVariable('must be an integer number of milliseconds (at least 1000)', 1000, 365 * 86_400_000)
+  AVIARY_SESSION_MAX_AGE_MS?: number;
+
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'must be true or false' })
+  AVIARY_PASSWORD_LOGIN?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be the issuer URL of an OpenID provider, such as https://login.example.com/realms/main' })
+  AVIARY_OIDC_ISSUER?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  AVIARY_OIDC_CLIENT_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  AVIARY_OIDC_CLIENT_SECRET?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.:/-]{1,200}$/, { message: 'must be the name of a claim, such as groups' })
+  AVIARY_OIDC_ROLE_CLAIM?: string;
+
+  @IsOptional()
+  @Matches(/^[^=,\s][^=,]*=(viewer|editor|admin)(\s*,\s*[^=,\s][^=,]*=(viewer|editor|admin))*$/, {
+    message: 'must be a comma-separated list of claim-value=role, each role viewer, editor or admin (admins=admin,devs=editor)',
+  })
+  AVIARY_OIDC_ROLE_MAP?: string;
+
+  @IsOptional()
+  @IsIn(['viewer', 'editor', 'admin', 'none'], { message: 'must be viewer, editor, admin, or none (refuse people no mapping matches)' })
+  AVIARY_OIDC_DEFAULT_ROLE?: string;
 }
 
 export interface AppConfig {
@@ -177,6 +235,32 @@ export interface AppConfig {
   };
   /** Encrypts stored webhook secrets; unset: a key generated at first use and kept in Postgres. */
   secretKey?: Buffer;
+  /** The base of every link the server makes (setup, invites, single sign-on); no trailing slash. */
+  publicUrl: string;
+  people: PeopleConfig;
+}
+
+export interface PeopleConfig {
+  /** The first admin, created on start when no person exists (AVIARY_ADMIN_EMAIL + AVIARY_ADMIN_PASSWORD). */
+  bootstrapAdmin?: { email: string; password: string };
+  sessionIdleMs: number;
+  sessionMaxAgeMs: number;
+  /** Whether POST /api/v1/auth/login is open (AVIARY_PASSWORD_LOGIN). */
+  passwordLogin: boolean;
+  /** Single sign-on; unset without AVIARY_OIDC_ISSUER. */
+  oidc?: OidcConfig;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  /** Unset: everyone gets `defaultRole`. */
+  roleClaim?: string;
+  /** Claim value → role; the highest role any value maps to wins. */
+  roleMap: ReadonlyMap<string, 'viewer' | 'editor' | 'admin'>;
+  /** For people no mapping matches; undefined: they are refused. */
+  defaultRole?: 'viewer' | 'editor' | 'admin';
 }
 
 /** pg's limits, each guarding against one way a database can stop answering. */
@@ -199,12 +283,14 @@ export const VARIABLES = [
   'AVIARY_TRUST_PROXY', 'AVIARY_SHUTDOWN_TIMEOUT_MS', 'AVIARY_RETENTION_DAYS', 'AVIARY_AUTH_FAILURE_LIMIT',
   'AVIARY_HTTP_HEADERS_TIMEOUT_MS', 'AVIARY_HTTP_REQUEST_TIMEOUT_MS', 'AVIARY_HTTP_KEEP_ALIVE_TIMEOUT_MS',
   'AVIARY_DB_CONNECT_RETRY_MS', 'AVIARY_DB_CONNECT_TIMEOUT_MS', 'AVIARY_DB_STATEMENT_TIMEOUT_MS', 'AVIARY_DB_QUERY_TIMEOUT_MS',
-  'AVIARY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 'AVIARY_WEBHOOK_ALLOW_PRIVATE', 'AVIARY_WEBHOOK_RETRY_BASE_MS', 'AVIARY_WEBHOOK_POLL_MS',
-  'AVIARY_SECRET_KEY',
+  'AVIARY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 'AVIARY_PUBLIC_URL', 'AVIARY_ADMIN_EMAIL', 'AVIARY_ADMIN_PASSWORD',
+  'AVIARY_SESSION_IDLE_TIMEOUT_MS', 'AVIARY_SESSION_MAX_AGE_MS', 'AVIARY_PASSWORD_LOGIN', 'AVIARY_OIDC_ISSUER', 'AVIARY_OIDC_CLIENT_ID',
+  'AVIARY_OIDC_CLIENT_SECRET', 'AVIARY_OIDC_ROLE_CLAIM', 'AVIARY_OIDC_ROLE_MAP', 'AVIARY_OIDC_DEFAULT_ROLE',
+  'AVIARY_WEBHOOK_ALLOW_PRIVATE', 'AVIARY_WEBHOOK_RETRY_BASE_MS', 'AVIARY_WEBHOOK_POLL_MS', 'AVIARY_SECRET_KEY',
 ] as const;
 
 /** Never echoed in an error message. */
-const SECRETS: ReadonlySet<string> = new Set(['AVIARY_ADMIN_TOKEN', 'AVIARY_SECRET_KEY']);
+const SECRETS: ReadonlySet<string> = new Set(['AVIARY_ADMIN_TOKEN', 'AVIARY_ADMIN_PASSWORD', 'AVIARY_OIDC_CLIENT_SECRET', 'AVIARY_SECRET_KEY']);
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
@@ -229,8 +315,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const dbTimeouts = databaseTimeouts(parsed);
+  const port = parsed.PORT ?? 4000;
   return {
-    port: parsed.PORT ?? 4000,
+    port,
     host: parsed.HOST ?? '0.0.0.0',
     databaseUrl: parsed.DATABASE_URL,
     redisUrl: parsed.REDIS_URL,
@@ -267,6 +354,62 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollMs: parsed.AVIARY_WEBHOOK_POLL_MS ?? 1000,
     },
     secretKey: parsed.AVIARY_SECRET_KEY === undefined ? undefined : Buffer.from(parsed.AVIARY_SECRET_KEY, 'base64'),
+    publicUrl: (parsed.AVIARY_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    people: peopleConfig(parsed),
+  };
+}
+
+/** Sign-in settings; the pairs that only make sense together are checked together. */
+function peopleConfig(parsed: EnvSchema): PeopleConfig {
+  const problems: string[] = [];
+  const { AVIARY_ADMIN_EMAIL: email, AVIARY_ADMIN_PASSWORD: password } = parsed;
+  if ((email === undefined) !== (password === undefined)) {
+    problems.push(`${email === undefined ? 'AVIARY_ADMIN_EMAIL' : 'AVIARY_ADMIN_PASSWORD'}: must be set together with ${email === undefined ? 'AVIARY_ADMIN_PASSWORD' : 'AVIARY_ADMIN_EMAIL'}`);
+  } else if (email !== undefined && password!.toLowerCase() === email.toLowerCase()) {
+    problems.push('AVIARY_ADMIN_PASSWORD: must not be the email address');
+  }
+  const idle = parsed.AVIARY_SESSION_IDLE_TIMEOUT_MS ?? 12 * 3_600_000;
+  const maxAge = parsed.AVIARY_SESSION_MAX_AGE_MS ?? 7 * 86_400_000;
+  if (idle > maxAge) problems.push(`AVIARY_SESSION_IDLE_TIMEOUT_MS: must not be longer than AVIARY_SESSION_MAX_AGE_MS (${maxAge}) (got ${idle})`);
+  const oidc = oidcConfig(parsed, problems);
+  const passwordLogin = parsed.AVIARY_PASSWORD_LOGIN !== 'false';
+  if (!passwordLogin && !oidc) problems.push('AVIARY_PASSWORD_LOGIN: false needs single sign-on (AVIARY_OIDC_ISSUER), else nobody can sign in');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    bootstrapAdmin: email !== undefined ? { email, password: password! } : undefined,
+    sessionIdleMs: idle,
+    sessionMaxAgeMs: maxAge,
+    passwordLogin,
+    oidc,
+  };
+}
+
+/** Single sign-on: the issuer needs a client id; the other settings need the issuer. */
+function oidcConfig(parsed: EnvSchema, problems: string[]): OidcConfig | undefined {
+  const issuer = parsed.AVIARY_OIDC_ISSUER;
+  const dependent = ['AVIARY_OIDC_CLIENT_ID', 'AVIARY_OIDC_CLIENT_SECRET', 'AVIARY_OIDC_ROLE_CLAIM', 'AVIARY_OIDC_ROLE_MAP', 'AVIARY_OIDC_DEFAULT_ROLE'] as const;
+  if (issuer === undefined) {
+    for (const name of dependent) if (parsed[name] !== undefined) problems.push(`${name}: needs AVIARY_OIDC_ISSUER`);
+    return undefined;
+  }
+  if (parsed.AVIARY_OIDC_CLIENT_ID === undefined) problems.push('AVIARY_OIDC_CLIENT_ID: must be set with AVIARY_OIDC_ISSUER');
+  if (parsed.AVIARY_OIDC_ROLE_MAP !== undefined && parsed.AVIARY_OIDC_ROLE_CLAIM === undefined) {
+    problems.push('AVIARY_OIDC_ROLE_MAP: needs AVIARY_OIDC_ROLE_CLAIM, the claim whose values it maps');
+  }
+  const roleMap = new Map<string, 'viewer' | 'editor' | 'admin'>();
+  for (const pair of (parsed.AVIARY_OIDC_ROLE_MAP ?? '').split(',').filter((p) => p.trim() !== '')) {
+    const at = pair.lastIndexOf('=');
+    roleMap.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim() as 'viewer' | 'editor' | 'admin');
+  }
+  const defaultRole = parsed.AVIARY_OIDC_DEFAULT_ROLE ?? 'viewer';
+  return {
+    // Compared exactly with the provider's own: a trailing slash matters.
+    issuer,
+    clientId: parsed.AVIARY_OIDC_CLIENT_ID ?? '',
+    clientSecret: parsed.AVIARY_OIDC_CLIENT_SECRET,
+    roleClaim: parsed.AVIARY_OIDC_ROLE_CLAIM,
+    roleMap,
+    defaultRole: defaultRole === 'none' ? undefined : (defaultRole as OidcConfig['defaultRole']),
   };
 }
 

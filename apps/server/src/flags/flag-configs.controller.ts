@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { EnvironmentScoped, StopOperation, WritableBy } from '../common/auth.js';
 import { type Actor, CurrentActor } from '../common/actor.js';
 import { VersionETagInterceptor } from '../common/etag.interceptor.js';
 import { parseIfMatch } from '../common/if-match.js';
@@ -12,6 +13,8 @@ const IF_MATCH = { name: 'If-Match', required: false, description: 'The config v
 @ApiTags('flag configs')
 @ApiBearerAuth()
 @UseInterceptors(VersionETagInterceptor)
+@WritableBy('editor')
+@EnvironmentScoped()
 @Controller('api/v1/environments/:env/flags/:key')
 export class FlagConfigsController {
   constructor(private readonly configs: FlagConfigsService) {}
@@ -30,6 +33,7 @@ export class FlagConfigsController {
   }
 
   @Post('kill')
+  @StopOperation()
   @HttpCode(200)
   @ApiHeader(IF_MATCH)
   @ApiOperation({ summary: 'The kill switch: off for everyone in this environment' })

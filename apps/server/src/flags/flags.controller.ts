@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { WritableBy } from '../common/auth.js';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Actor, CurrentActor } from '../common/actor.js';
 import { PageQuery } from '../common/paging.js';
@@ -17,6 +18,7 @@ class FlagListQuery extends PageQuery {
 
 @ApiTags('flags')
 @ApiBearerAuth()
+@WritableBy('editor')
 @Controller('api/v1/flags')
 export class FlagsController {
   constructor(private readonly flags: FlagsService) {}

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { EnvironmentScoped, StopOperation, WritableBy } from '../common/auth.js';
 import { type Actor, CurrentActor } from '../common/actor.js';
 import { PageQuery } from '../common/paging.js';
 import { ReasonDto } from '../common/reason.dto.js';
@@ -10,11 +11,13 @@ const PLAN_ID = new ParseUUIDPipe({ version: undefined });
 
 @ApiTags('rollout plans')
 @ApiBearerAuth()
+@WritableBy('editor')
 @Controller('api/v1')
 export class RolloutPlansController {
   constructor(private readonly plans: RolloutPlansService) {}
 
   @Post('environments/:env/flags/:key/rollout-plans')
+  @EnvironmentScoped()
   @ApiOperation({ summary: "Create a plan that widens a rule's percentage step by step (pending, or running with start: true)" })
   create(@CurrentActor() actor: Actor, @Param('env') env: string, @Param('key') key: string, @Body() dto: CreateRolloutPlanDto) {
     return this.plans.create(actor, env, key, dto);
@@ -33,6 +36,7 @@ export class RolloutPlansController {
   }
 
   @Post('rollout-plans/:id/start')
+  @EnvironmentScoped('rollout-plan')
   @HttpCode(200)
   @ApiOperation({ summary: 'Start a pending plan: its first step is written at once' })
   start(@CurrentActor() actor: Actor, @Param('id', PLAN_ID) id: string, @Body() dto: ReasonDto) {
@@ -40,6 +44,8 @@ export class RolloutPlansController {
   }
 
   @Post('rollout-plans/:id/pause')
+  @EnvironmentScoped('rollout-plan')
+  @StopOperation()
   @HttpCode(200)
   @ApiOperation({ summary: "Pause a running plan: the current step's hold stops counting (the guard keeps watching)" })
   pause(@CurrentActor() actor: Actor, @Param('id', PLAN_ID) id: string, @Body() dto: ReasonDto) {
@@ -47,6 +53,7 @@ export class RolloutPlansController {
   }
 
   @Post('rollout-plans/:id/resume')
+  @EnvironmentScoped('rollout-plan')
   @HttpCode(200)
   @ApiOperation({ summary: 'Resume a paused plan with what was left of its hold' })
   resume(@CurrentActor() actor: Actor, @Param('id', PLAN_ID) id: string, @Body() dto: ReasonDto) {
@@ -54,6 +61,7 @@ export class RolloutPlansController {
   }
 
   @Post('rollout-plans/:id/approve')
+  @EnvironmentScoped('rollout-plan')
   @HttpCode(200)
   @ApiOperation({ summary: 'Approve the next widening of a plan awaiting approval: it is written at once' })
   approve(@CurrentActor() actor: Actor, @Param('id', PLAN_ID) id: string, @Body() dto: ReasonDto) {
@@ -61,6 +69,8 @@ export class RolloutPlansController {
   }
 
   @Post('rollout-plans/:id/cancel')
+  @EnvironmentScoped('rollout-plan')
+  @StopOperation()
   @HttpCode(200)
   @ApiOperation({ summary: 'Stop an active plan; the rule keeps its current percentage' })
   cancel(@CurrentActor() actor: Actor, @Param('id', PLAN_ID) id: string, @Body() dto: ReasonDto) {
@@ -68,6 +78,8 @@ export class RolloutPlansController {
   }
 
   @Post('rollout-plans/:id/rollback')
+  @EnvironmentScoped('rollout-plan')
+  @StopOperation()
   @HttpCode(200)
   @ApiOperation({ summary: 'Stop an active plan and kill the flag' })
   rollback(@CurrentActor() actor: Actor, @Param('id', PLAN_ID) id: string, @Body() dto: ReasonDto) {

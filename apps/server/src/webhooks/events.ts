@@ -8,7 +8,7 @@ import { sql } from '../database/sql.js';
 export const WEBHOOK_EVENTS = [
   'flag.created', 'flag.updated', 'flag.archived', 'flag.config.updated', 'flag.killed', 'flag.revived',
   'cohort.updated', 'rollout.started', 'rollout.step', 'rollout.paused', 'rollout.awaiting-approval',
-  'rollout.rolled-back', 'rollout.completed', 'api-key.created', 'api-key.revoked', 'webhook.disabled',
+  'rollout.rolled-back', 'rollout.completed', 'api-key.created', 'api-key.revoked', 'person.invited', 'person.role-changed', 'webhook.disabled',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
@@ -29,6 +29,7 @@ const EVENT_OF_ACTION: Record<string, WebhookEventType> = {
   'api-key.create': 'api-key.created',
   'api-key.revoke': 'api-key.revoked',
   'webhook.disable': 'webhook.disabled',
+  'person.invite': 'person.invited',
   // A person's plan actions; the scheduler's own steps and verdicts are not audited as actions yet.
   'rollout-plan.start': 'rollout.started',
   'rollout-plan.pause': 'rollout.paused',
@@ -45,7 +46,8 @@ export interface WebhookPayload {
   revision: number | null;
   /** Writes that move several environments (flags, cohorts): each one's new revision. */
   revisions: Record<string, number> | null;
-  actor: { type: 'key' | 'system'; id: string | null; name: string };
+  /** A person (through a session) or an API key; `system` for the server's own work. */
+  actor: { type: 'person' | 'key' | 'system'; id: string | null; name: string; email?: string };
   resource: { type: string; key: string };
   action: string;
   reason: string | null;
@@ -61,7 +63,7 @@ export interface WebhookPayload {
  * one is delivered even if this instance dies right after the commit.
  */
 export async function enqueueWebhookEvent(manager: EntityManager, actor: Actor, entry: AuditEntry, at: Date): Promise<void> {
-  const type = EVENT_OF_ACTION[entry.action];
+  const type = EVENT_OF_ACTION[entry.action] ?? (roleChanged(entry) ? 'person.role-changed' : undefined);
   if (type === undefined) return;
   const payload: WebhookPayload = {
     id: randomUUID(),
@@ -70,7 +72,7 @@ export async function enqueueWebhookEvent(manager: EntityManager, actor: Actor, 
     environment: entry.environment ?? null,
     revision: entry.revision ?? null,
     revisions: entry.revisions ?? null,
-    actor: { type: actor.keyId === null ? 'system' : 'key', id: actor.keyId, name: actor.name },
+    actor: actorOf(actor),
     resource: { type: entry.resourceType, key: entry.resourceKey },
     action: entry.action,
     reason: entry.reason ?? null,
@@ -93,4 +95,14 @@ export async function enqueueWebhookEvent(manager: EntityManager, actor: Actor, 
      SELECT targets.id, event.id, event.seq FROM targets, event`,
     [payload.id, type, payload.environment, JSON.stringify(payload)],
   );
+}
+
+function roleChanged(entry: AuditEntry): boolean {
+  const role = (value: unknown) => (value as { role?: unknown } | null | undefined)?.role;
+  return entry.resourceType === 'person' && entry.before !== undefined && role(entry.before) !== role(entry.after);
+}
+
+function actorOf(actor: Actor): WebhookPayload['actor'] {
+  if (actor.personId) return { type: 'person', id: actor.personId, name: actor.name, ...(actor.email ? { email: actor.email } : {}) };
+  return { type: actor.keyId === null ? 'system' : 'key', id: actor.keyId, name: actor.name };
 }

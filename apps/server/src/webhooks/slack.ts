@@ -26,6 +26,8 @@ const VERBS: Record<WebhookPayload['type'], string> = {
   'rollout.completed': 'rollout completed',
   'api-key.created': 'created',
   'api-key.revoked': 'revoked',
+  'person.invited': 'invited',
+  'person.role-changed': 'given a new role',
   'webhook.disabled': 'disabled',
 };
 

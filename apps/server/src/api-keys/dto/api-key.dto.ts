@@ -70,6 +70,11 @@ export class ApiKeyListQuery extends PageQuery {
   includeRevoked?: boolean;
 }
 
+export class KeyCreatorView {
+  @ApiProperty() personId!: string;
+  @ApiProperty({ type: String, nullable: true }) email!: string | null;
+}
+
 export class ApiKeyView {
   @ApiProperty() id!: string;
   @ApiProperty() name!: string;
@@ -82,6 +87,8 @@ export class ApiKeyView {
   @ApiProperty() createdAt!: string;
   @ApiProperty({ nullable: true }) lastUsedAt!: string | null;
   @ApiProperty({ nullable: true }) revokedAt!: string | null;
+  @ApiProperty({ type: () => KeyCreatorView, nullable: true, description: 'The person who created the key (null: created by a key or on first start)' })
+  createdBy!: KeyCreatorView | null;
 }
 
 export class CreatedApiKeyView extends ApiKeyView {

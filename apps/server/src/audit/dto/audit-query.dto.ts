@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDateString, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageQuery } from '../../common/paging.js';
 
-const RESOURCE_TYPES = ['environment', 'flag', 'flag-config', 'cohort', 'cohort-members', 'api-key', 'rollout-plan'];
+const RESOURCE_TYPES = ['environment', 'flag', 'flag-config', 'cohort', 'cohort-members', 'api-key', 'rollout-plan', 'person'];
 
 export class AuditQuery extends PageQuery {
   @ApiPropertyOptional({ example: 'flag-config.kill' })
@@ -33,6 +33,12 @@ export class AuditQuery extends PageQuery {
   @IsString()
   @MaxLength(128)
   actor?: string;
+
+  @ApiPropertyOptional({ description: "A person's id or email: the writes they made" })
+  @IsOptional()
+  @IsString()
+  @MaxLength(254)
+  person?: string;
 
   @ApiPropertyOptional({ description: 'ISO-8601 instant, inclusive' })
   @IsOptional()

@@ -1,0 +1,31 @@
+import request from 'supertest';
+import { expect } from 'vitest';
+import type { TestApp } from './helpers.js';
+
+export const PASSWORD = 'correct horse battery';
+
+/** A signed-in browser: its cookies, and the CSRF token it echoes on writes. */
+export interface Browser {
+  cookie: string;
+  csrf: string;
+  setCookies: string[];
+}
+
+export function browserFrom(res: request.Response): Browser {
+  const setCookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
+  const value = (name: string) => setCookies.find((c) => c.startsWith(`${name}=`))?.split(';')[0].slice(name.length + 1) ?? '';
+  return { cookie: `aviary_session=${value('aviary_session')}; aviary_csrf=${value('aviary_csrf')}`, csrf: value('aviary_csrf'), setCookies };
+}
+
+export async function login(t: TestApp, email: string, password = PASSWORD): Promise<Browser> {
+  const res = await request(t.url).post('/api/v1/auth/login').send({ email, password });
+  expect(res.status, JSON.stringify(res.body)).toBe(204);
+  return browserFrom(res);
+}
+
+/** A cookie-authenticated request, with the CSRF header on writes unless told otherwise. */
+export function as(t: TestApp, b: Browser, method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string, csrf = true) {
+  const req = request(t.url)[method](path).set('Cookie', b.cookie);
+  return csrf && method !== 'get' ? req.set('X-CSRF-Token', b.csrf) : req;
+}
+
