@@ -58,8 +58,10 @@ export interface RunToExit {
 // eslint-disable-next-line no-control-regex -- ANSI colour codes start with ESC
 const ANSI = /\x1b\[[0-9;]*m/g;
 
+/** The launcher owns PORT (see `ServerOptions.port`): an image's PORT in `env` does not move the server off it. */
 function serverEnv(env: Record<string, string | undefined>, port: number): NodeJS.ProcessEnv {
-  return { ...runTagEnv(), PATH: process.env.PATH ?? '', NODE_ENV: 'production', NO_COLOR: '1', HOST: '127.0.0.1', PORT: String(port), LOG_FORMAT: 'json', ...env };
+  const all = { ...runTagEnv(), PATH: process.env.PATH ?? '', NODE_ENV: 'production', NO_COLOR: '1', HOST: '127.0.0.1', LOG_FORMAT: 'json', ...env, PORT: String(port) };
+  return Object.fromEntries(Object.entries(all).filter(([, value]) => value !== undefined));
 }
 
 function spawnServer(entry: string, env: NodeJS.ProcessEnv, cwd: string | undefined, output: string[]): ChildProcess {
