@@ -33,7 +33,7 @@ export interface ServerOptions {
    * at the same origin (clients reconnect to it as to a restarted production instance).
    */
   port?: number;
-  /** How long a start may take before the process is killed (a first start migrates an empty database). */
+  /** How long a start may take before the process is killed; default 60 s (loading the server's modules alone has taken 25 s on a busy 2-core machine). */
   timeoutMs?: number;
 }
 
@@ -149,7 +149,7 @@ export class ServerProcess {
    * it listens, which it does after the migrations and the first ruleset load. Answers the boot time.
    */
   async start(extraEnv: Record<string, string | undefined> = {}): Promise<number> {
-    const { name, env, entry = SERVER_MAIN, cwd, timeoutMs = 30_000 } = this.options;
+    const { name, env, entry = SERVER_MAIN, cwd, timeoutMs = 60_000 } = this.options;
     if (this.child) throw new Error(`${name} is already running`);
     const started = Date.now();
     const from = this.output.length;
