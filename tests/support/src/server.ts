@@ -174,7 +174,7 @@ export class ServerProcess {
   }
 
   /** A graceful stop (SIGTERM by default: the server drains); SIGKILL after `forceAfterMs`. No-op when not running. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM', forceAfterMs = 30_000): Promise<ServerExit> {
+  async stop(signal: NodeJS.Signals = 'SIGTERM', forceAfterMs = 10_000): Promise<ServerExit> {
     const child = this.child;
     if (!child) return { code: null, signal: null, ms: 0 };
     const exit = await end(child, signal, forceAfterMs);
