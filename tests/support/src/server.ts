@@ -33,7 +33,7 @@ export interface ServerOptions {
    * at the same origin (clients reconnect to it as to a restarted production instance).
    */
   port?: number;
-  /** How long a start may take before the process is killed (a first start migrates an empty database). */
+  /** How long a start may take before the process is killed; default 60 s (loading the server's modules alone has taken 25 s on a busy 2-core machine). */
   timeoutMs?: number;
 }
 
@@ -58,8 +58,10 @@ export interface RunToExit {
 // eslint-disable-next-line no-control-regex -- ANSI colour codes start with ESC
 const ANSI = /\x1b\[[0-9;]*m/g;
 
+/** The launcher owns PORT (see `ServerOptions.port`): an image's PORT in `env` does not move the server off it. */
 function serverEnv(env: Record<string, string | undefined>, port: number): NodeJS.ProcessEnv {
-  return { ...runTagEnv(), PATH: process.env.PATH ?? '', NODE_ENV: 'production', NO_COLOR: '1', HOST: '127.0.0.1', PORT: String(port), LOG_FORMAT: 'json', ...env };
+  const all = { ...runTagEnv(), PATH: process.env.PATH ?? '', NODE_ENV: 'production', NO_COLOR: '1', HOST: '127.0.0.1', LOG_FORMAT: 'json', ...env, PORT: String(port) };
+  return Object.fromEntries(Object.entries(all).filter(([, value]) => value !== undefined));
 }
 
 function spawnServer(entry: string, env: NodeJS.ProcessEnv, cwd: string | undefined, output: string[]): ChildProcess {
@@ -147,7 +149,7 @@ export class ServerProcess {
    * it listens, which it does after the migrations and the first ruleset load. Answers the boot time.
    */
   async start(extraEnv: Record<string, string | undefined> = {}): Promise<number> {
-    const { name, env, entry = SERVER_MAIN, cwd, timeoutMs = 30_000 } = this.options;
+    const { name, env, entry = SERVER_MAIN, cwd, timeoutMs = 60_000 } = this.options;
     if (this.child) throw new Error(`${name} is already running`);
     const started = Date.now();
     const from = this.output.length;
@@ -172,7 +174,7 @@ export class ServerProcess {
   }
 
   /** A graceful stop (SIGTERM by default: the server drains); SIGKILL after `forceAfterMs`. No-op when not running. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM', forceAfterMs = 30_000): Promise<ServerExit> {
+  async stop(signal: NodeJS.Signals = 'SIGTERM', forceAfterMs = 10_000): Promise<ServerExit> {
     const child = this.child;
     if (!child) return { code: null, signal: null, ms: 0 };
     const exit = await end(child, signal, forceAfterMs);

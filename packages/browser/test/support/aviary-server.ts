@@ -17,7 +17,7 @@ export const createDatabase = (): Promise<TestDatabase> => createTestDatabase('a
  * started again at the same origin, as the page sees a restarted server.
  */
 export function aviaryServer(name: string, env: Record<string, string>): Promise<ServerProcess> {
-  return ServerProcess.create({ name, env: { AVIARY_ADMIN_TOKEN: ADMIN_TOKEN, ...env }, timeoutMs: 20_000 });
+  return ServerProcess.create({ name, env: { AVIARY_ADMIN_TOKEN: ADMIN_TOKEN, ...env } });
 }
 
 /** The admin API (`/api/v1`) with the admin token. */

@@ -32,7 +32,7 @@ beforeAll(async () => {
   db = await createDatabase();
   redis = await startRedis();
   const env = { AVIARY_REVISION_CHECK_MS: '60000' };
-  // One after the other: the first start migrates the fresh database and installs it.
+  // One after the other: the first start installs the (already migrated) database.
   a = await startServer({ name: 'A', databaseUrl: db.url, redisUrl: redis.url, env });
   b = await startServer({ name: 'B', databaseUrl: db.url, redisUrl: redis.url, env });
   admin = new Admin(a.url);
