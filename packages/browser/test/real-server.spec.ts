@@ -202,7 +202,7 @@ describe('in Chromium, against the real server', () => {
     expect(await marker(page)).toBe(43);
     expect(wire.corsErrors).toEqual([]);
     await page.context().close();
-  });
+  }, 90_000);
 
   it('privacy: what the browser received (ruleset and stream) has no server-only flag and no other user\'s key, also after changes to both', async () => {
     const start = await admin.revision();

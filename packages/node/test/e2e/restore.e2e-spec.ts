@@ -78,7 +78,8 @@ afterAll(async () => {
   await Promise.all(backups.map((b) => b.drop()));
 });
 
-/** Takes two backups of the database as it is now (the server is stopped meanwhile). */
+/** Takes two backups of the database as it is now (the server is stopped meanwhile): a graceful
+ *  stop with open streams, two clones and a start, so its tests get a minute, not 15 s. */
 async function takeBackups(): Promise<number> {
   const revision = await admin.revision();
   await waitFor(`clients at ${revision}`, at(revision), 5_000);
@@ -100,7 +101,7 @@ describe('a database restored from an older backup', () => {
     expect(latest).toBeGreaterThan(backedUp);
     await waitFor(`clients at ${latest}`, at(latest), 5_000);
     for (const w of both()) expect(w.client.isEnabled('checkout', user), w.name).toBe(false);
-  });
+  }, 60_000);
 
   it('restored with the server stopped: both clients are reset to the restored ruleset when they reconnect or poll', async () => {
     await server.stop();
@@ -122,7 +123,7 @@ describe('a database restored from an older backup', () => {
     expect(resumed.lastEventId).toBe(String(latest));
     expect(resumed.events[0]).toMatchObject({ event: 'ruleset', id: String(backedUp) });
     expect(JSON.parse(resumed.events[0]!.data)).toMatchObject({ reset: true, revision: backedUp });
-  });
+  }, 60_000);
 
   it('after the reset, updates flow again from the restored revision: a kill reaches both clients', async () => {
     const killed = await admin.kill('checkout');
