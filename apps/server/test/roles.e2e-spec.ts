@@ -131,6 +131,14 @@ describe('the role × action matrix', () => {
   });
 });
 
+describe('the OpenAPI document', () => {
+  it('shows both auth schemes: bearer keys and the session cookie', async () => {
+    const doc = (await request(t.url).get('/openapi.json').expect(200)).body;
+    expect(doc.components.securitySchemes).toMatchObject({ bearer: { type: 'http', scheme: 'bearer' }, cookie: { type: 'apiKey', in: 'cookie', name: 'aviary_session' } });
+    expect(doc.paths['/api/v1/people'].post.security).toEqual(expect.arrayContaining([{ bearer: [] }, { cookie: [] }]));
+  });
+});
+
 describe('sessions', () => {
   it('are listed and ended by their owner and by admins; /me names the CSRF cookie and header', async () => {
     const b = await login(t, 'vera@example.com');

@@ -1,5 +1,6 @@
 import { BadGatewayException, BadRequestException, ForbiddenException, Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
+import { stringifySetCookie } from 'cookie';
 import * as client from 'openid-client';
 import type { AviaryRequest, Role } from '../common/actor.js';
 import { readCookie, setSessionCookies } from '../common/session-cookies.js';
@@ -40,6 +41,10 @@ export class OidcService {
     return oidc;
   }
 
+  private get flowCookie() {
+    return { path: FLOW_PATH, httpOnly: true, sameSite: 'lax', secure: this.config.publicUrl.startsWith('https:') } as const;
+  }
+
   private get redirectUri(): string {
     return `${this.config.publicUrl}${FLOW_PATH}/callback`;
   }
@@ -56,9 +61,8 @@ export class OidcService {
       code_challenge: await client.calculatePKCECodeChallenge(flow.verifier),
       code_challenge_method: 'S256',
     });
-    const secure = this.config.publicUrl.startsWith('https:') ? '; Secure' : '';
     const value = Buffer.from(JSON.stringify(flow)).toString('base64url');
-    res.setHeader('Set-Cookie', `${FLOW_COOKIE}=${value}; Path=${FLOW_PATH}; Max-Age=${FLOW_TTL_S}; HttpOnly; SameSite=Lax${secure}`);
+    res.setHeader('Set-Cookie', stringifySetCookie({ name: FLOW_COOKIE, value, maxAge: FLOW_TTL_S, ...this.flowCookie }));
     return url.href;
   }
 
@@ -100,8 +104,8 @@ export class OidcService {
     }
     const name = typeof claims.name === 'string' && claims.name !== '' ? claims.name.slice(0, 200) : email.split('@')[0];
     const session = await this.people.signInWithOidc({ subject: `${idClaims.iss} ${idClaims.sub}`, email, name, role }, clientInfo);
-    setSessionCookies(res, session, this.config.publicUrl.startsWith('https:'));
-    res.appendHeader('Set-Cookie', `${FLOW_COOKIE}=; Path=${FLOW_PATH}; Max-Age=0; HttpOnly; SameSite=Lax`);
+    setSessionCookies(res, session, this.flowCookie.secure);
+    res.appendHeader('Set-Cookie', stringifySetCookie({ name: FLOW_COOKIE, value: '', maxAge: 0, ...this.flowCookie }));
     return `${this.config.publicUrl}/`;
   }
 
