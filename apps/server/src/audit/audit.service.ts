@@ -5,7 +5,7 @@ import type { Actor } from '../common/actor.js';
 import { type Page, toPage } from '../common/paging.js';
 import { sql } from '../database/sql.js';
 import { isUuid } from '../common/uuid.js';
-import { enqueueWebhookEvent } from '../webhooks/events.js';
+import { outboxParams, outboxStatement, webhookEventOf } from '../webhooks/events.js';
 import type { AuditQuery } from './dto/audit-query.dto.js';
 
 /** One audit entry as a write describes it. */
@@ -55,33 +55,32 @@ interface AuditRow {
 export class AuditService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Records an entry inside the write's own transaction, and the webhook event it is, if any. */
+  /** Records an entry inside the write's own transaction, and in the same statement the webhook
+   *  event it is, if any. */
   async record(manager: EntityManager, actor: Actor, entry: AuditEntry): Promise<void> {
-    const [row] = await sql<{ created_at: Date }>(
-      manager,
-      `INSERT INTO audit_events (actor_key_id, actor_name, action, resource_type, resource_key, environment,
+    const insert = `INSERT INTO audit_events (actor_key_id, actor_name, action, resource_type, resource_key, environment,
          revision, revisions, before, after, reason, request_id, actor_person_id, actor_email, actor_via)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-       RETURNING created_at`,
-      [
-        actor.keyId,
-        actor.name,
-        entry.action,
-        entry.resourceType,
-        entry.resourceKey,
-        entry.environment ?? null,
-        entry.revision ?? null,
-        entry.revisions ? JSON.stringify(entry.revisions) : null,
-        entry.before === undefined ? null : JSON.stringify(entry.before),
-        entry.after === undefined ? null : JSON.stringify(entry.after),
-        entry.reason ?? null,
-        actor.requestId ?? null,
-        actor.personId ?? null,
-        actor.email ?? null,
-        actor.via ?? (actor.keyId ? 'key' : 'system'),
-      ],
-    );
-    await enqueueWebhookEvent(manager, actor, entry, row!.created_at);
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`;
+    const params = [
+      actor.keyId,
+      actor.name,
+      entry.action,
+      entry.resourceType,
+      entry.resourceKey,
+      entry.environment ?? null,
+      entry.revision ?? null,
+      entry.revisions ? JSON.stringify(entry.revisions) : null,
+      entry.before === undefined ? null : JSON.stringify(entry.before),
+      entry.after === undefined ? null : JSON.stringify(entry.after),
+      entry.reason ?? null,
+      actor.requestId ?? null,
+      actor.personId ?? null,
+      actor.email ?? null,
+      actor.via ?? (actor.keyId ? 'key' : 'system'),
+    ];
+    const event = webhookEventOf(actor, entry, new Date());
+    if (event === undefined) await sql(manager, insert, params);
+    else await sql(manager, `WITH audited AS (${insert} RETURNING id), ${outboxStatement(params.length + 1)}`, [...params, ...outboxParams(event)]);
   }
 
   /** Newest first, filtered, paged by id. */

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
 import type { AuditEntry } from '../audit/audit.service.js';
 import type { Actor } from '../common/actor.js';
-import { sql } from '../database/sql.js';
 
 /** The events a subscription may ask for (`*`: all). */
 export const WEBHOOK_EVENTS = [
@@ -40,7 +38,8 @@ const EVENT_OF_ACTION: Record<string, WebhookEventType> = {
 export interface WebhookPayload {
   /** The idempotency key: the same on every attempt and redelivery. */
   id: string;
-  type: WebhookEventType;
+  /** `webhook.test` only for `POST /api/v1/webhooks/:id/test`, which no one subscribes to. */
+  type: WebhookEventType | 'webhook.test';
   time: string;
   environment: string | null;
   revision: number | null;
@@ -56,16 +55,9 @@ export interface WebhookPayload {
   requestId: string | null;
 }
 
-/**
- * The outbox: called inside the write's transaction with its audit entry. When the entry is an
- * event some enabled subscription wants, one event row and one delivery row per such subscription
- * are written in the same statement, so a write that rolls back sends nothing and a committed
- * one is delivered even if this instance dies right after the commit.
- */
-export async function enqueueWebhookEvent(manager: EntityManager, actor: Actor, entry: AuditEntry, at: Date): Promise<void> {
-  const type = EVENT_OF_ACTION[entry.action] ?? (roleChanged(entry) ? 'person.role-changed' : undefined);
-  if (type === undefined) return;
-  const payload: WebhookPayload = {
+/** What a subscriber receives for an audit entry. */
+export function webhookPayload(type: WebhookPayload['type'], actor: Actor, entry: AuditEntry, at: Date): WebhookPayload {
+  return {
     id: randomUUID(),
     type,
     time: at.toISOString(),
@@ -80,21 +72,38 @@ export async function enqueueWebhookEvent(manager: EntityManager, actor: Actor, 
     after: entry.after ?? null,
     requestId: actor.requestId ?? null,
   };
-  await sql(
-    manager,
-    `WITH targets AS (
+}
+
+/** The webhook event an audit entry is, if it is one. */
+export function webhookEventOf(actor: Actor, entry: AuditEntry, at: Date): WebhookPayload | undefined {
+  const type = EVENT_OF_ACTION[entry.action] ?? (roleChanged(entry) ? 'person.role-changed' : undefined);
+  return type === undefined ? undefined : webhookPayload(type, actor, entry, at);
+}
+
+/**
+ * The outbox, as the tail of the statement that writes the event's audit entry (`AuditService`):
+ * when some enabled subscription wants the event, one event row and one delivery row per such
+ * subscription, in the write's own transaction. So a write that rolls back sends nothing, a
+ * committed one is delivered even if this instance dies right after the commit, and a write
+ * costs no extra round trip. Its parameters (`outboxParams`) start at `$first`.
+ */
+export function outboxStatement(first: number): string {
+  const [id, type, environment, payload] = [first, first + 1, first + 2, first + 3].map((n) => `$${n}`);
+  return `targets AS (
        SELECT id FROM webhooks
-        WHERE enabled AND ($2 = ANY(events) OR '*' = ANY(events))
-          AND (environments IS NULL OR $3::text IS NULL OR $3 = ANY(environments))
+        WHERE enabled AND (${type} = ANY(events) OR '*' = ANY(events))
+          AND (environments IS NULL OR ${environment}::text IS NULL OR ${environment} = ANY(environments))
      ), event AS (
        INSERT INTO webhook_events (id, type, environment, payload)
-       SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM targets)
+       SELECT ${id}, ${type}, ${environment}, ${payload} WHERE EXISTS (SELECT 1 FROM targets)
        RETURNING id, seq
      )
      INSERT INTO webhook_deliveries (webhook_id, event_id, seq)
-     SELECT targets.id, event.id, event.seq FROM targets, event`,
-    [payload.id, type, payload.environment, JSON.stringify(payload)],
-  );
+     SELECT targets.id, event.id, event.seq FROM targets, event`;
+}
+
+export function outboxParams(event: WebhookPayload): unknown[] {
+  return [event.id, event.type, event.environment, JSON.stringify(event)];
 }
 
 function roleChanged(entry: AuditEntry): boolean {

@@ -29,6 +29,7 @@ const VERBS: Record<WebhookPayload['type'], string> = {
   'person.invited': 'invited',
   'person.role-changed': 'given a new role',
   'webhook.disabled': 'disabled',
+  'webhook.test': 'test event',
 };
 
 /** One line a person reads at a glance: "🛑 checkout-v2 killed in production by the rollout

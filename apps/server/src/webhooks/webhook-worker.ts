@@ -75,11 +75,20 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
       labelNames: ['outcome'],
       registers: [metrics.registry],
     });
-    const queue = () =>
-      sql<{ depth: number; oldest: number | null }>(
-        dataSource.manager,
-        "SELECT count(*)::int AS depth, extract(epoch FROM now() - min(created_at))::float AS oldest FROM webhook_deliveries WHERE state = 'pending'",
-      );
+    // One query serves both gauges of a scrape.
+    let read: { at: number; rows: Promise<Array<{ depth: number; oldest: number | null }>> } | undefined;
+    const queue = () => {
+      if (read === undefined || Date.now() - read.at > 1000) {
+        read = {
+          at: Date.now(),
+          rows: sql(
+            dataSource.manager,
+            "SELECT count(*)::int AS depth, extract(epoch FROM now() - min(created_at))::float AS oldest FROM webhook_deliveries WHERE state = 'pending'",
+          ),
+        };
+      }
+      return read.rows;
+    };
     new Gauge({
       name: 'aviary_webhook_queue_depth',
       help: 'Webhook deliveries not yet delivered (whole installation)',

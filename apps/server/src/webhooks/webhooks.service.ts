@@ -8,7 +8,7 @@ import type { Actor } from '../common/actor.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { sql } from '../database/sql.js';
 import type { CreatedWebhookView, CreateWebhookDto, UpdateWebhookDto, WebhookView } from './dto/webhook.dto.js';
-import type { WebhookPayload } from './events.js';
+import { webhookPayload } from './events.js';
 import { checkTarget } from './target-guard.js';
 import { WebhookWorker } from './webhook-worker.js';
 
@@ -107,9 +107,10 @@ export class WebhooksService {
       const view = toView(row!);
       await tx.record({ action: 'webhook.update', resourceType: 'webhook', resourceKey: id, before: toView(before), after: view, reason: dto.reason });
       return view;
-    }).finally(() => {
+    }).then((view) => {
       this.worker.subscriptionAdded();
       this.worker.wake();
+      return view;
     });
   }
 
@@ -163,29 +164,15 @@ export class WebhooksService {
     this.worker.wake();
   }
 
-  /** Queues a `webhook.test`-style ping: a `flag.updated`-shaped event only this subscription gets. */
+  /** Queues a `webhook.test` event that only this subscription gets. */
   async test(actor: Actor, id: string): Promise<{ eventId: string }> {
     await this.row(id);
-    const payload = {
-      id: randomUUID(),
-      type: 'webhook.test',
-      time: new Date().toISOString(),
-      environment: null,
-      revision: null,
-      revisions: null,
-      actor: { type: actor.keyId === null ? 'system' : 'key', id: actor.keyId, name: actor.name },
-      resource: { type: 'webhook', key: id },
-      action: 'webhook.test',
-      reason: 'a test event',
-      before: null,
-      after: null,
-      requestId: actor.requestId ?? null,
-    } as unknown as WebhookPayload;
+    const payload = webhookPayload('webhook.test', actor, { action: 'webhook.test', resourceType: 'webhook', resourceKey: id, reason: 'a test event' }, new Date());
     await sql(
       this.dataSource.manager,
-      `WITH event AS (INSERT INTO webhook_events (id, type, environment, payload) VALUES ($1, 'webhook.test', NULL, $2) RETURNING id, seq)
-       INSERT INTO webhook_deliveries (webhook_id, event_id, seq) SELECT $3, id, seq FROM event`,
-      [payload.id, JSON.stringify(payload), id],
+      `WITH event AS (INSERT INTO webhook_events (id, type, environment, payload) VALUES ($1, $2, NULL, $3) RETURNING id, seq)
+       INSERT INTO webhook_deliveries (webhook_id, event_id, seq) SELECT $4, id, seq FROM event`,
+      [payload.id, payload.type, JSON.stringify(payload), id],
     );
     this.worker.wake();
     return { eventId: payload.id };
