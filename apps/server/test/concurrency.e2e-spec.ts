@@ -12,7 +12,9 @@ const revision = async (env: string) => (await api().get(`/api/v1/environments/$
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  t = await startApp({ DATABASE_URL: db.url, AVIARY_DB_POOL_SIZE: '20' });
+  // 1,000 writes queue for 20 connections; on a loaded machine the last one waits longer than the
+  // default 5 s for its turn, which is the pool doing its job, not the database being unreachable.
+  t = await startApp({ DATABASE_URL: db.url, AVIARY_DB_POOL_SIZE: '20', AVIARY_DB_CONNECT_TIMEOUT_MS: '120000' });
   // Records what reaches the live rulesets after commit, then lets it through.
   const live = t.app.get(LiveRulesets);
   const committed = live.committed.bind(live);
