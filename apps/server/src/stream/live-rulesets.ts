@@ -102,12 +102,15 @@ export class LiveRulesets {
     return this.keysById.get(id);
   }
 
-  /** A change committed by this instance: published to the others and applied here at once. The
-   *  publish goes out first, so the other instances do not wait for this one's own fan-out. */
+  /**
+   * A change committed by this instance: published to the others and applied here at once. The
+   * publish goes out first, so the other instances do not wait for this one's own fan-out, and is
+   * not waited for: it cannot fail the write (a lost message is found by the revision check), and
+   * the write answers once the change is in this instance's snapshot, not after Redis' reply.
+   */
   async committed(change: RulesetChange): Promise<void> {
-    const published = this.bus.publish(change);
+    void this.bus.publish(change);
     await this.receive(change);
-    await published;
   }
 
   /** Applies a change from anywhere; duplicates, stale ones and other installations' are ignored. */

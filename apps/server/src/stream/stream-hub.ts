@@ -31,6 +31,7 @@ export class StreamHub {
   /** Credentials whose streams were ended, with when: a stream authenticated just before the
    *  revocation may reach `open` after it, and must not. */
   private readonly refused = new Map<CredentialRef, number>();
+  private readonly pending: Array<() => void> = [];
 
   constructor(private readonly heartbeatMs = 15_000) {}
 
@@ -69,11 +70,35 @@ export class StreamHub {
 
   /** The environment's history was rewound: every subscriber gets its ruleset, marked as a reset. */
   reset(environment: string, snapshot: RulesetSnapshot): void {
-    for (const sub of this.byEnvironment.get(environment) ?? []) this.sendRuleset(sub, snapshot, true);
+    this.defer(() => {
+      for (const sub of this.byEnvironment.get(environment) ?? []) this.sendRuleset(sub, snapshot, true);
+    });
   }
 
-  /** Pushes a committed change, already applied to `snapshot`, to every subscriber of its environment. */
+  /** Pushes a committed change, already applied to `snapshot`, to every subscriber of its
+   *  environment, once the current turn of the event loop is over (see `defer`). */
   publish(change: RulesetChange, snapshot: RulesetSnapshot): void {
+    this.defer(() => this.fanOut(change, snapshot));
+  }
+
+  /**
+   * Runs `send` after the work of this turn: the write that committed a change answers its caller
+   * before this instance writes the change to its open streams (thousands of sockets), as the
+   * other instances do, instead of making the caller wait for them. The snapshot the change went
+   * into is already current, so an evaluation after the answer sees it. One queue keeps the
+   * sends in the order they were asked for.
+   */
+  private defer(send: () => void): void {
+    this.pending.push(send);
+    if (this.pending.length > 1) return;
+    setImmediate(() => {
+      // Sends queued by these sends (none today) run in this same pass, in order.
+      for (let i = 0; i < this.pending.length; i++) this.pending[i]();
+      this.pending.length = 0;
+    });
+  }
+
+  private fanOut(change: RulesetChange, snapshot: RulesetSnapshot): void {
     const set = this.byEnvironment.get(change.environment);
     if (set === undefined || set.size === 0) return;
     // Server keys all receive the same bytes: serialize once.
