@@ -7,6 +7,7 @@
 //   BENCH_MEMBERS (200000)  BENCH_ENVIRONMENTS (50): the cohort's size and the larger setup's
 //   environments; BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres)
 // Not yet measured here (issue 18): member deltas on the stream and the upload's time and memory.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { loadavg } from 'node:os';
@@ -17,6 +18,22 @@ const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 200_000);
 const ENVIRONMENTS = Number(process.env.BENCH_ENVIRONMENTS ?? 50);
 const PG_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const TOKEN = 'ava_bench_cohorts_0123456789abcdef';
+
+if (process.argv[2] === '--sdk') {
+  // A Node SDK client holding the ruleset, in a process of its own: its memory beside the raw bytes
+  // of the member keys (one flag evaluated, so the member sets exist too).
+  const [url, key] = process.argv.slice(3);
+  const { createClient } = await import('../packages/node/dist/index.js');
+  const heap = () => (globalThis.gc(), process.memoryUsage());
+  const before = heap();
+  const client = createClient({ url, sdkKey: key });
+  await client.ready();
+  const member = client.isEnabled('gated', { key: 'user-1' });
+  const after = heap();
+  await client.close();
+  console.log(JSON.stringify({ member, heapMb: (after.heapUsed - before.heapUsed) / 1e6, externalMb: (after.external - before.external) / 1e6 }));
+  process.exit(0);
+}
 
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
@@ -69,8 +86,9 @@ async function measure(environments) {
     const rss = rssMb(server.child.pid);
     const raw = await rulesetBytes(server.url, secret, false);
     const gzip = await rulesetBytes(server.url, secret, true);
+    const sdk = JSON.parse(execFileSync(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, '--sdk', server.url, secret], { encoding: 'utf8' }));
     await stopServer(server.child);
-    return { environments: count, startMs, rss, raw, gzip };
+    return { environments: count, startMs, rss, raw, gzip, sdk };
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
@@ -86,4 +104,7 @@ console.log('| environments | start s | RSS after start MB | server-key ruleset 
 console.log('|--------------|---------|--------------------|-----------------------|---------|');
 for (const r of rows) console.log(`| ${String(r.environments).padStart(12)} | ${(r.startMs / 1000).toFixed(1).padStart(7)} | ${r.rss.toFixed(0).padStart(18)} | ${mb(r.raw).padStart(21)} | ${mb(r.gzip).padStart(7)} |`);
 console.log(`\nmemory with ${many.environments} environments vs ${one.environments}: ${(many.rss / one.rss).toFixed(2)}x (goal <= 1.2x); start with ${many.environments}: ${(many.startMs / 1000).toFixed(1)} s (goal <= 5 s)`);
+const keyBytes = Array.from({ length: MEMBERS }, (_, i) => `user-${i + 1}`).reduce((n, k) => n + k.length, 0);
+const sdk = many.sdk;
+console.log(`Node SDK holding that ruleset: ${(sdk.heapMb + sdk.externalMb).toFixed(1)} MB (heap ${sdk.heapMb.toFixed(1)}, external ${sdk.externalMb.toFixed(1)}) for ${(keyBytes / 1e6).toFixed(1)} MB of member keys: ${((sdk.heapMb + sdk.externalMb) * 1e6 / keyBytes).toFixed(1)}x (goal <= 2x); a member evaluated ${sdk.member ? 'on' : 'OFF (wrong)'}`);
 console.log(`1-min load average ${loadavg()[0].toFixed(1)}`);
