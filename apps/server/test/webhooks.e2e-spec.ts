@@ -170,7 +170,7 @@ describe('delivery', () => {
       reason: 'errors up',
       resource: { type: 'flag-config', key: 'hooked' },
       actor: { type: 'key' },
-      link: 'https://flags.example.com/flags/hooked?environment=production',
+      link: 'https://flags.example.com/flags/hooked?env=production',
     });
     expect(receiver.received.some((r) => r.body.environment === 'development')).toBe(false);
   });

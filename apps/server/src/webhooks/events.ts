@@ -79,7 +79,7 @@ export function webhookPayload(type: WebhookPayload['type'], actor: Actor, entry
 /** The dashboard's page of an event's resource, under `publicUrl` (docs/webhooks.md lists them). */
 export function dashboardLink(publicUrl: string, event: Pick<WebhookPayload, 'resource' | 'environment' | 'before' | 'after'>): string {
   const key = encodeURIComponent(event.resource.key);
-  const env = event.environment === null ? '' : `?environment=${encodeURIComponent(event.environment)}`;
+  const env = event.environment === null ? '' : `?env=${encodeURIComponent(event.environment)}`;
   switch (event.resource.type) {
     case 'flag':
     case 'flag-config':
