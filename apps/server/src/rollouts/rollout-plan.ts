@@ -1,6 +1,6 @@
 import type { GuardVerdictView, PlanHistoryView, PlanWarningView, RolloutPlanView } from './dto/rollout-plan.dto.js';
 import { METRIC_SOURCES, type MetricSource } from '../metrics/metric-source.js';
-import { isActive, type PlanFields, type PlanStep } from './plan-lifecycle.js';
+import { type InsufficientDataPolicy, isActive, type PlanFields, type PlanStep } from './plan-lifecycle.js';
 import type { GuardSpec } from '@aviary/guard';
 
 /** A guard as stored: the request's, with the false-alarm rate filled in. Without `sources` it
@@ -18,6 +18,9 @@ export interface PlanRow extends PlanFields {
   steps: PlanStep[];
   guard: StoredGuard | null;
   require_approval: boolean;
+  /** double precision: pg answers a number. */
+  max_hold_seconds: number | null;
+  on_insufficient_data: InsufficientDataPolicy;
   looks: number;
   verdict: GuardVerdictView | null;
   warnings: PlanWarningView[];
@@ -50,6 +53,9 @@ export function toPlanView(row: PlanRow, history?: HistoryRow[]): RolloutPlanVie
     steps: row.steps,
     guard: row.guard && { sources: [...METRIC_SOURCES], ...row.guard },
     requireApproval: row.require_approval,
+    maxHoldSeconds: row.max_hold_seconds,
+    onInsufficientData: row.on_insufficient_data,
+    evidenceDeadlineAt: row.guard && row.state === 'running' ? iso(row.evidence_deadline_at) : null,
     startedAt: iso(row.started_at),
     stepStartedAt: iso(row.step_started_at),
     nextStepAt: iso(row.next_step_at),

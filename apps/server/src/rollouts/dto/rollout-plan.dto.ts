@@ -6,11 +6,17 @@ import {
 import { ReasonDto } from '../../common/reason.dto.js';
 import { IsFiniteNumber, IsNumberWithDecimals, IsResourceKey, KnownElsewhere, NOT_EMPTY } from '../../common/validation.js';
 import { METRIC_SOURCES, type MetricSource } from '../../metrics/metric-source.js';
-import { PLAN_STATES, type PlanState } from '../plan-lifecycle.js';
+import { INSUFFICIENT_DATA_POLICIES, type InsufficientDataPolicy, PLAN_STATES, type PlanState } from '../plan-lifecycle.js';
 
 export const MAX_STEPS = 20;
 /** 30 days. */
 export const MAX_HOLD_SECONDS = 2_592_000;
+/** 120 days: the default longest hold of the longest hold. */
+export const MAX_MAX_HOLD_SECONDS = 4 * MAX_HOLD_SECONDS;
+
+const MAX_HOLD_DESCRIPTION =
+  'How long a guarded step may hold in all, waiting for the guard to judge it (both arms at minSamples, no breach), ' +
+  'before the plan pauses with insufficient-data; at least holdSeconds. Default: the plan\'s maxHoldSeconds, else 4 × holdSeconds';
 
 export class PlanStepDto {
   @ApiProperty({ minimum: 0, maximum: 100, example: 5, description: 'The rule\'s rollout percentage at this step; at most three decimals' })
@@ -24,6 +30,13 @@ export class PlanStepDto {
   @Min(0)
   @Max(MAX_HOLD_SECONDS)
   holdSeconds!: number;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: MAX_MAX_HOLD_SECONDS, example: 1200, description: MAX_HOLD_DESCRIPTION })
+  @IsOptional()
+  @IsNumberWithDecimals(3, 'a number of seconds')
+  @Min(0)
+  @Max(MAX_MAX_HOLD_SECONDS)
+  maxHoldSeconds?: number;
 }
 
 export class PlanGuardDto {
@@ -99,6 +112,22 @@ export class CreateRolloutPlanDto extends ReasonDto {
   @Type(() => PlanGuardDto)
   guard?: PlanGuardDto;
 
+  @ApiPropertyOptional({ minimum: 0, maximum: MAX_MAX_HOLD_SECONDS, description: `${MAX_HOLD_DESCRIPTION} (for every step that sets none)` })
+  @IsOptional()
+  @IsNumberWithDecimals(3, 'a number of seconds')
+  @Min(0)
+  @Max(MAX_MAX_HOLD_SECONDS)
+  maxHoldSeconds?: number;
+
+  @ApiPropertyOptional({
+    enum: INSUFFICIENT_DATA_POLICIES,
+    default: 'pause',
+    description: 'A guarded step whose longest hold ends before the guard could judge it: `pause` the plan (insufficient-data), or `continue` widening blind',
+  })
+  @IsOptional()
+  @IsIn(INSUFFICIENT_DATA_POLICIES)
+  onInsufficientData?: InsufficientDataPolicy;
+
   @ApiPropertyOptional({ default: false, description: 'Wait in awaiting-approval before each widening' })
   @IsOptional()
   @IsBoolean()
@@ -129,7 +158,7 @@ export class GuardVerdictView {
 }
 
 export class PlanWarningView {
-  @ApiProperty({ enum: ['no-traffic', 'sample-ratio-mismatch', 'flag-disabled', 'step-failed'] }) code!: string;
+  @ApiProperty({ enum: ['no-traffic', 'sample-ratio-mismatch', 'flag-disabled', 'step-failed', 'insufficient-data'] }) code!: string;
   @ApiProperty({ type: Number, nullable: true }) stepIndex!: number | null;
   @ApiProperty() at!: string;
   @ApiProperty() message!: string;
@@ -157,6 +186,10 @@ export class RolloutPlanView {
   @ApiProperty({ type: [PlanStepDto] }) steps!: PlanStepDto[];
   @ApiProperty({ type: PlanGuardDto, nullable: true }) guard!: Required<PlanGuardDto> | null;
   @ApiProperty() requireApproval!: boolean;
+  @ApiProperty({ type: Number, nullable: true, description: 'The plan\'s maxHoldSeconds; null: 4 × each step\'s hold' }) maxHoldSeconds!: number | null;
+  @ApiProperty({ enum: INSUFFICIENT_DATA_POLICIES }) onInsufficientData!: InsufficientDataPolicy;
+  @ApiProperty({ type: String, nullable: true, description: 'A guarded running plan: past this, the current step pauses the plan unless the guard has judged it' })
+  evidenceDeadlineAt!: string | null;
   @ApiProperty({ type: String, nullable: true }) startedAt!: string | null;
   @ApiProperty({ type: String, nullable: true }) stepStartedAt!: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'When the scheduler acts next (running plans only)' }) nextStepAt!: string | null;
