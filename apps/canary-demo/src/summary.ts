@@ -1,4 +1,4 @@
-import { evaluateGuard, guardThreshold } from '@aviary/guard';
+import { evaluateGuard } from '@aviary/guard';
 import { isError, type RoutedRequest } from './router.js';
 import type { RunRecord, ScenarioName, Timeline, TimelineMarker } from './timeline.js';
 
@@ -58,12 +58,12 @@ const round = (ms: number | null) => (ms === null ? null : Math.round(ms));
 export const METRICS_BUCKET_MS = 10_000;
 
 /**
- * Replays the router's log through the guard's test: cumulative per-arm counts of requests sent
- * since the plan's first metrics bucket began (as the server counts), looked at after every
- * answer; answers the first time it breaches.
+ * Replays the router's log through the guard's test (the server's mSPRT, from @aviary/guard):
+ * cumulative per-arm counts of requests sent since the plan's first metrics bucket began (as the
+ * server counts), looked at after every answer, which the always-valid test allows; answers the
+ * first time it breaches.
  */
-export function firstEvidence(record: Pick<RunRecord, 'log' | 'planStartedAt' | 'guard'>, threshold?: number): number | null {
-  const limit = threshold ?? guardThreshold(record.guard);
+export function firstEvidence(record: Pick<RunRecord, 'log' | 'planStartedAt' | 'guard'>): number | null {
   const since = Math.floor(record.planStartedAt / METRICS_BUCKET_MS) * METRICS_BUCKET_MS;
   const exposed = { numerator: 0, denominator: 0 };
   const control = { numerator: 0, denominator: 0 };
@@ -73,7 +73,7 @@ export function firstEvidence(record: Pick<RunRecord, 'log' | 'planStartedAt' | 
     const arm = entry.arm === 'v2' ? exposed : control;
     arm.denominator += 1;
     if (isError(entry.status)) arm.numerator += 1;
-    if (evaluateGuard(record.guard, exposed, control, limit).breached) return entry.doneAt;
+    if (evaluateGuard(record.guard, exposed, control).breached) return entry.doneAt;
   }
   return null;
 }
@@ -101,7 +101,7 @@ export function summarize(record: RunRecord): RunSummary {
   const canary = log.filter((r) => r.arm === 'v2');
   const rate = (rs: readonly RoutedRequest[]) => (rs.length === 0 ? null : rs.filter((r) => isError(r.status)).length / rs.length);
   const killAt = killTime(record);
-  const evidenceAt = firstEvidence(record, record.plan.verdict?.threshold);
+  const evidenceAt = firstEvidence(record);
   const lastCanary = canary.reduce<number | null>((last, r) => (last === null || r.sentAt > last ? r.sentAt : last), null);
   const end = planEnd(record);
   return {

@@ -224,7 +224,7 @@ describe('guard end to end with synthetic metrics', () => {
     await report('bad', { exposed: [200, 1000], control: [10, 1000] });
     const done = await waitFor(plan.id, (p) => p.state !== 'running');
     expect(done.state).toBe('rolled-back');
-    const expected = /^guard error\/request: exposed 0\.2000 \(200\/1000\) vs control 0\.0100 \(10\/1000\), z = \d+\.\d\d > 4\.26$/;
+    const expected = /^guard error\/request: exposed 0\.2000 \(200\/1000\) vs control 0\.0100 \(10\/1000\), z = \d+\.\d\d, always-valid p = \d\.\de-\d+ ≤ 0\.01 \(mSPRT\)$/;
     expect(done.reason).toMatch(expected);
     expect(done.verdict).toMatchObject({ status: 'breach', breached: true, looks: 1, exposed: { numerator: 200, denominator: 1000 }, control: { numerator: 10, denominator: 1000 } });
     const flag = await config('bad');

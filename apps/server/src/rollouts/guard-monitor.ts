@@ -4,7 +4,6 @@ import type { EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { BUCKET_MS, bucketOf, MetricsService } from '../metrics/metrics.service.js';
 import type { GuardVerdictView } from './dto/rollout-plan.dto.js';
-import { lookIntervalMs, MAX_LOOKS } from './plan-lifecycle.js';
 import type { PlanRow, StoredGuard } from './rollout-plan.js';
 import { RolloutPlansRepository } from './rollout-plans.repository.js';
 
@@ -34,15 +33,15 @@ export class GuardMonitor {
     private readonly plans: RolloutPlansRepository,
   ) {}
 
-  /** One look of the guard at the counts since the plan started. Unchanged counts are not a new
-   *  look: only looks that could decide spend the false-alarm budget. */
+  /** One look of the guard at the counts since the plan started, every scheduler tick: the test is
+   *  always valid, so looking more often costs no false alarms. Unchanged counts are not a new look. */
   async look(manager: EntityManager, plan: PlanRow, guard: StoredGuard, now: Date): Promise<GuardLook> {
-    const next_check_at = new Date(now.getTime() + lookIntervalMs(plan.steps, this.config.schedulerIntervalMs));
+    const next_check_at = new Date(now.getTime() + this.config.schedulerIntervalMs);
     const since = await this.countFrom(manager, plan);
     const { exposed, control } = await this.metrics.guardCounts(manager, plan.environment_id, plan.flag_id, guard, since, guard.sources);
     const last = plan.verdict;
     if (last && sameCounts(last.exposed, exposed) && sameCounts(last.control, control)) return { verdict: last, changes: { next_check_at } };
-    const verdict = evaluateGuard({ ...guard, maxLooks: MAX_LOOKS }, exposed, control);
+    const verdict = evaluateGuard(guard, exposed, control);
     const looks = verdict.status === 'insufficient-data' ? plan.looks : plan.looks + 1;
     const view: GuardVerdictView = { ...verdict, looks, at: now.toISOString() };
     return { verdict: view, changes: { next_check_at, looks, verdict: view } };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  afterHold, approved, awaitingApproval, finished, firstNarrowingStep, gate, held, isActive, isGuarded, lookIntervalMs, maxHoldMs, PLAN_ACTIONS, PLAN_STATES,
+  afterHold, approved, awaitingApproval, finished, firstNarrowingStep, gate, held, isActive, isGuarded, maxHoldMs, PLAN_ACTIONS, PLAN_STATES,
   type PlanAction, type PlanState, PlanTransitionError, paused, resumed, started, stepped, transition,
 } from './plan-lifecycle.js';
 
@@ -59,19 +59,6 @@ describe('firstNarrowingStep', () => {
     [[1, 50, 25, 100], 2],
   ])('%o → %s', (percentages, expected) => {
     expect(firstNarrowingStep(percentages.map((percentage) => ({ percentage, holdSeconds: 1 })))).toBe(expected);
-  });
-});
-
-describe('lookIntervalMs', () => {
-  it('looks every tick while the planned holds allow at most 1,000 looks', () => {
-    expect(lookIntervalMs([{ percentage: 1, holdSeconds: 60 }], 1000)).toBe(1000);
-  });
-
-  it('spaces looks out over long plans', () => {
-    // 1 + 5 + 10 + 10 minutes = 1,560 s: at most 1,000 looks means one every 1.56 s.
-    const steps = [60, 300, 600, 600, 0].map((holdSeconds, i) => ({ percentage: i * 25, holdSeconds }));
-    expect(lookIntervalMs(steps, 1000)).toBe(1560);
-    expect(lookIntervalMs([{ percentage: 1, holdSeconds: 7 * 24 * 3600 }], 1000)).toBe(604_800);
   });
 });
 

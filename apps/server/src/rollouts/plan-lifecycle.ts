@@ -1,7 +1,7 @@
 /**
  * The rollout plan state machine (docs/rollouts.md), free of I/O so it can be tested alone:
  * which action may move a plan from which state, the fields each transition changes, what follows
- * a step's hold, and how often the guard may look.
+ * a step's hold, and whether a guarded step may widen.
  */
 
 import { capitalized, withArticle } from '../common/english.js';
@@ -25,9 +25,6 @@ const TRANSITIONS: Record<PlanAction, { from: readonly PlanState[]; to: PlanStat
   cancel: { from: ACTIVE_STATES, to: 'cancelled' },
   rollback: { from: ACTIVE_STATES, to: 'rolled-back' },
 };
-
-/** Looks the guard's false-alarm rate is split over (docs/rollouts.md: threshold ≈ 4.26 at 1 %). */
-export const MAX_LOOKS = 1000;
 
 export interface PlanStep {
   percentage: number;
@@ -103,13 +100,6 @@ export function afterHold(plan: { stepIndex: number; steps: readonly PlanStep[];
 export function firstNarrowingStep(steps: readonly PlanStep[]): number | undefined {
   const index = steps.findIndex((step, i) => i > 0 && step.percentage < steps[i - 1]!.percentage);
   return index < 0 ? undefined : index;
-}
-
-/** How often the guard may look: every scheduler tick, but no more often than spreads the
- *  planned holds over `MAX_LOOKS` looks, so the per-look threshold keeps its false-alarm rate. */
-export function lookIntervalMs(steps: readonly PlanStep[], tickMs: number, maxLooks = MAX_LOOKS): number {
-  const plannedMs = steps.reduce((sum, step) => sum + step.holdSeconds * 1000, 0);
-  return Math.max(tickMs, Math.ceil(plannedMs / maxLooks));
 }
 
 /** `start`: running from `now`, a guarded plan's first look at once; step 0 follows (`stepped`). */

@@ -5,7 +5,7 @@ import type { GuardSpec } from '@aviary/guard';
 
 /** A guard as stored: the request's, with the false-alarm rate filled in. Without `sources` it
  *  counts every source (the default; the view shows it filled in). */
-export type StoredGuard = Required<Omit<GuardSpec, 'maxLooks'>> & { sources?: MetricSource[] };
+export type StoredGuard = Required<GuardSpec> & { sources?: MetricSource[] };
 
 /** A `rollout_plans` row with its environment's and flag's keys. */
 export interface PlanRow extends PlanFields {
@@ -84,13 +84,14 @@ function toHistoryView(row: HistoryRow): PlanHistoryView {
   };
 }
 
-/** The kill reason of a breach, naming the guard and the numbers:
- *  `guard error/request: exposed 0.1500 (30/200) vs control 0.0100 (20/2000), z = 6.04 > 4.26`. */
+/** The kill reason of a breach, naming the guard and the numbers: `guard error/request: exposed
+ *  0.1500 (30/200) vs control 0.0100 (20/2000), z = 5.30, always-valid p = 2.0e-4 ≤ 0.01 (mSPRT)`. */
 export function breachReason(guard: StoredGuard, verdict: GuardVerdictView): string {
   const arm = (ratio: number, counts: { numerator: number; denominator: number }) =>
     `${ratio.toFixed(4)} (${counts.numerator}/${counts.denominator})`;
   return (
     `guard ${guard.numerator}/${guard.denominator}: exposed ${arm(verdict.exposedRatio, verdict.exposed)} ` +
-    `vs control ${arm(verdict.controlRatio, verdict.control)}, z = ${verdict.z.toFixed(2)} > ${verdict.threshold.toFixed(2)}`
+    `vs control ${arm(verdict.controlRatio, verdict.control)}, z = ${verdict.z.toFixed(2)}, ` +
+    `always-valid p = ${verdict.pValue.toExponential(1)} ≤ ${guard.falseAlarmRate} (mSPRT)`
   );
 }

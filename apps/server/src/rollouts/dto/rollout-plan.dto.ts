@@ -147,8 +147,10 @@ export class ArmCountsView {
 export class GuardVerdictView {
   @ApiProperty({ enum: ['ok', 'breach', 'insufficient-data'] }) status!: 'ok' | 'breach' | 'insufficient-data';
   @ApiProperty() breached!: boolean;
-  @ApiProperty() z!: number;
-  @ApiProperty({ description: 'The z a look must exceed' }) threshold!: number;
+  @ApiProperty({ description: 'The Wald statistic of exposed − (1 + maxRelativeIncrease) × control, for people; the decision is the mSPRT\'s' }) z!: number;
+  @ApiProperty({ description: 'log of the mixture SPRT likelihood ratio at this look' }) logLikelihoodRatio!: number;
+  @ApiProperty({ description: 'ln(1 / falseAlarmRate): the logLikelihoodRatio at which the guard breaches' }) threshold!: number;
+  @ApiProperty({ description: 'Always-valid p-value of this look, min(1, 1/likelihood ratio): a breach when at most falseAlarmRate' }) pValue!: number;
   @ApiProperty() exposedRatio!: number;
   @ApiProperty() controlRatio!: number;
   @ApiProperty({ type: ArmCountsView }) exposed!: ArmCountsView;
