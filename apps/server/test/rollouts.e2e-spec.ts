@@ -15,12 +15,13 @@ interface Plan {
   id: string;
   state: string;
   stepIndex: number | null;
-  verdict: { status: string; looks: number; exposed: object; control: object } | null;
+  verdict: { status: string; looks: number; exposed: object; control: object; guards?: Array<{ guard: string; status: string }> } | null;
   warnings: Array<{ code: string; stepIndex: number | null; message: string }>;
   outcome: string | null;
   reason: string | null;
   nextStepAt: string | null;
   guard: object | null;
+  guards: object[];
   history?: Array<{ type: string; actor: string; stepIndex: number | null; percentage: number | null; revision: number | null; reason: string | null; verdict: object | null }>;
 }
 
@@ -309,6 +310,66 @@ describe('evidence before widening', () => {
     expect(held.warnings.map((w) => w.code)).toEqual(['insufficient-data', 'insufficient-data']); // not no-traffic beside a widening
     expect(await percentage('silent')).toBe(5);
     await act(plan.id, 'cancel').expect(200);
+  });
+});
+
+/** Latency values per arm as the SDKs report them: count, sum and sum of squares. */
+async function reportLatency(flag: string, arms: { exposed: number[]; control: number[] }): Promise<void> {
+  const row = (enabled: boolean, values: number[]) => ({
+    event: 'latency', flag, enabled, count: values.length, sum: values.reduce((a, b) => a + b, 0), sumSquares: values.reduce((a, b) => a + b * b, 0),
+  });
+  await api().post('/sdk/v1/metrics').set(auth(serverKey)).send({ start: Date.now() - 1000, end: Date.now(), events: [row(true, arms.exposed), row(false, arms.control)] }).expect(202);
+}
+
+/** n values spread evenly 20 either side of mean (whole cycles of 41 when n is a multiple of 41: exactly that mean). */
+const around = (mean: number, n: number) => Array.from({ length: n }, (_, i) => mean - 20 + (i % 41));
+const LATENCY = { metric: 'latency', maxRelativeIncrease: 0.2, minSamples: 100 };
+
+describe('several guards, and mean guards', () => {
+  it('any breach rolls back: a latency guard catches a slow canary whose errors look fine', async () => {
+    await canaryFlag('slow');
+    const plan = await createPlan('slow', { steps: [{ percentage: 50, holdSeconds: 30 }, { percentage: 100, holdSeconds: 0 }], guards: [GUARD, LATENCY], start: true });
+    expect(plan.guards).toEqual([{ ...GUARD, falseAlarmRate: 0.01, sources: ['server', 'client'] }, { ...LATENCY, falseAlarmRate: 0.01, sources: ['server', 'client'] }]);
+    expect(plan.guard).toEqual(plan.guards[0]);
+    await report('slow', { exposed: [10, 1000], control: [10, 1000] });
+    await reportLatency('slow', { exposed: around(300, 410), control: around(180, 410) });
+    const done = await waitFor(plan.id, (p) => p.state !== 'running');
+    expect(done).toMatchObject({ state: 'rolled-back', verdict: { status: 'breach', guard: 'mean latency', exposed: { count: 410 }, control: { count: 410 } } });
+    expect(done.verdict!.guards!.map((g) => [g.guard, g.status])).toEqual([['error/request', 'ok'], ['mean latency', 'breach']]);
+    expect(done.reason).toMatch(/^guard mean latency: exposed 300\.00 \(n = 410\) vs control 180\.00 \(n = 410\), z = \d+\.\d\d, always-valid p = .* ≤ 0\.01 \(mSPRT\)$/);
+    expect((await config('slow')).enabled).toBe(false);
+  });
+
+  it('a step widens only once every guard judged it; a latency rise within the allowance completes', async () => {
+    await canaryFlag('two-guards');
+    const plan = await createPlan('two-guards', { steps: [{ percentage: 50, holdSeconds: 0.2, maxHoldSeconds: 0.6 }, { percentage: 100, holdSeconds: 0 }], guards: [GUARD, LATENCY], start: true });
+    // Errors have their evidence; latency has none: no widening, a pause naming what is missing.
+    await report('two-guards', { exposed: [10, 1000], control: [10, 1000] });
+    const held = await waitFor(plan.id, (p) => p.state !== 'running');
+    expect(held).toMatchObject({ state: 'paused', stepIndex: 0, verdict: { status: 'insufficient-data', guard: 'mean latency' } });
+    expect(held.reason).toMatch(/exposed 0 of 100 "latency" events needed, control 0 of 100/);
+    expect(await percentage('two-guards')).toBe(50);
+    // Latency 10 % up, within the 20 % allowed: judged ok, the plan widens and completes.
+    await reportLatency('two-guards', { exposed: around(198, 400), control: around(180, 400) });
+    await act(plan.id, 'resume').expect(200);
+    const done = await waitFor(plan.id, (p) => p.state !== 'running');
+    expect(done).toMatchObject({ state: 'completed', verdict: { status: 'ok' } });
+    expect(done.verdict!.guards!.map((g) => g.status)).toEqual(['ok', 'ok']);
+    expect(await percentage('two-guards')).toBe(100);
+  });
+
+  it('400 naming the field for mean guards that also count, both guard and guards, and an empty list', async () => {
+    await canaryFlag('strict-guards');
+    const post = (body: object) => api().post(`${flagPath('strict-guards')}/rollout-plans`).set(auth()).send({ ruleId: 'r1', steps: [{ percentage: 5, holdSeconds: 1 }], ...body });
+    const paths = async (body: object) => {
+      const res = await post(body);
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      return [...new Set(res.body.errors.map((e: { path: string }) => e.path))].sort();
+    };
+    expect(await paths({ guards: [GUARD, { ...LATENCY, numerator: 'error' }] })).toEqual(['guards[1].numerator']);
+    expect(await paths({ guard: GUARD, guards: [GUARD] })).toEqual(['guards']);
+    expect(await paths({ guards: [] })).toEqual(['guards']);
+    expect(await paths({ guards: [{ ...LATENCY, metric: '' }, { maxRelativeIncrease: 1, minSamples: 1 }] })).toEqual(['guards[0].metric', 'guards[1].denominator', 'guards[1].numerator']);
   });
 });
 

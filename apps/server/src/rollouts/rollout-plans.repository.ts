@@ -6,7 +6,7 @@ import type { GuardVerdictView } from './dto/rollout-plan.dto.js';
 import { ACTIVE_STATES, type InsufficientDataPolicy, type PlanState, type PlanStep } from './plan-lifecycle.js';
 import type { HistoryRow, PlanRow, StoredGuard } from './rollout-plan.js';
 
-const PLAN_SELECT = `SELECT p.*, e.key AS environment, f.key AS flag
+const PLAN_SELECT = `SELECT p.*, COALESCE(p.guard, '[]'::jsonb) AS guards, e.key AS environment, f.key AS flag
                        FROM rollout_plans p
                        JOIN environments e ON e.id = p.environment_id
                        JOIN flags f ON f.id = p.flag_id`;
@@ -19,7 +19,7 @@ export interface NewPlan {
   flagId: string;
   ruleId: string;
   steps: PlanStep[];
-  guard: StoredGuard | null;
+  guards: StoredGuard[];
   requireApproval: boolean;
   maxHoldSeconds: number | null;
   onInsufficientData: InsufficientDataPolicy;
@@ -81,7 +81,7 @@ export class RolloutPlansRepository {
         `INSERT INTO rollout_plans (id, environment_id, flag_id, rule_id, state, steps, guard, require_approval, created_by,
                                     max_hold_seconds, on_insufficient_data)
          VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10)`,
-        [plan.id, plan.environmentId, plan.flagId, plan.ruleId, JSON.stringify(plan.steps), plan.guard && JSON.stringify(plan.guard),
+        [plan.id, plan.environmentId, plan.flagId, plan.ruleId, JSON.stringify(plan.steps), plan.guards.length > 0 ? JSON.stringify(plan.guards) : null,
           plan.requireApproval, plan.createdBy, plan.maxHoldSeconds, plan.onInsufficientData],
       );
       return true;

@@ -12,13 +12,14 @@ import type { WriteTransaction } from '../changes/write-transaction.js';
 import type { FlagConfigView } from '../flags/dto/flag-config.dto.js';
 import { FlagConfigsService } from '../flags/flag-configs.service.js';
 import { findLiveFlag } from '../flags/flags.service.js';
-import type { CreateRolloutPlanDto, GuardVerdictView, PlanWarningView, RolloutPlanView } from './dto/rollout-plan.dto.js';
+import { DEFAULT_FALSE_ALARM_RATE } from '@aviary/guard';
+import type { CreateRolloutPlanDto, GuardLookView, GuardVerdictView, PlanWarningView, RolloutPlanView } from './dto/rollout-plan.dto.js';
 import { GuardMonitor } from './guard-monitor.js';
 import {
   afterHold, approved, awaitingApproval, finished, firstNarrowingStep, gate, held, isGuarded, maxHoldMs, type PlanAction, type PlanChanges, paused,
   type PlanStep, PlanTransitionError, resumed, started, stepped, transition,
 } from './plan-lifecycle.js';
-import { breachReason, type PlanRow, toPlanView } from './rollout-plan.js';
+import { breachReason, type PlanRow, type StoredGuard, toPlanView, trafficEvent } from './rollout-plan.js';
 import { type HistoryEntry, RolloutPlansRepository } from './rollout-plans.repository.js';
 
 /** Rollout plans (docs/rollouts.md): each change of a plan is one transaction that locks the plan
@@ -59,7 +60,7 @@ export class RolloutPlansService {
         flagId: flag.id,
         ruleId: dto.ruleId,
         steps: dto.steps.map(({ percentage, holdSeconds, maxHoldSeconds }) => ({ percentage, holdSeconds, ...(maxHoldSeconds === undefined ? {} : { maxHoldSeconds }) })),
-        guard: dto.guard ? { falseAlarmRate: 0.01, ...dto.guard } : null,
+        guards: (dto.guards ?? (dto.guard ? [dto.guard] : [])).map((guard) => ({ falseAlarmRate: DEFAULT_FALSE_ALARM_RATE, ...guard }) as StoredGuard),
         requireApproval: dto.requireApproval ?? false,
         maxHoldSeconds: dto.maxHoldSeconds ?? null,
         onInsufficientData: dto.onInsufficientData ?? 'pause',
@@ -117,7 +118,7 @@ export class RolloutPlansService {
           await this.history(tx, plan, { type: 'paused', actor: by, reason });
           break;
         case 'resume':
-          apply(plan, resumed({ ...plan, maxHoldSeconds: plan.max_hold_seconds }, now, plan.guard !== null, reason ?? null));
+          apply(plan, resumed({ ...plan, maxHoldSeconds: plan.max_hold_seconds }, now, plan.guards.length > 0, reason ?? null));
           await this.history(tx, plan, { type: 'resumed', actor: by, reason });
           break;
         case 'approve':
@@ -179,12 +180,12 @@ export class RolloutPlansService {
     const stepDue = plan.state === 'running' && plan.next_step_at !== null && plan.next_step_at <= now;
     const lookDue = plan.next_check_at !== null && plan.next_check_at <= now;
     let verdict = plan.verdict;
-    if (plan.guard && isGuarded(plan.state) && (stepDue || lookDue)) {
-      const look = await this.monitor.look(tx.manager, plan, plan.guard, now);
+    if (plan.guards.length > 0 && isGuarded(plan.state) && (stepDue || lookDue)) {
+      const look = await this.monitor.look(tx.manager, plan, now);
       apply(plan, look.changes);
       verdict = look.verdict;
-      if (verdict.breached) {
-        const reason = breachReason(plan.guard, verdict);
+      if (look.breach) {
+        const reason = breachReason(look.breach.guard, look.breach.look);
         await this.rollBack(tx, plan, now, reason, system.name, verdict);
         await this.recordAction(tx, system, 'rollback', plan, before, await this.save(tx, plan, now), reason);
         return;
@@ -205,7 +206,7 @@ export class RolloutPlansService {
     }
     const index = plan.step_index!;
     const outcome = afterHold({ stepIndex: index, steps: plan.steps, requireApproval: plan.require_approval });
-    const gated = plan.guard !== null && outcome.next !== 'complete';
+    const gated = plan.guards.length > 0 && outcome.next !== 'complete';
     if (gated) {
       const step = plan.steps[index]!;
       const deadline = plan.evidence_deadline_at ?? new Date(plan.step_started_at!.getTime() + maxHoldMs(step, plan.max_hold_seconds));
@@ -278,7 +279,7 @@ export class RolloutPlansService {
   }
 
   private async start(tx: WriteTransaction, plan: PlanRow, now: Date, by: string, reason?: string): Promise<void> {
-    apply(plan, started(now, plan.guard !== null));
+    apply(plan, started(now, plan.guards.length > 0));
     await this.history(tx, plan, { type: 'started', actor: by, reason });
     const config = await this.step(tx, plan, 0, now, null, reason);
     if (!config.enabled) {
@@ -364,8 +365,16 @@ function checkPlan(dto: CreateRolloutPlanDto): void {
   if (longest >= 0) {
     issues.push({ path: 'maxHoldSeconds', message: `must be at least the holdSeconds of every step that sets no maxHoldSeconds (steps[${longest}].holdSeconds is ${dto.steps[longest]!.holdSeconds})` });
   }
-  if (dto.guard && dto.guard.numerator === dto.guard.denominator) {
-    issues.push({ path: 'guard.denominator', message: 'must name another event than the numerator' });
+  if (dto.guard && dto.guards) issues.push({ path: 'guards', message: 'give either guard or guards, not both' });
+  const guards = dto.guards ? dto.guards.map((g, i) => [g, `guards[${i}]`] as const) : dto.guard ? [[dto.guard, 'guard'] as const] : [];
+  for (const [guard, path] of guards) {
+    if (guard.metric !== undefined) {
+      for (const field of ['numerator', 'denominator'] as const) {
+        if (guard[field] !== undefined) issues.push({ path: `${path}.${field}`, message: 'a mean guard (with metric) has no numerator or denominator' });
+      }
+    } else if (guard.numerator === guard.denominator) {
+      issues.push({ path: `${path}.denominator`, message: 'must name another event than the numerator' });
+    }
   }
   if (issues.length > 0) throw new ValidationFailedException(issues);
 }
@@ -374,10 +383,14 @@ function checkPlan(dto: CreateRolloutPlanDto): void {
  *  verdict: exposed 12 of 100 "request" events needed, control 900 of 100`. */
 function insufficientEvidence(plan: PlanRow, step: PlanStep, index: number, verdict: GuardVerdictView | null, now: Date): string {
   const held = (now.getTime() - plan.step_started_at!.getTime()) / 1000;
-  const guard = plan.guard!;
-  const counts = verdict
-    ? `exposed ${verdict.exposed.denominator} of ${guard.minSamples} "${guard.denominator}" events needed, control ${verdict.control.denominator} of ${guard.minSamples}`
-    : 'no look yet';
+  const looks = verdict ? (verdict.guards ?? [verdict]) : [];
+  const waiting = plan.guards.flatMap((guard, i) => {
+    const look = looks[i];
+    if (!look || look.status !== 'insufficient-data') return [];
+    const n = (arm: GuardLookView['exposed']) => ('count' in arm ? arm.count : arm.denominator);
+    return [`exposed ${n(look.exposed)} of ${guard.minSamples} "${trafficEvent(guard)}" events needed, control ${n(look.control)} of ${guard.minSamples}`];
+  });
+  const counts = waiting.length > 0 ? waiting.join('; ') : 'no look yet';
   return `step ${index + 1} (${step.percentage} %) held ${Math.round(held)} s without the guard's verdict (${counts}); paused instead of widening`;
 }
 

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested,
+  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateIf, ValidateNested,
 } from 'class-validator';
 import { ReasonDto } from '../../common/reason.dto.js';
 import { IsFiniteNumber, IsNumberWithDecimals, IsResourceKey, KnownElsewhere, NOT_EMPTY } from '../../common/validation.js';
@@ -39,26 +39,41 @@ export class PlanStepDto {
   maxHoldSeconds?: number;
 }
 
+export const MAX_GUARDS = 10;
+
 export class PlanGuardDto {
-  @ApiProperty({ example: 'error', maxLength: 128, description: 'Tracked event counted in the ratio\'s numerator' })
+  @ApiPropertyOptional({ example: 'error', maxLength: 128, description: 'A ratio guard: tracked event counted in the ratio\'s numerator' })
+  @ValidateIf((guard: PlanGuardDto) => guard.metric === undefined)
   @IsString()
   @MinLength(1, NOT_EMPTY)
   @MaxLength(128)
-  numerator!: string;
+  numerator?: string;
 
-  @ApiProperty({ example: 'request', maxLength: 128, description: 'Tracked event counted in the ratio\'s denominator' })
+  @ApiPropertyOptional({ example: 'request', maxLength: 128, description: 'A ratio guard: tracked event counted in the ratio\'s denominator' })
+  @ValidateIf((guard: PlanGuardDto) => guard.metric === undefined)
   @IsString()
   @MinLength(1, NOT_EMPTY)
   @MaxLength(128)
-  denominator!: string;
+  denominator?: string;
 
-  @ApiProperty({ minimum: 0, maximum: 100, example: 0.5, description: '0.5: breach when the exposed ratio is above 1.5 × the control\'s' })
+  @ApiPropertyOptional({
+    example: 'latency',
+    maxLength: 128,
+    description: 'A mean guard instead: the tracked value whose mean it watches (`track(\'latency\', ctx, { value: 183 })`); no numerator or denominator then',
+  })
+  @IsOptional()
+  @IsString()
+  @MinLength(1, NOT_EMPTY)
+  @MaxLength(128)
+  metric?: string;
+
+  @ApiProperty({ minimum: 0, maximum: 100, example: 0.5, description: '0.5: breach when the exposed ratio (or mean) is above 1.5 × the control\'s' })
   @IsFiniteNumber()
   @Min(0)
   @Max(100)
   maxRelativeIncrease!: number;
 
-  @ApiProperty({ minimum: 1, maximum: 1_000_000_000, example: 200, description: 'Denominator events each arm needs before the guard decides' })
+  @ApiProperty({ minimum: 1, maximum: 1_000_000_000, example: 200, description: 'Denominator events (a mean guard: values) each arm needs before the guard decides' })
   @IsInt()
   @Min(1)
   @Max(1_000_000_000)
@@ -106,11 +121,20 @@ export class CreateRolloutPlanDto extends ReasonDto {
   @Type(() => PlanStepDto)
   steps!: PlanStepDto[];
 
-  @ApiPropertyOptional({ type: PlanGuardDto })
+  @ApiPropertyOptional({ type: PlanGuardDto, description: 'One guard; or `guards`' })
   @IsOptional()
   @ValidateNested()
   @Type(() => PlanGuardDto)
   guard?: PlanGuardDto;
+
+  @ApiPropertyOptional({ type: [PlanGuardDto], minItems: 1, maxItems: MAX_GUARDS, description: 'Several guards: any breach rolls the plan back; a step widens once every guard judged it' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1, NOT_EMPTY)
+  @ArrayMaxSize(MAX_GUARDS)
+  @ValidateNested({ each: true })
+  @Type(() => PlanGuardDto)
+  guards?: PlanGuardDto[];
 
   @ApiPropertyOptional({ minimum: 0, maximum: MAX_MAX_HOLD_SECONDS, description: `${MAX_HOLD_DESCRIPTION} (for every step that sets none)` })
   @IsOptional()
@@ -144,17 +168,47 @@ export class ArmCountsView {
   @ApiProperty() denominator!: number;
 }
 
-export class GuardVerdictView {
+/** One guard's look. A ratio guard has ratios and counts, a mean guard means and moments. */
+export class GuardLookView {
+  @ApiProperty({ example: 'error/request', description: '`numerator/denominator`, or `mean <metric>`' }) guard!: string;
   @ApiProperty({ enum: ['ok', 'breach', 'insufficient-data'] }) status!: 'ok' | 'breach' | 'insufficient-data';
+  @ApiProperty() breached!: boolean;
+  @ApiProperty() z!: number;
+  @ApiProperty() logLikelihoodRatio!: number;
+  @ApiProperty() threshold!: number;
+  @ApiProperty() pValue!: number;
+  @ApiPropertyOptional() exposedRatio?: number;
+  @ApiPropertyOptional() controlRatio?: number;
+  @ApiPropertyOptional() exposedMean?: number;
+  @ApiPropertyOptional() controlMean?: number;
+  @ApiProperty({ description: 'A ratio guard: { numerator, denominator }; a mean guard: { count, sum, sumSquares }' }) exposed!: ArmCountsView | ArmMomentsView;
+  @ApiProperty() control!: ArmCountsView | ArmMomentsView;
+}
+
+export class ArmMomentsView {
+  @ApiProperty() count!: number;
+  @ApiProperty() sum!: number;
+  @ApiProperty() sumSquares!: number;
+}
+
+/** The plan's verdict: every guard's look, and at the top the deciding one's (a breach, else one
+ *  still without evidence, else the first guard), so a one-guard plan reads as before. */
+export class GuardVerdictView {
+  @ApiProperty({ enum: ['ok', 'breach', 'insufficient-data'], description: 'breach if any guard breached; insufficient-data if any guard has not judged yet' })
+  status!: 'ok' | 'breach' | 'insufficient-data';
+  @ApiPropertyOptional({ description: 'The deciding guard' }) guard?: string;
   @ApiProperty() breached!: boolean;
   @ApiProperty({ description: 'The Wald statistic of exposed − (1 + maxRelativeIncrease) × control, for people; the decision is the mSPRT\'s' }) z!: number;
   @ApiProperty({ description: 'log of the mixture SPRT likelihood ratio at this look' }) logLikelihoodRatio!: number;
   @ApiProperty({ description: 'ln(1 / falseAlarmRate): the logLikelihoodRatio at which the guard breaches' }) threshold!: number;
   @ApiProperty({ description: 'Always-valid p-value of this look, min(1, 1/likelihood ratio): a breach when at most falseAlarmRate' }) pValue!: number;
-  @ApiProperty() exposedRatio!: number;
-  @ApiProperty() controlRatio!: number;
-  @ApiProperty({ type: ArmCountsView }) exposed!: ArmCountsView;
-  @ApiProperty({ type: ArmCountsView }) control!: ArmCountsView;
+  @ApiPropertyOptional() exposedRatio?: number;
+  @ApiPropertyOptional() controlRatio?: number;
+  @ApiPropertyOptional() exposedMean?: number;
+  @ApiPropertyOptional() controlMean?: number;
+  @ApiProperty() exposed!: ArmCountsView | ArmMomentsView;
+  @ApiProperty() control!: ArmCountsView | ArmMomentsView;
+  @ApiPropertyOptional({ type: [GuardLookView], description: 'Each guard\'s look, in the order of `guards`' }) guards?: GuardLookView[];
   @ApiProperty({ description: 'Looks taken with enough data so far' }) looks!: number;
   @ApiProperty() at!: string;
 }
@@ -186,7 +240,8 @@ export class RolloutPlanView {
   @ApiProperty({ enum: PLAN_STATES }) state!: PlanState;
   @ApiProperty({ type: Number, nullable: true, description: 'The step whose percentage is live; null before start' }) stepIndex!: number | null;
   @ApiProperty({ type: [PlanStepDto] }) steps!: PlanStepDto[];
-  @ApiProperty({ type: PlanGuardDto, nullable: true }) guard!: Required<PlanGuardDto> | null;
+  @ApiProperty({ type: PlanGuardDto, nullable: true, description: 'The first guard (of `guards`)' }) guard!: PlanGuardDto | null;
+  @ApiProperty({ type: [PlanGuardDto] }) guards!: PlanGuardDto[];
   @ApiProperty() requireApproval!: boolean;
   @ApiProperty({ type: Number, nullable: true, description: 'The plan\'s maxHoldSeconds; null: 4 × each step\'s hold' }) maxHoldSeconds!: number | null;
   @ApiProperty({ enum: INSUFFICIENT_DATA_POLICIES }) onInsufficientData!: InsufficientDataPolicy;
