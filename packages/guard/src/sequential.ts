@@ -10,18 +10,22 @@
  *
  *   Λ = sqrt(V / (V + τ²)) · exp(τ² θ̂² / (2 V (V + τ²)))
  *
- * (their eq. (11) with V in place of 2σ²/n). Under H0, Λ is a nonnegative martingale with
- * E[Λ] = 1, so by Ville's inequality P(Λ ever ≥ 1/α) ≤ α: the test may look after every event,
- * forever, and keeps its false-alarm rate. It breaches only when θ̂ > 0 (one-sided; the two-sided
- * mixture keeps the one-sided test valid, at a slight cost in power). Like the paper's two-sample
- * test, V is a plug-in estimate, and so is τ (a share of the tolerated level k·μ̄, see
- * `MIXTURE_SCALE`), which makes the guarantee asymptotic; `minSamples` keeps the normal
- * approximation honest.
+ * (their eq. (11) with V in place of 2σ²/n). The guard averages Λ over several mixture widths
+ * τ (`MIXTURE_SCALES`, equal weights): an average of such mixtures is itself a mixture (a
+ * scale mixture of normals over θ), so it keeps every property below, and it decides fast both
+ * on effects near the tolerated level and on ones a hundred times the control's rate (a canary
+ * failing half its requests against 0.5 % errors), where a single narrow τ is slow.
+ * Under H0, Λ is a nonnegative martingale with E[Λ] = 1, so by Ville's inequality P(Λ ever ≥ 1/α)
+ * ≤ α: the test may look after every event, forever, and keeps its false-alarm rate. It breaches
+ * only when θ̂ > 0 (one-sided; the two-sided mixture keeps the one-sided test valid, at a slight
+ * cost in power). Like the paper's two-sample test, V is a plug-in estimate, and so is τ (a
+ * multiple of the tolerated level k·μ̄), which makes the guarantee asymptotic; `minSamples` keeps
+ * the normal approximation honest.
  */
 
-/** τ = MIXTURE_SCALE · k · μ̄: the mixture is centred on effects of that size relative to the
- *  tolerated level, which is where the test decides fastest (bench/guard.mjs compares). */
-export const MIXTURE_SCALE = 1;
+/** τ = scale · k · μ̄ for each scale, Λ averaged over them: effects from a quarter of the
+ *  tolerated level to sixteen times it (bench/guard.mjs compares with the Bonferroni z-test). */
+export const MIXTURE_SCALES = [0.25, 1, 4, 16] as const;
 
 export interface MixtureSprtInput {
   /** θ̂ = μ̂₁ − k·μ̂₀. */
@@ -127,10 +131,10 @@ export function sequentialTest(spec: { maxRelativeIncrease: number; minSamples: 
   // A floor keeps V positive when both arms are perfectly clean or perfectly broken.
   const variance = Math.max(exposed.variance / exposed.n + (k * k * control.variance) / control.n, 1 / (exposed.n * exposed.n + control.n * control.n));
   const pooled = (exposed.n * exposed.mean + control.n * control.mean) / (exposed.n + control.n);
+  const level = k * Math.abs(pooled);
   // No level to scale by (a clean control and exposed arm, or values centred on 0): one standard error.
-  const tau = MIXTURE_SCALE * k * Math.abs(pooled);
-  const mixtureVariance = tau > 0 ? tau * tau : variance;
-  const logLikelihoodRatio = estimate > 0 ? mixtureLogLikelihoodRatio({ estimate, variance, mixtureVariance }) : 0;
+  const widths = level > 0 ? MIXTURE_SCALES.map((scale) => (scale * level) ** 2) : [variance];
+  const logLikelihoodRatio = estimate > 0 ? logMeanExp(widths.map((mixtureVariance) => mixtureLogLikelihoodRatio({ estimate, variance, mixtureVariance }))) : 0;
   const breached = logLikelihoodRatio >= threshold;
   return {
     breached,
@@ -163,6 +167,12 @@ export function evaluateMeanGuard(spec: MeanGuardSpec, exposed: ArmMoments, cont
   const e = momentsArm(exposed);
   const c = momentsArm(control);
   return { ...sequentialTest(spec, e, c), exposedMean: e.mean, controlMean: c.mean, exposed, control };
+}
+
+/** log of the mean of exp(x) over `logs`, without overflow. */
+function logMeanExp(logs: readonly number[]): number {
+  const top = Math.max(...logs);
+  return top + Math.log(logs.reduce((sum, l) => sum + Math.exp(l - top), 0) / logs.length);
 }
 
 function momentsArm({ count: n, sum, sumSquares }: ArmMoments): Arm {

@@ -54,6 +54,11 @@ describe('mixture SPRT (Johari, Koomen, Pekelis, Walsh 2022)', () => {
     expect(mixtureLogLikelihoodRatio({ estimate: z * Math.sqrt(variance), variance, mixtureVariance: tau2 })).toBeCloseTo(Math.log(1 / alpha), 9);
   });
 
+  it('a canary failing half its requests against 0.5 % errors breaches at minSamples (the wide mixture components)', () => {
+    const v = evaluateGuard({ numerator: 'error', denominator: 'request', maxRelativeIncrease: 0.5, minSamples: 50 }, { numerator: 25, denominator: 50 }, { numerator: 25, denominator: 5000 });
+    expect(v.status).toBe('breach');
+  });
+
   it('no evidence either way: Λ = sqrt(V/(V+τ²)) < 1 at θ̂ = 0', () => {
     expect(mixtureLogLikelihoodRatio({ estimate: 0, variance: 1, mixtureVariance: 3 })).toBeCloseTo(0.5 * Math.log(1 / 4), 12);
   });
@@ -68,10 +73,11 @@ describe('evaluateGuard (ratios)', () => {
   });
 
   it.each([
-    // exposed, control, status, Wald z, log Λ (computed: τ = k × pooled ratio, V plug-in), always-valid p
-    [{ numerator: 100, denominator: 1000 }, { numerator: 20, denominator: 1000 }, 'breach', 6.044824, 15.913678, 1.2268e-7],
-    [{ numerator: 30, denominator: 200 }, { numerator: 20, denominator: 2000 }, 'breach', 5.300694, 8.503117, 2.0284e-4],
-    [{ numerator: 30, denominator: 200 }, { numerator: 0, denominator: 2000 }, 'breach', 5.940885, 6.740232, 1.1824e-3],
+    // exposed, control, status, Wald z, log Λ (computed independently: V plug-in, Λ the mean over
+    // τ = {0.25, 1, 4, 16} × k × pooled ratio), always-valid p
+    [{ numerator: 100, denominator: 1000 }, { numerator: 20, denominator: 1000 }, 'breach', 6.044824, 14.947989, 3.2223e-7],
+    [{ numerator: 30, denominator: 200 }, { numerator: 20, denominator: 2000 }, 'breach', 5.300694, 10.851362, 1.9378e-5],
+    [{ numerator: 30, denominator: 200 }, { numerator: 0, denominator: 2000 }, 'breach', 5.940885, 14.242463, 6.5249e-7],
     [{ numerator: 2, denominator: 200 }, { numerator: 20, denominator: 2000 }, 'ok', -0.642095, 0, 1],
     [{ numerator: 25, denominator: 1000 }, { numerator: 20, denominator: 1000 }, 'ok', -0.604232, 0, 1],
     [{ numerator: 0, denominator: 500 }, { numerator: 0, denominator: 5000 }, 'ok', 0, 0, 1],
@@ -124,8 +130,9 @@ describe('evaluateMeanGuard (latency)', () => {
     expect([v.exposedMean, v.controlMean]).toEqual([200, 100]);
     const variance = 10_000 / 99 / 100;
     expect(v.z).toBeCloseTo(80 / Math.sqrt(variance), 6);
-    const tau2 = (1.2 * 150) ** 2;
-    expect(v.logLikelihoodRatio).toBeCloseTo(0.5 * Math.log(variance / (variance + tau2)) + (tau2 * 80 * 80) / (2 * variance * (variance + tau2)), 6);
+    const components = [0.25, 1, 4, 16].map((scale) => mixtureLogLikelihoodRatio({ estimate: 80, variance, mixtureVariance: (scale * 1.2 * 150) ** 2 }));
+    expect(v.logLikelihoodRatio).toBeCloseTo(Math.log(components.reduce((sum, l) => sum + Math.exp(l - 3000), 0) / 4) + 3000, 6);
+    expect(v.logLikelihoodRatio).toBeCloseTo(3162.139224, 4);
     expect(v.status).toBe('breach');
   });
 
