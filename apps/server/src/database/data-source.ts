@@ -16,6 +16,7 @@ import { ClientKeyOrigins1764432060000 } from '../../../../migrations/1764432060
 import { People1764518400000 } from '../../../../migrations/1764518400000-People.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { Webhooks1764691200000 } from '../../../../migrations/1764691200000-Webhooks.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { EvidenceGates1764777600000 } from '../../../../migrations/1764777600000-EvidenceGates.js';
 import type { AppConfig, DatabaseTimeouts } from '../config/config.js';
 import { DeadlineClient } from './deadline-client.js';
