@@ -11,7 +11,7 @@ describe('the checkout service', () => {
   });
 
   async function start(options: Partial<ServiceOptions>): Promise<string> {
-    const server = createCheckoutService({ name: 'v2', bugRate: 0, baseErrorRate: 0, latencyMs: 0, port: 0, ...options });
+    const server = createCheckoutService({ name: 'v2', bugRate: 0, baseErrorRate: 0, latencyMs: 0, slowFactor: 1, port: 0, ...options });
     servers.push(server);
     return listen(server);
   }
