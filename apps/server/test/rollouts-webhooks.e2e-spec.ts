@@ -14,7 +14,7 @@ interface Delivery {
   resource: { type: string; key: string };
   action: string;
   reason: string | null;
-  after: { state: string; stepIndex: number | null; verdict: { status: string; exposed: object; control: object } | null } | null;
+  after: { id: string; state: string; stepIndex: number | null; verdict: { status: string; exposed: object; control: object } | null } | null;
 }
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -107,6 +107,10 @@ describe('the scheduler\'s transitions as webhook events', () => {
     await canary('hooked-gated', { steps: [{ percentage: 10, holdSeconds: 0.1 }, { percentage: 20, holdSeconds: 0 }], requireApproval: true });
     const gated = await deliveries('hooked-gated', 'rollout.awaiting-approval');
     expect(gated.at(-1)).toMatchObject({ action: 'rollout-plan.await-approval', actor: { type: 'system' }, after: { state: 'awaiting-approval' } });
+    // Approving writes the next step: a rollout.step by the person's key.
+    await api().post(`/api/v1/rollout-plans/${gated.at(-1)!.after!.id}/approve`).set(auth()).send({}).expect(200);
+    const approved = await deliveries('hooked-gated', 'rollout.step');
+    expect(approved.find((d) => d.type === 'rollout.step')).toMatchObject({ type: 'rollout.step', action: 'rollout-plan.approve', actor: { type: 'key' }, after: { stepIndex: 1 } });
 
     await canary('hooked-blind', { steps: [{ percentage: 1, holdSeconds: 0.1, maxHoldSeconds: 0.3 }, { percentage: 100, holdSeconds: 0 }], guard: GUARD });
     const blind = await deliveries('hooked-blind', 'rollout.paused');

@@ -34,6 +34,8 @@ const EVENT_OF_ACTION: Record<string, WebhookEventType> = {
   'rollout-plan.pause': 'rollout.paused',
   'rollout-plan.rollback': 'rollout.rolled-back',
   'rollout-plan.step': 'rollout.step',
+  // An approval writes the next step at once: it is that step's event, by the person who approved.
+  'rollout-plan.approve': 'rollout.step',
   'rollout-plan.await-approval': 'rollout.awaiting-approval',
   'rollout-plan.complete': 'rollout.completed',
 };
