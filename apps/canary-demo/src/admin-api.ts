@@ -6,8 +6,11 @@ export interface RolloutStep {
 }
 
 export interface GuardConfig {
-  numerator: string;
-  denominator: string;
+  /** A ratio guard's events. */
+  numerator?: string;
+  denominator?: string;
+  /** A mean guard's tracked value instead. */
+  metric?: string;
   maxRelativeIncrease: number;
   minSamples: number;
   falseAlarmRate?: number;
@@ -71,6 +74,8 @@ export interface CreatePlanBody {
   ruleId: string;
   steps: RolloutStep[];
   guard?: GuardConfig;
+  guards?: GuardConfig[];
+  maxHoldSeconds?: number;
   requireApproval?: boolean;
   start?: boolean;
   reason?: string;

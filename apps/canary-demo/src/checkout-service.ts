@@ -2,7 +2,7 @@
  * The checkout service the demo ships in two versions (src/service.ts runs one per process).
  * `GET /checkout?user=…` answers 200 with a small JSON body, or 500 for a `bugRate` share of
  * requests (the canary's defect) plus a `baseErrorRate` share (the background noise every
- * version has).
+ * version has), after `latencyMs × slowFactor` jittered ±50 % (a slow canary: `slowFactor` > 1).
  */
 import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -12,6 +12,8 @@ export interface ServiceOptions {
   bugRate: number;
   baseErrorRate: number;
   latencyMs: number;
+  /** A slow version: its latency is this many times `latencyMs` (1: as fast as configured). */
+  slowFactor: number;
   port: number;
 }
 
@@ -23,6 +25,7 @@ export function parseServiceArgs(argv: string[]): ServiceOptions {
       'bug-rate': { type: 'string', default: '0' },
       'base-error-rate': { type: 'string', default: '0' },
       'latency-ms': { type: 'string', default: '0' },
+      'slow-factor': { type: 'string', default: '1' },
       port: { type: 'string', default: '0' },
     },
   });
@@ -33,6 +36,8 @@ export function parseServiceArgs(argv: string[]): ServiceOptions {
   };
   const latencyMs = Number(values['latency-ms']);
   const port = Number(values.port);
+  const slowFactor = Number(values['slow-factor']);
+  if (!(slowFactor >= 1)) throw new Error(`--slow-factor must be a number ≥ 1, got ${values['slow-factor']}`);
   if (!(latencyMs >= 0)) throw new Error(`--latency-ms must be a number ≥ 0, got ${values['latency-ms']}`);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, got ${values.port}`);
   return {
@@ -40,6 +45,7 @@ export function parseServiceArgs(argv: string[]): ServiceOptions {
     bugRate: share('bug-rate', values['bug-rate']),
     baseErrorRate: share('base-error-rate', values['base-error-rate']),
     latencyMs,
+    slowFactor,
     port,
   };
 }
@@ -65,7 +71,8 @@ export function createCheckoutService(options: ServiceOptions): Server {
         : { version: options.name, user: url.searchParams.get('user'), total: 42 };
       res.writeHead(status, { 'content-type': 'application/json', 'x-version': options.name }).end(JSON.stringify(body));
     };
-    if (options.latencyMs > 0) setTimeout(answer, options.latencyMs * (0.5 + Math.random()));
+    const latencyMs = options.latencyMs * options.slowFactor;
+    if (latencyMs > 0) setTimeout(answer, latencyMs * (0.5 + Math.random()));
     else answer();
   });
   server.keepAliveTimeout = 30_000;

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAdminApi } from './admin-api.js';
 import { type AviaryServer, startAviaryServer } from './aviary-server.js';
-import { guardConfig, parseDemoArgs, planSteps, usage, type DemoOptions } from './options.js';
+import { guardConfig, guardsConfig, parseDemoArgs, planSteps, usage, type DemoOptions } from './options.js';
 import { renderChart, renderReport, renderTable, summaryRows, type RunResult } from './report.js';
 import { type DemoEnvironment, ENVIRONMENT, FLAG, freshBucketAfter, runScenario } from './scenario.js';
 import { summarize, toTimeline } from './summary.js';
@@ -66,13 +66,17 @@ async function demo(options: DemoOptions): Promise<void> {
       const record = await runScenario(env, {
         planNotBefore: previousRunEnd === undefined ? undefined : freshBucketAfter(previousRunEnd),
         scenario,
-        bugRate: scenario === 'buggy' ? options.bugRate : 0,
+        bug: options.bug,
+        bugRate: scenario === 'buggy' && options.bug === 'errors' ? options.bugRate : 0,
+        slowFactor: scenario === 'buggy' && options.bug === 'latency' ? options.bugLatencyFactor : 1,
         baseErrorRate: options.baseErrorRate,
         latencyMs: options.latencyMs,
         users: options.users,
         ratePerSecond: options.ratePerSecond,
         steps: planSteps(options),
         guard: guardConfig(options),
+        guards: guardsConfig(options),
+        maxHoldSeconds: options.maxHoldSeconds,
         warmupMs: options.warmupMs,
         tailMs: options.tailMs,
         sampleMs: options.sampleMs,

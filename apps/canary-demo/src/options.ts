@@ -1,14 +1,22 @@
 import { parseArgs } from 'node:util';
 import type { GuardConfig, RolloutStep } from './admin-api.js';
+
+/** What is wrong with the buggy v2: it fails requests, or it is slow. */
+export type BugKind = 'errors' | 'latency';
 import type { ScenarioName } from './timeline.js';
 
 export interface DemoOptions {
   scenarios: ScenarioName[];
   users: number;
   ratePerSecond: number;
+  bug: BugKind;
   bugRate: number;
+  /** `--bug latency`: v2's latency is this many times v1's. */
+  bugLatencyFactor: number;
   baseErrorRate: number;
   latencyMs: number;
+  /** The plan's maxHoldSeconds: how long a step may wait for the guards' evidence. */
+  maxHoldSeconds: number;
   percentages: number[];
   holdSeconds: number;
   lastHoldSeconds: number;
@@ -39,10 +47,14 @@ and writes report/report.html and report/summary.json.
   --scenarios LIST              healthy,buggy (default both)
   --users N                     distinct users of the load (default 2000)
   --rps N                       requests per second (default 300; quick 600)
+  --bug errors|latency          what is wrong with the buggy v2: it fails requests (default) or is slow
   --bug-rate X                  share of v2 requests that fail in the buggy run (default 0.2)
+  --bug-latency-factor X        --bug latency: v2 answers this many times slower (default 2)
   --base-error-rate X           share of requests that fail in either version (default 0.005)
-  --latency-ms N                service latency, jittered ±50 % (default 2)
-  --steps LIST                  plan percentages (default 1,5,25,50,100)
+  --latency-ms N                service latency, jittered ±50 % (default 2; --bug latency 20)
+  --steps LIST                  plan percentages (default 1,5,25,50,100; e.g. 0.1,1,5,25,50,100)
+  --max-hold-seconds N          how long a step may wait for the guards' evidence (default: enough
+                                for the first step to gather minSamples at its share of --rps, × 2)
   --hold-seconds N              hold of each step but the last (default 15; quick 3)
   --last-hold-seconds N         hold of the last step (default 5; quick 1)
   --min-samples N               guard minSamples per arm (default 200; quick 100)
@@ -79,7 +91,10 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
       scenarios: { type: 'string' },
       users: { type: 'string' },
       rps: { type: 'string' },
+      bug: { type: 'string' },
       'bug-rate': { type: 'string' },
+      'bug-latency-factor': { type: 'string' },
+      'max-hold-seconds': { type: 'string' },
       'base-error-rate': { type: 'string' },
       'latency-ms': { type: 'string' },
       steps: { type: 'string' },
@@ -108,17 +123,28 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
   if (percentages.length === 0 || percentages.some((p, i) => !(p > 0 && p <= 100) || (i > 0 && p <= percentages[i - 1]!))) {
     throw new Error(`--steps must be rising percentages in (0, 100], got "${values.steps}"`);
   }
+  const bug = values.bug ?? 'errors';
+  if (bug !== 'errors' && bug !== 'latency') throw new Error(`--bug takes errors or latency, got "${bug}"`);
+  const ratePerSecond = number('rps', values.rps, quick ? 600 : 300, (v) => v > 0 && v <= 20_000, 'a rate from 1 to 20000');
+  const holdSeconds = number('hold-seconds', values['hold-seconds'], quick ? 3 : 15, (v) => v >= 0, 'seconds ≥ 0');
+  const minSamples = number('min-samples', values['min-samples'], quick ? 100 : 200, positiveInt, 'a whole number ≥ 1');
+  // The first step sees its share of the traffic: it must be able to gather minSamples per arm.
+  const firstStepSeconds = minSamples / (ratePerSecond * (percentages[0]! / 100));
+  const maxHoldSeconds = number('max-hold-seconds', values['max-hold-seconds'], Math.max(4 * holdSeconds, Math.ceil(2 * firstStepSeconds)), (v) => v >= holdSeconds, `seconds ≥ the hold (${holdSeconds})`);
   return {
     scenarios: scenarios as ScenarioName[],
+    bug,
+    bugLatencyFactor: number('bug-latency-factor', values['bug-latency-factor'], 2, (v) => v >= 1 && v <= 100, 'a factor from 1 to 100'),
+    maxHoldSeconds,
     users: number('users', values.users, 2000, positiveInt, 'a whole number ≥ 1'),
-    ratePerSecond: number('rps', values.rps, quick ? 600 : 300, (v) => v > 0 && v <= 20_000, 'a rate from 1 to 20000'),
+    ratePerSecond,
     bugRate: number('bug-rate', values['bug-rate'], 0.2, share, 'a share from 0 to 1'),
     baseErrorRate: number('base-error-rate', values['base-error-rate'], 0.005, share, 'a share from 0 to 1'),
-    latencyMs: number('latency-ms', values['latency-ms'], 2, (v) => v >= 0 && v <= 10_000, 'milliseconds ≥ 0'),
+    latencyMs: number('latency-ms', values['latency-ms'], bug === 'latency' ? 20 : 2, (v) => v >= 0 && v <= 10_000, 'milliseconds ≥ 0'),
     percentages,
-    holdSeconds: number('hold-seconds', values['hold-seconds'], quick ? 3 : 15, (v) => v >= 0, 'seconds ≥ 0'),
+    holdSeconds,
     lastHoldSeconds: number('last-hold-seconds', values['last-hold-seconds'], quick ? 1 : 5, (v) => v >= 0, 'seconds ≥ 0'),
-    minSamples: number('min-samples', values['min-samples'], quick ? 100 : 200, positiveInt, 'a whole number ≥ 1'),
+    minSamples,
     maxRelativeIncrease: number('max-relative-increase', values['max-relative-increase'], 0.5, (v) => v >= 0, 'a number ≥ 0'),
     falseAlarmRate: number('false-alarm-rate', values['false-alarm-rate'], 0.01, (v) => v > 0 && v < 1, 'a share in (0, 1)'),
     warmupMs: number('warmup-ms', values['warmup-ms'], quick ? 1000 : 3000, (v) => v >= 0, 'milliseconds ≥ 0'),
@@ -150,4 +176,12 @@ export function guardConfig(options: Pick<DemoOptions, 'minSamples' | 'maxRelati
     minSamples: options.minSamples,
     falseAlarmRate: options.falseAlarmRate,
   };
+}
+
+/** The plan's guards: errors per request always; with `--bug latency` also the mean latency
+ *  (the router tracks each answer's milliseconds), which may rise at most 20 %. */
+export function guardsConfig(options: Pick<DemoOptions, 'bug' | 'minSamples' | 'maxRelativeIncrease' | 'falseAlarmRate'>): GuardConfig[] {
+  const errors = guardConfig(options);
+  if (options.bug !== 'latency') return [errors];
+  return [errors, { metric: 'latency', maxRelativeIncrease: 0.2, minSamples: options.minSamples, falseAlarmRate: options.falseAlarmRate }];
 }

@@ -176,7 +176,7 @@ export function renderChart(timeline: Timeline, options: ChartOptions = {}): str
     lx += 34 + label.length * 6.6;
   }
 
-  const title = `${timeline.scenario} v2 (bug rate ${fmt(timeline.bugRate * 100)} %)`;
+  const title = timeline.bug === 'latency' ? `${timeline.scenario} v2 (latency bug)` : `${timeline.scenario} v2 (bug rate ${fmt(timeline.bugRate * 100)} %)`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12" fill="#0f172a" role="img" aria-label="${escape(title)}">`,
     `<title>${escape(title)}</title>`,
@@ -198,10 +198,11 @@ const pct = (value: number | null) => (value === null ? '–' : `${fmt(value * 1
 /** The rows of the summary table (also printed at the end of a run). */
 export function summaryRows(summaries: readonly RunSummary[]): string[][] {
   return [
-    ['run', 'outcome', 'users', 'on v2', 'exposed to bug', 'v2 errors', 'breach → kill', 'kill → last v2 request', 'v2 requests after kill', 'final'],
+    ['run', 'outcome', 'caught at step', 'users', 'on v2', 'exposed to bug', 'v2 errors', 'breach → kill', 'kill → last v2 request', 'v2 requests after kill', 'final'],
     ...summaries.map((s) => [
-      `${s.scenario} (bug ${fmt(s.bugRate * 100)} %)`,
+      s.bug === 'latency' ? `${s.scenario} (latency bug)` : `${s.scenario} (bug ${fmt(s.bugRate * 100)} %)`,
       s.outcome,
+      s.caughtAtStep === null || s.caughtAtStep === undefined ? '–' : `${s.caughtAtStep} (${s.caughtAtPercentage} %)`,
       String(s.users),
       String(s.usersOnCanary),
       String(s.usersExposedToBug),

@@ -6,7 +6,7 @@ import { get, loopbackAgent, wallClock } from './http.js';
 /** What the router needs of a flag client: `AviaryClient` from @aviary/node fits. */
 export interface FlagGate {
   isEnabled(flag: string, context: Context, fallback?: boolean): boolean;
-  track(event: string, context: Context): void;
+  track(event: string, context: Context, options?: { value?: number }): void;
 }
 
 export type Arm = 'v1' | 'v2';
@@ -53,7 +53,8 @@ export function isError(status: number): boolean {
 /**
  * The router in front of both versions: `GET /checkout?user=…` goes to v2 when the flag is on
  * for `{ key: user }`, else to v1, and the outcome is tracked as `request` (and `error` on a 5xx)
- * for the arm that user saw, which is what the rollout guard compares.
+ * for the arm that user saw, with the answer's milliseconds as `latency`: what the rollout
+ * guards compare.
  */
 export async function startRouter(options: RouterOptions): Promise<Router> {
   const agent = loopbackAgent(options.maxSockets ?? 256);
@@ -75,11 +76,13 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       .catch((err: Error) => ({ status: 502, body: JSON.stringify({ error: `${arm} unreachable: ${err.message}` }) }))
       .then(({ status, body }) => {
         const failed = isError(status);
+        const doneAt = wallClock();
         options.gate.track('request', context);
         if (failed) options.gate.track('error', context);
+        options.gate.track('latency', context, { value: doneAt - sentAt });
         totals[arm].requests += 1;
         if (failed) totals[arm].errors += 1;
-        log.push({ sentAt, doneAt: wallClock(), user, arm, status });
+        log.push({ sentAt, doneAt, user, arm, status });
         res.writeHead(status, { 'content-type': 'application/json', 'x-routed-to': arm }).end(body);
       });
   });

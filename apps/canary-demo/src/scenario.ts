@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AviaryClient, createClient } from '@aviary/node';
 import type { AdminApi, GuardConfig, RolloutPlan, RolloutStep } from './admin-api.js';
+import type { BugKind } from './options.js';
 import { type ChildHandle, listeningLine, startChild } from './children.js';
 import { wallClock } from './http.js';
 import { type LoadGenerator, startLoad } from './load.js';
@@ -16,13 +17,19 @@ const terminal = new Set(['completed', 'rolled-back', 'cancelled']);
 
 export interface ScenarioOptions {
   scenario: ScenarioName;
+  bug: BugKind;
   bugRate: number;
+  /** The slow v2's latency factor (`bug: 'latency'`; 1 in a healthy run). */
+  slowFactor: number;
   baseErrorRate: number;
   latencyMs: number;
   users: number;
   ratePerSecond: number;
   steps: RolloutStep[];
   guard: GuardConfig;
+  /** Every guard of the plan (`guard` is the first). */
+  guards: GuardConfig[];
+  maxHoldSeconds: number;
   /** Traffic before the plan starts, all on v1. */
   warmupMs: number;
   /** The plan starts no earlier (wall clock, ms): see `freshBucketAfter`. */
@@ -46,12 +53,12 @@ export interface DemoEnvironment {
   log: (message: string) => void;
 }
 
-async function startService(env: DemoEnvironment, name: Arm, options: ScenarioOptions, bugRate: number): Promise<ChildHandle> {
+async function startService(env: DemoEnvironment, name: Arm, options: ScenarioOptions, bugRate: number, slowFactor = 1): Promise<ChildHandle> {
   return startChild({
     name: `checkout ${name}`,
     args: [
       env.serviceEntry, '--name', name, '--bug-rate', String(bugRate),
-      '--base-error-rate', String(options.baseErrorRate), '--latency-ms', String(options.latencyMs),
+      '--base-error-rate', String(options.baseErrorRate), '--latency-ms', String(options.latencyMs), '--slow-factor', String(slowFactor),
     ],
     ready: listeningLine,
     timeoutMs: 15_000,
@@ -91,9 +98,10 @@ export async function runScenario(env: DemoEnvironment, options: ScenarioOptions
   let router: Router | undefined;
   let load: LoadGenerator | undefined;
   try {
-    children.push(await startService(env, 'v2', options, options.bugRate));
+    children.push(await startService(env, 'v2', options, options.bugRate, options.slowFactor));
     const v2 = children[1]!;
-    env.log(`${tag} v1 on :${v1.port} (pid ${v1.pid}), v2 on :${v2.port} (pid ${v2.pid}, bug rate ${percent(options.bugRate)})`);
+    const bug = options.slowFactor > 1 ? `${options.slowFactor} × slower` : `bug rate ${percent(options.bugRate)}`;
+    env.log(`${tag} v1 on :${v1.port} (pid ${v1.pid}), v2 on :${v2.port} (pid ${v2.pid}, ${bug})`);
 
     await env.admin.putFlagConfig(ENVIRONMENT, FLAG, {
       enabled: true,
@@ -116,7 +124,8 @@ export async function runScenario(env: DemoEnvironment, options: ScenarioOptions
     if (!client.initialized) throw new Error(`${tag} the router's SDK client got no ruleset from ${env.serverUrl}`);
 
     router = await startRouter({ gate: client, flag: FLAG, upstreams: { v1: `http://127.0.0.1:${v1.port}`, v2: `http://127.0.0.1:${v2.port}` } });
-    const holdMs = options.steps.reduce((sum, s) => sum + s.holdSeconds * 1000, 0);
+    // A step may hold up to maxHoldSeconds while the guards gather evidence.
+    const holdMs = options.steps.reduce((sum, s) => sum + Math.max(s.holdSeconds, options.maxHoldSeconds) * 1000, 0);
     const warmupMs = Math.max(options.warmupMs, (options.planNotBefore ?? 0) - wallClock());
     if (warmupMs > options.warmupMs) env.log(`${tag} warming up for ${(warmupMs / 1000).toFixed(1)} s: the plan starts in a fresh metrics bucket`);
     const loadMs = warmupMs + holdMs + options.planGraceMs + options.tailMs + 1000;
@@ -148,7 +157,8 @@ export async function runScenario(env: DemoEnvironment, options: ScenarioOptions
         plan = await env.admin.createPlan(ENVIRONMENT, FLAG, {
           ruleId: RULE_ID,
           steps: options.steps,
-          guard: options.guard,
+          guards: options.guards,
+          maxHoldSeconds: options.maxHoldSeconds,
           requireApproval: false,
           start: true,
           reason: `canary demo: ${options.scenario} v2`,
@@ -210,10 +220,15 @@ export async function runScenario(env: DemoEnvironment, options: ScenarioOptions
     const [finalPlan, finalFlag] = await Promise.all([env.admin.getPlan(plan!.id), env.admin.getFlagConfig(ENVIRONMENT, FLAG)]);
     return {
       scenario: options.scenario,
+      bug: options.bug,
       bugRate: options.bugRate,
+      slowFactor: options.slowFactor,
       baseErrorRate: options.baseErrorRate,
       users: options.users,
+      ratePerSecond: options.ratePerSecond,
+      metricsIntervalMs: options.metricsIntervalMs,
       guard: options.guard,
+      guards: options.guards,
       steps: options.steps,
       startedAt,
       planStartedAt,

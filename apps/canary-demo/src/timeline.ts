@@ -33,6 +33,7 @@ export interface TimelineMarker {
 /** What a chart and the report need of one run; serialisable (report/runs.json). */
 export interface Timeline {
   scenario: ScenarioName;
+  bug?: 'errors' | 'latency';
   bugRate: number;
   /** Load started (wall clock, ms). */
   startedAt: number;
@@ -47,10 +48,16 @@ export interface Timeline {
 /** Everything one scenario run produced, including the router's full log. */
 export interface RunRecord {
   scenario: ScenarioName;
+  /** What is wrong with the buggy v2 (older runs.json: errors). */
+  bug?: 'errors' | 'latency';
   bugRate: number;
+  slowFactor?: number;
   baseErrorRate: number;
   users: number;
+  ratePerSecond?: number;
+  metricsIntervalMs?: number;
   guard: GuardConfig;
+  guards?: GuardConfig[];
   steps: RolloutStep[];
   startedAt: number;
   planStartedAt: number;

@@ -59,8 +59,11 @@ describe('npm run demo, shortened', () => {
     expect(buggy.outcome, JSON.stringify(buggy, null, 2)).toBe('rolled-back');
     expect(buggy.flagEnabled).toBe(false);
     expect(buggy.killAt).not.toBeNull();
-    expect(buggy.reason).toMatch(/^guard error\/request: exposed .* z = [\d.]+ > [\d.]+$/);
+    expect(buggy.reason).toMatch(/^guard error\/request: exposed .* z = [\d.]+, always-valid p = \S+ ≤ 0\.01 \(mSPRT\)$/);
     expect(buggy.usersExposedToBug).toBeGreaterThan(0);
+    // Caught at its first step: no more users than that step's share (plus one metrics interval's).
+    expect(buggy).toMatchObject({ caughtAtStep: 1, caughtAtPercentage: 1 });
+    expect(buggy.usersExposedToBug).toBeLessThanOrEqual(buggy.firstStepExposureLimit);
     expect(buggy.usersExposedToBug).toBeLessThan(buggy.users);
     expect(buggy.killToLastCanaryRequestMs).not.toBeNull();
     expect(buggy.killToLastCanaryRequestMs!).toBeLessThan(KILL_MARGIN_MS);
@@ -102,6 +105,6 @@ describe('npm run demo, shortened', () => {
     expect(last(healthy).v2.requests).toBeGreaterThan(0);
     expect(last(buggy).v2.requests).toBe(0);
     expect(last(buggy).v1.requests).toBeGreaterThan(0);
-    expect(result.output).toMatch(/run\s+outcome\s+users/);
+    expect(result.output).toMatch(/run\s+outcome\s+caught at step\s+users/);
   });
 });

@@ -51,7 +51,7 @@ describe('the report', () => {
     const table = renderTable(summaryRows(recorded.map((r) => r.summary)));
     const lines = table.split('\n');
     expect(lines).toHaveLength(2 + recorded.length);
-    expect(lines[0]).toMatch(/^run\s+outcome\s+users/);
+    expect(lines[0]).toMatch(/^run\s+outcome\s+caught at step\s+users/);
     expect(table).toMatch(/buggy \(bug 20 %\)\s+rolled-back/);
   });
 });

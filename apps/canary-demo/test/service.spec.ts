@@ -11,7 +11,7 @@ describe('the checkout service', () => {
   });
 
   async function start(options: Partial<ServiceOptions>): Promise<string> {
-    const server = createCheckoutService({ name: 'v2', bugRate: 0, baseErrorRate: 0, latencyMs: 0, port: 0, ...options });
+    const server = createCheckoutService({ name: 'v2', bugRate: 0, baseErrorRate: 0, latencyMs: 0, slowFactor: 1, port: 0, ...options });
     servers.push(server);
     return listen(server);
   }
@@ -44,7 +44,9 @@ describe('the checkout service', () => {
 
   it('parses its arguments and refuses bad ones', () => {
     expect(parseServiceArgs(['--name', 'v1', '--bug-rate', '0.2', '--base-error-rate', '0.01', '--latency-ms', '3']))
-      .toEqual({ name: 'v1', bugRate: 0.2, baseErrorRate: 0.01, latencyMs: 3, port: 0 });
+      .toEqual({ name: 'v1', bugRate: 0.2, baseErrorRate: 0.01, latencyMs: 3, slowFactor: 1, port: 0 });
+    expect(parseServiceArgs(['--slow-factor', '2']).slowFactor).toBe(2);
+    expect(() => parseServiceArgs(['--slow-factor', '0.5'])).toThrow(/--slow-factor/);
     expect(() => parseServiceArgs(['--bug-rate', '1.5'])).toThrow(/--bug-rate must be a share/);
     expect(() => parseServiceArgs(['--port', 'x'])).toThrow(/--port/);
   });

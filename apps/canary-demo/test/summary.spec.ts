@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { FlagConfig, RolloutPlan } from '../src/admin-api.js';
 import type { RoutedRequest } from '../src/router.js';
-import { firstEvidence, killTime, summarize, toTimeline } from '../src/summary.js';
+import { caughtAt, firstEvidence, firstStepExposureLimit, killTime, summarize, toTimeline } from '../src/summary.js';
 import type { RunRecord } from '../src/timeline.js';
 
 const T0 = Date.parse('2026-11-26T12:00:00.000Z');
@@ -56,8 +56,26 @@ describe('the run summary', () => {
     // The second exposed request completes the minimum samples; both failed.
     expect(firstEvidence(record(log))).toBe(T0 + 1602);
     expect(firstEvidence(record(log.filter((r) => r.arm === 'v1')))).toBeNull();
-    // A threshold the statistic never reaches.
-    expect(firstEvidence(record(log), 1e9)).toBeNull();
+    // A false-alarm rate the evidence never reaches.
+    expect(firstEvidence({ ...record(log), guard: { ...guard, falseAlarmRate: 1e-300 } })).toBeNull();
+  });
+
+  it('says at which step the guard caught the canary, and what a first-step catch may expose', () => {
+    const rolledBack = record(log, { plan: { history: [{ at: new Date(T0).toISOString(), type: 'rolled-back', stepIndex: 0 } as never] } });
+    expect(caughtAt(rolledBack)).toEqual({ step: 1, percentage: 10 });
+    expect(caughtAt(record(log, { plan: { state: 'completed' } }))).toBeNull();
+    // 10 % of 10 users, plus 10 % of one second's 300 requests.
+    expect(firstStepExposureLimit({ users: 10, steps: [{ percentage: 10, holdSeconds: 1 }], ratePerSecond: 300, metricsIntervalMs: 1000 })).toBe(1 + 30);
+  });
+
+  it('a latency guard finds its evidence in the router\'s answer times', () => {
+    const slow = [
+      ...Array.from({ length: 10 }, (_, i) => ({ ...entry(100 * i, `u${i}`, 'v1'), doneAt: T0 + 100 * i + 10 + (i % 3) })),
+      ...Array.from({ length: 10 }, (_, i) => ({ ...entry(1000 + 100 * i, `u${i}`, 'v2'), doneAt: T0 + 1000 + 100 * i + 40 + (i % 3) })),
+    ];
+    const guards = [guard, { metric: 'latency', maxRelativeIncrease: 0.2, minSamples: 5 }];
+    expect(firstEvidence({ log: slow, planStartedAt: T0, guard, guards })).not.toBeNull();
+    expect(firstEvidence({ log: slow, planStartedAt: T0, guard, guards: [guard] })).toBeNull();
   });
 
   it('derives the figures from the log, the plan and the flag', () => {

@@ -15,12 +15,13 @@ interface Plan {
   id: string;
   state: string;
   stepIndex: number | null;
-  verdict: { status: string; looks: number; exposed: object; control: object } | null;
+  verdict: { status: string; looks: number; exposed: object; control: object; guards?: Array<{ guard: string; status: string }> } | null;
   warnings: Array<{ code: string; stepIndex: number | null; message: string }>;
   outcome: string | null;
   reason: string | null;
   nextStepAt: string | null;
   guard: object | null;
+  guards: object[];
   history?: Array<{ type: string; actor: string; stepIndex: number | null; percentage: number | null; revision: number | null; reason: string | null; verdict: object | null }>;
 }
 
@@ -224,7 +225,7 @@ describe('guard end to end with synthetic metrics', () => {
     await report('bad', { exposed: [200, 1000], control: [10, 1000] });
     const done = await waitFor(plan.id, (p) => p.state !== 'running');
     expect(done.state).toBe('rolled-back');
-    const expected = /^guard error\/request: exposed 0\.2000 \(200\/1000\) vs control 0\.0100 \(10\/1000\), z = \d+\.\d\d > 4\.26$/;
+    const expected = /^guard error\/request: exposed 0\.2000 \(200\/1000\) vs control 0\.0100 \(10\/1000\), z = \d+\.\d\d, always-valid p = \d\.\de-\d+ ≤ 0\.01 \(mSPRT\)$/;
     expect(done.reason).toMatch(expected);
     expect(done.verdict).toMatchObject({ status: 'breach', breached: true, looks: 1, exposed: { numerator: 200, denominator: 1000 }, control: { numerator: 10, denominator: 1000 } });
     const flag = await config('bad');
@@ -260,14 +261,115 @@ describe('guard end to end with synthetic metrics', () => {
     expect(series.arms.map((a: { enabled: boolean; totals: { events: { error: { count: number } } } }) => [a.enabled, a.totals.events.error.count])).toEqual([[true, 12], [false, 10]]);
   });
 
-  it('too few samples never trips; a split far from the step percentage warns of sample-ratio mismatch', async () => {
+  it('too few samples never trips; with onInsufficientData continue it widens anyway; a split far from the step percentage warns of sample-ratio mismatch', async () => {
     await canaryFlag('thin');
-    const plan = await createPlan('thin', { steps: [{ percentage: 50, holdSeconds: 2 }, { percentage: 100, holdSeconds: 0 }], guard: GUARD, start: true });
+    const plan = await createPlan('thin', { steps: [{ percentage: 50, holdSeconds: 2 }, { percentage: 100, holdSeconds: 0 }], guard: GUARD, onInsufficientData: 'continue', start: true });
+    expect(plan).toMatchObject({ onInsufficientData: 'continue', maxHoldSeconds: null });
     await report('thin', { exposed: [50, 99], control: [0, 5000], exposures: [900, 100] });
     const done = await waitFor(plan.id, (p) => p.state === 'completed');
     expect(done.verdict).toMatchObject({ status: 'insufficient-data', looks: 0 });
     expect(done.warnings.map((w) => [w.code, w.stepIndex])).toEqual([['sample-ratio-mismatch', 0]]);
     expect(done.warnings[0].message).toMatch(/900 exposed vs 100 control exposures where 50 % exposed was expected/);
+  });
+});
+
+describe('evidence before widening', () => {
+  it('a guarded step never widens without the guard\'s verdict; past maxHoldSeconds the plan pauses with insufficient-data, audited as a system pause', async () => {
+    await canaryFlag('blind');
+    const plan = await createPlan('blind', { steps: [{ percentage: 1, holdSeconds: 0.2, maxHoldSeconds: 0.8 }, { percentage: 100, holdSeconds: 0 }], guard: GUARD, start: true });
+    expect(plan).toMatchObject({ onInsufficientData: 'pause', steps: [{ percentage: 1, holdSeconds: 0.2, maxHoldSeconds: 0.8 }, { percentage: 100, holdSeconds: 0 }] });
+    // The exposed arm has too few requests: the control alone is no evidence.
+    await report('blind', { exposed: [0, 20], control: [10, 5000] });
+    const held = await waitFor(plan.id, (p) => p.state !== 'running');
+    expect(held).toMatchObject({ state: 'paused', stepIndex: 0, verdict: { status: 'insufficient-data' } });
+    expect(held.reason).toMatch(/^insufficient-data: step 1 \(1 %\) held \d+ s without the guard's verdict \(exposed 20 of 100 "request" events needed, control 5000 of 100\); paused instead of widening$/);
+    expect(held.warnings.map((w) => [w.code, w.stepIndex])).toEqual([['insufficient-data', 0], ['insufficient-data', 0]]);
+    expect(held.warnings[0].message).toBe('step 1 (1 %) held 0.2 s without the guard\'s verdict: it waits for evidence up to 0.8 s before widening');
+    // Never widened: the only rollout write is the first step's.
+    expect((await configWrites('blind')).filter((w) => w.action === 'flag-config.rollout').map((w) => w.after.rules[0].rollout.percentage)).toEqual([1]);
+    expect(await percentage('blind')).toBe(1);
+    // The pause is in the audit log, by the plan itself (a rollout.paused webhook event).
+    const actions = (await api().get('/api/v1/audit?resourceType=rollout-plan&resource=blind').set(auth()).expect(200)).body.items;
+    expect(actions[0]).toMatchObject({ action: 'rollout-plan.pause', actor: { name: `rollout-plan:${plan.id}`, via: 'system' }, reason: held.reason, before: { state: 'running' }, after: { state: 'paused' } });
+
+    // Evidence arrives; resuming gives the step its wait again, and the judged step widens.
+    await report('blind', { exposed: [1, 200], control: [0, 15000] }); // 220 of 20,220 exposures exposed: about 1 %
+    await act(plan.id, 'resume').expect(200);
+    const done = await waitFor(plan.id, (p) => p.state !== 'running');
+    expect(done).toMatchObject({ state: 'completed', verdict: { status: 'ok' } });
+    expect((await configWrites('blind')).filter((w) => w.action === 'flag-config.rollout').map((w) => w.after.rules[0].rollout.percentage)).toEqual([1, 100]);
+    expect(done.history!.map((h) => h.type)).toEqual(['created', 'started', 'step', 'warning', 'warning', 'paused', 'resumed', 'step', 'completed']);
+  });
+
+  it('no traffic at all on a guarded step is the same case: no widening, a pause; the plan\'s maxHoldSeconds applies to every step', async () => {
+    await canaryFlag('silent');
+    const plan = await createPlan('silent', { steps: [{ percentage: 5, holdSeconds: 0.1 }, { percentage: 50, holdSeconds: 0.1 }, { percentage: 100, holdSeconds: 0 }], maxHoldSeconds: 0.3, guard: GUARD, start: true });
+    const held = await waitFor(plan.id, (p) => p.state !== 'running');
+    expect(held).toMatchObject({ state: 'paused', stepIndex: 0, maxHoldSeconds: 0.3 });
+    expect(held.reason).toMatch(/^insufficient-data: .*exposed 0 of 100 "request" events needed, control 0 of 100/);
+    expect(held.warnings.map((w) => w.code)).toEqual(['insufficient-data', 'insufficient-data']); // not no-traffic beside a widening
+    expect(await percentage('silent')).toBe(5);
+    await act(plan.id, 'cancel').expect(200);
+  });
+});
+
+/** Latency values per arm as the SDKs report them: count, sum and sum of squares. */
+async function reportLatency(flag: string, arms: { exposed: number[]; control: number[] }): Promise<void> {
+  const row = (enabled: boolean, values: number[]) => ({
+    event: 'latency', flag, enabled, count: values.length, sum: values.reduce((a, b) => a + b, 0), sumSquares: values.reduce((a, b) => a + b * b, 0),
+  });
+  await api().post('/sdk/v1/metrics').set(auth(serverKey)).send({ start: Date.now() - 1000, end: Date.now(), events: [row(true, arms.exposed), row(false, arms.control)] }).expect(202);
+}
+
+/** n values spread evenly 20 either side of mean (whole cycles of 41 when n is a multiple of 41: exactly that mean). */
+const around = (mean: number, n: number) => Array.from({ length: n }, (_, i) => mean - 20 + (i % 41));
+const LATENCY = { metric: 'latency', maxRelativeIncrease: 0.2, minSamples: 100 };
+
+describe('several guards, and mean guards', () => {
+  it('any breach rolls back: a latency guard catches a slow canary whose errors look fine', async () => {
+    await canaryFlag('slow');
+    const plan = await createPlan('slow', { steps: [{ percentage: 50, holdSeconds: 30 }, { percentage: 100, holdSeconds: 0 }], guards: [GUARD, LATENCY], start: true });
+    expect(plan.guards).toEqual([{ ...GUARD, falseAlarmRate: 0.01, sources: ['server', 'client'] }, { ...LATENCY, falseAlarmRate: 0.01, sources: ['server', 'client'] }]);
+    expect(plan.guard).toEqual(plan.guards[0]);
+    await report('slow', { exposed: [10, 1000], control: [10, 1000] });
+    await reportLatency('slow', { exposed: around(300, 410), control: around(180, 410) });
+    const done = await waitFor(plan.id, (p) => p.state !== 'running');
+    expect(done).toMatchObject({ state: 'rolled-back', verdict: { status: 'breach', guard: 'mean latency', exposed: { count: 410 }, control: { count: 410 } } });
+    expect(done.verdict!.guards!.map((g) => [g.guard, g.status])).toEqual([['error/request', 'ok'], ['mean latency', 'breach']]);
+    expect(done.reason).toMatch(/^guard mean latency: exposed 300\.00 \(n = 410\) vs control 180\.00 \(n = 410\), z = \d+\.\d\d, always-valid p = .* ≤ 0\.01 \(mSPRT\)$/);
+    expect((await config('slow')).enabled).toBe(false);
+  });
+
+  it('a step widens only once every guard judged it; a latency rise within the allowance completes', async () => {
+    await canaryFlag('two-guards');
+    const plan = await createPlan('two-guards', { steps: [{ percentage: 50, holdSeconds: 0.2, maxHoldSeconds: 0.6 }, { percentage: 100, holdSeconds: 0 }], guards: [GUARD, LATENCY], start: true });
+    // Errors have their evidence; latency has none: no widening, a pause naming what is missing.
+    await report('two-guards', { exposed: [10, 1000], control: [10, 1000] });
+    const held = await waitFor(plan.id, (p) => p.state !== 'running');
+    expect(held).toMatchObject({ state: 'paused', stepIndex: 0, verdict: { status: 'insufficient-data', guard: 'mean latency' } });
+    expect(held.reason).toMatch(/exposed 0 of 100 "latency" events needed, control 0 of 100/);
+    expect(await percentage('two-guards')).toBe(50);
+    // Latency 10 % up, within the 20 % allowed: judged ok, the plan widens and completes.
+    await reportLatency('two-guards', { exposed: around(198, 400), control: around(180, 400) });
+    await act(plan.id, 'resume').expect(200);
+    const done = await waitFor(plan.id, (p) => p.state !== 'running');
+    expect(done).toMatchObject({ state: 'completed', verdict: { status: 'ok' } });
+    expect(done.verdict!.guards!.map((g) => g.status)).toEqual(['ok', 'ok']);
+    expect(await percentage('two-guards')).toBe(100);
+  });
+
+  it('400 naming the field for mean guards that also count, both guard and guards, and an empty list', async () => {
+    await canaryFlag('strict-guards');
+    const post = (body: object) => api().post(`${flagPath('strict-guards')}/rollout-plans`).set(auth()).send({ ruleId: 'r1', steps: [{ percentage: 5, holdSeconds: 1 }], ...body });
+    const paths = async (body: object) => {
+      const res = await post(body);
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      return [...new Set(res.body.errors.map((e: { path: string }) => e.path))].sort();
+    };
+    expect(await paths({ guards: [GUARD, { ...LATENCY, numerator: 'error' }] })).toEqual(['guards[1].numerator']);
+    expect(await paths({ guard: GUARD, guards: [GUARD] })).toEqual(['guards']);
+    expect(await paths({ guards: [] })).toEqual(['guards']);
+    expect(await paths({ guards: [{ ...LATENCY, metric: '' }, { maxRelativeIncrease: 1, minSamples: 1 }] })).toEqual(['guards[0].metric', 'guards[1].denominator', 'guards[1].numerator']);
   });
 });
 
@@ -319,6 +421,7 @@ describe('embedded PGlite (one backend for every connection)', () => {
       serverKey = (await api().post('/api/v1/api-keys').set(auth()).send({ name: 'svc', kind: 'server', environment: 'production' }).expect(201)).body.secret;
       await canaryFlag('embedded');
       const plan = await createPlan('embedded', { steps: [{ percentage: 10, holdSeconds: 0.2 }, { percentage: 50, holdSeconds: 5 }, { percentage: 100, holdSeconds: 0 }], guard: GUARD, start: true });
+      await report('embedded', { exposed: [1, 1000], control: [10, 1000] }); // evidence for the first step
       await waitFor(plan.id, (p) => p.stepIndex === 1);
       await report('embedded', { exposed: [300, 1000], control: [10, 1000] });
       const done = await waitFor(plan.id, (p) => p.state !== 'running');
@@ -357,6 +460,10 @@ describe('validation', () => {
     expect(await paths({ ruleId: 'r1', steps: [{ percentage: 10, holdSeconds: 1 }, { percentage: 5, holdSeconds: 1 }] })).toEqual(['steps[1].percentage']);
     expect(await paths({ ruleId: 'r1', steps: [{ percentage: 10, holdSeconds: 1 }], guard: { ...GUARD, denominator: 'error' } })).toEqual(['guard.denominator']);
     expect(await paths({ ruleId: 'nope', steps: [{ percentage: 10, holdSeconds: 1 }] })).toEqual(['ruleId']);
+    expect(await paths({ ruleId: 'r1', steps: [{ percentage: 10, holdSeconds: 10, maxHoldSeconds: 5 }] })).toEqual(['steps[0].maxHoldSeconds']);
+    expect(await paths({ ruleId: 'r1', steps: [{ percentage: 10, holdSeconds: 10, maxHoldSeconds: 'x' }, { percentage: 20, holdSeconds: 1, maxHoldSeconds: 1e9 }] })).toEqual(['steps[0].maxHoldSeconds', 'steps[1].maxHoldSeconds']);
+    expect(await paths({ ruleId: 'r1', steps: [{ percentage: 10, holdSeconds: 10 }], maxHoldSeconds: 5 })).toEqual(['maxHoldSeconds']);
+    expect(await paths({ ruleId: 'r1', steps: [{ percentage: 10, holdSeconds: 10 }], maxHoldSeconds: -1, onInsufficientData: 'widen' })).toEqual(['maxHoldSeconds', 'onInsufficientData']);
     await api().post(`${flagPath('missing')}/rollout-plans`).set(auth()).send({ ruleId: 'r1', steps: [{ percentage: 1, holdSeconds: 1 }] }).expect(404);
     await api().post('/api/v1/environments/nope/flags/strict/rollout-plans').set(auth()).send({ ruleId: 'r1', steps: [{ percentage: 1, holdSeconds: 1 }] }).expect(404);
     await api().get('/api/v1/rollout-plans/00000000-0000-4000-8000-000000000000').set(auth()).expect(404);

@@ -1,6 +1,7 @@
 import type { Result } from '@aviary/core';
 
-/** One flag and arm, with how often it was served (`count`) and, for tracked events, the sum of values. */
+/** One flag and arm, with how often it was served (`count`) and, for tracked events, the sum of
+ *  values and of their squares (so the server can test means). */
 interface Arm {
   event?: string;
   flag: string;
@@ -8,6 +9,7 @@ interface Arm {
   variant: string | null;
   count: number;
   sum?: number;
+  sumSquares?: number;
 }
 
 /** Exposure counts and tracked events of the current window, reported as one `/sdk/v1/metrics` body. */
@@ -26,14 +28,17 @@ export function createMetrics(send: (body: string) => void): Metrics {
   const count = (into: Record<string, Arm>, id: string, arm: Arm, value?: number) => {
     const held = (into[id] ??= { ...arm, count: 0 });
     held.count++;
-    if (value !== undefined) held.sum = (held.sum ?? 0) + value;
+    if (value !== undefined) {
+      held.sum = (held.sum ?? 0) + value;
+      held.sumSquares = (held.sumSquares ?? 0) + value * value;
+    }
   };
   return {
     expose(flag, { enabled, variant = null }) {
       count(exposures, JSON.stringify([flag, enabled, variant]), { flag, enabled, variant, count: 0 });
     },
     track(event, value) {
-      for (const id in exposures) count(events, id + event, { event, ...exposures[id]!, sum: 0 }, value);
+      for (const id in exposures) count(events, id + event, { event, ...exposures[id]!, sum: 0, sumSquares: 0 }, value);
     },
     flush() {
       const end = Date.now();

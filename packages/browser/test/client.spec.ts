@@ -445,10 +445,10 @@ describe('metrics', () => {
         { flag: 'b', enabled: false, variant: null, count: 1 },
       ],
       events: [
-        { event: 'error', flag: 'a', enabled: true, variant: 'blue', count: 1, sum: 0 },
-        { event: 'error', flag: 'b', enabled: false, variant: null, count: 1, sum: 0 },
-        { event: 'purchase', flag: 'a', enabled: true, variant: 'blue', count: 2, sum: 25 },
-        { event: 'purchase', flag: 'b', enabled: false, variant: null, count: 2, sum: 25 },
+        { event: 'error', flag: 'a', enabled: true, variant: 'blue', count: 1, sum: 0, sumSquares: 0 },
+        { event: 'error', flag: 'b', enabled: false, variant: null, count: 1, sum: 0, sumSquares: 0 },
+        { event: 'purchase', flag: 'a', enabled: true, variant: 'blue', count: 2, sum: 25, sumSquares: 425 },
+        { event: 'purchase', flag: 'b', enabled: false, variant: null, count: 2, sum: 25, sumSquares: 425 },
       ],
     });
     await vi.advanceTimersByTimeAsync(10_000);

@@ -82,6 +82,6 @@ describe('AviaryProvider', () => {
     client.track('purchase', { value: 12 });
     await OpenFeature.clearProviders();
     const bodies = fetchMock.mock.calls.filter(([u]) => String(u).includes('/metrics')).map(([, init]) => JSON.parse(String(init!.body)));
-    expect(bodies.at(-1).events).toContainEqual({ event: 'purchase', flag: 'plain', enabled: true, variant: null, count: 1, sum: 12 });
+    expect(bodies.at(-1).events).toContainEqual({ event: 'purchase', flag: 'plain', enabled: true, variant: null, count: 1, sum: 12, sumSquares: 144 });
   });
 });

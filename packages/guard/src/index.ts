@@ -1,2 +1,6 @@
-export { chiSquare1Pvalue, evaluateGuard, guardThreshold, normalCdf, normalQuantile, sampleRatioPvalue } from './statistics.js';
-export type { ArmCounts, GuardSpec, GuardVerdict } from './statistics.js';
+export { chiSquare1Pvalue, normalCdf, normalQuantile, sampleRatioPvalue } from './distributions.js';
+export {
+  DEFAULT_FALSE_ALARM_RATE, evaluateGuard, evaluateMeanGuard, guardThreshold, MIXTURE_SCALES, mixtureLogLikelihoodRatio, sequentialTest,
+} from './sequential.js';
+export type { ArmCounts, ArmMoments, GuardSpec, GuardVerdict, MeanGuardSpec, MeanGuardVerdict, MixtureSprtInput, SequentialResult } from './sequential.js';
+export { bonferroniMeanZTest, bonferroniThreshold, bonferroniZTest } from './bonferroni.js';

@@ -34,7 +34,8 @@ export interface AviaryClient {
   evaluate(flag: string, context: Context): Result;
   /** Every flag's result for this context (not counted as exposures). */
   allFlags(context: Context): Record<string, Result>;
-  /** Records an outcome (`error`, `purchase`, …) for the flag arms this context was exposed to in the current window. */
+  /** Records an outcome (`error`, `purchase`, …) for the flag arms this context was exposed to in the current window;
+   *  with `{ value }` (`track('latency', ctx, { value: 183 })`) its count, sum and sum of squares, which mean guards test. */
   track(event: string, context: Context, options?: TrackOptions): void;
   /** Subscribes; returns the unsubscribe function. */
   on<K extends keyof AviaryEvents>(event: K, listener: (payload: AviaryEvents[K]) => void): () => void;

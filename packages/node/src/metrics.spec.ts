@@ -39,9 +39,9 @@ describe('metrics recorder', () => {
     metrics.recordEvent('error', 'stranger', 0);
     metrics.recordEvent('error', undefined, 0);
     expect(metrics.take()?.events).toEqual([
-      { event: 'purchase', flag: 'checkout', enabled: true, variant: 'blue', count: 2, sum: 42.5 },
-      { event: 'purchase', flag: 'banner', enabled: false, variant: null, count: 2, sum: 42.5 },
-      { event: 'error', flag: 'checkout', enabled: true, variant: 'green', count: 1, sum: 0 },
+      { event: 'purchase', flag: 'checkout', enabled: true, variant: 'blue', count: 2, sum: 42.5, sumSquares: 1056.25 },
+      { event: 'purchase', flag: 'banner', enabled: false, variant: null, count: 2, sum: 42.5, sumSquares: 1056.25 },
+      { event: 'error', flag: 'checkout', enabled: true, variant: 'green', count: 1, sum: 0, sumSquares: 0 },
     ]);
   });
 

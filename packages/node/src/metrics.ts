@@ -19,6 +19,8 @@ export interface EventCount {
   variant: string | null;
   count: number;
   sum: number;
+  /** The sum of the values' squares: with `count` and `sum`, the server tests means (mean guards). */
+  sumSquares: number;
 }
 
 /** The body of `POST /sdk/v1/metrics` (docs/protocol.md). */
@@ -106,9 +108,10 @@ export function createMetricsRecorder(now: () => number, limits: MetricsLimits =
         if (row) {
           row.count += 1;
           row.sum += value;
+          row.sumSquares += value * value;
         } else if (events.size < limits.maxEventRows) {
           const arm = arms.get(id)?.arm;
-          if (arm) events.set(rowId, { event, ...arm, count: 1, sum: value });
+          if (arm) events.set(rowId, { event, ...arm, count: 1, sum: value, sumSquares: value * value });
         } else {
           dropped += 1;
         }

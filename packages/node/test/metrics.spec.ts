@@ -46,9 +46,9 @@ describe('metrics reporting', () => {
       { flag: 'color', enabled: true, variant: 'red', count: 1 },
     ]);
     expect(report.events).toEqual([
-      { event: 'purchase', flag: 'beta', enabled: true, variant: null, count: 2, sum: 25 },
-      { event: 'purchase', flag: 'color', enabled: true, variant: 'red', count: 2, sum: 25 },
-      { event: 'error', flag: 'beta', enabled: false, variant: null, count: 1, sum: 0 },
+      { event: 'purchase', flag: 'beta', enabled: true, variant: null, count: 2, sum: 25, sumSquares: 425 },
+      { event: 'purchase', flag: 'color', enabled: true, variant: 'red', count: 2, sum: 25, sumSquares: 425 },
+      { event: 'error', flag: 'beta', enabled: false, variant: null, count: 1, sum: 0, sumSquares: 0 },
     ]);
   });
 

@@ -125,7 +125,7 @@ describe('OpenFeature provider', () => {
     expect(server.metrics).toEqual([
       expect.objectContaining({
         exposures: [{ flag: 'beta', enabled: true, variant: null, count: 1 }],
-        events: [{ event: 'purchase', flag: 'beta', enabled: true, variant: null, count: 1, sum: 9 }],
+        events: [{ event: 'purchase', flag: 'beta', enabled: true, variant: null, count: 1, sum: 9, sumSquares: 81 }],
       }),
     ]);
   });

@@ -7,6 +7,7 @@ import { sql } from '../database/sql.js';
 import type { EventTotals, MetricsArm, MetricsQuery, MetricsSeries } from './dto/metrics-query.dto.js';
 import { parseInstant } from './dto/metrics-query.dto.js';
 import { MAX_CLIENT_COUNT, type MetricsReportDto } from './dto/metrics-report.dto.js';
+import type { ArmMoments } from '@aviary/guard';
 import { METRIC_SOURCES, type MetricSource } from './metric-source.js';
 
 export const BUCKET_MS = 10_000;
@@ -39,11 +40,11 @@ export class MetricsService {
     const source: MetricSource = key.kind === 'client' ? 'client' : 'server';
     if (source === 'client') refuseLargeCounts(report);
     const bucket = new Date(bucketOf(report.end <= now && report.end >= now - MAX_REPORT_AGE_MS ? report.end : now));
-    const exposures = aggregate(report.exposures ?? [], (r) => [r.flag, r.enabled, r.variant ?? ''], (r) => ({ count: r.count, sum: 0 }));
+    const exposures = aggregate(report.exposures ?? [], (r) => [r.flag, r.enabled, r.variant ?? ''], (r) => ({ count: r.count, sum: 0, sumSquares: 0 }));
     const events = aggregate(
       report.events ?? [],
       (r) => [r.flag, r.enabled, r.variant ?? '', r.event],
-      (r) => ({ count: r.count, sum: r.sum ?? 0 }),
+      (r) => ({ count: r.count, sum: r.sum ?? 0, sumSquares: r.sumSquares ?? 0 }),
     );
     if (exposures.length === 0 && events.length === 0) return;
     const visible = key.kind === 'client' ? 'AND f.client_visible' : '';
@@ -65,15 +66,16 @@ export class MetricsService {
       if (events.length > 0) {
         await sql(
           manager,
-          `INSERT INTO metric_events (environment_id, flag_id, event, bucket, enabled, variant, count, sum, source)
-           SELECT $1, f.id, x.event, $2, x.enabled, x.variant, x.count, x.sum, $9
-             FROM unnest($3::text[], $4::boolean[], $5::text[], $6::text[], $7::bigint[], $8::double precision[])
-                  WITH ORDINALITY AS x(flag, enabled, variant, event, count, sum, n)
+          `INSERT INTO metric_events (environment_id, flag_id, event, bucket, enabled, variant, count, sum, source, sum_squares)
+           SELECT $1, f.id, x.event, $2, x.enabled, x.variant, x.count, x.sum, $9, x.sum_squares
+             FROM unnest($3::text[], $4::boolean[], $5::text[], $6::text[], $7::bigint[], $8::double precision[], $10::double precision[])
+                  WITH ORDINALITY AS x(flag, enabled, variant, event, count, sum, sum_squares, n)
              JOIN flags f ON f.key = x.flag AND f.archived_at IS NULL ${visible}
             ORDER BY x.n
            ON CONFLICT (environment_id, flag_id, event, bucket, enabled, variant, source)
-           DO UPDATE SET count = metric_events.count + EXCLUDED.count, sum = metric_events.sum + EXCLUDED.sum`,
-          [key.environmentId, bucket, ...columns(events, 4), events.map((r) => r.count), events.map((r) => r.sum), source],
+           DO UPDATE SET count = metric_events.count + EXCLUDED.count, sum = metric_events.sum + EXCLUDED.sum,
+                         sum_squares = metric_events.sum_squares + EXCLUDED.sum_squares`,
+          [key.environmentId, bucket, ...columns(events, 4), events.map((r) => r.count), events.map((r) => r.sum), source, events.map((r) => r.sumSquares)],
         );
       }
     });
@@ -169,6 +171,30 @@ export class MetricsService {
     return { exposed: arm(true), control: arm(false) };
   }
 
+  /** A mean guard's moments per arm since `since`: the count, sum and sum of squares of `metric`'s values. */
+  async metricMoments(
+    manager: EntityManager,
+    environmentId: string,
+    flagId: string,
+    metric: string,
+    since: Date,
+    sources: readonly MetricSource[] = METRIC_SOURCES,
+  ): Promise<{ exposed: ArmMoments; control: ArmMoments }> {
+    const rows = await sql<{ enabled: boolean; count: string; sum: number; sum_squares: number }>(
+      manager,
+      `SELECT enabled, sum(count) AS count, sum(sum) AS sum, sum(sum_squares) AS sum_squares
+         FROM metric_events
+        WHERE environment_id = $1 AND flag_id = $2 AND event = $3 AND bucket >= $4 AND source = ANY($5)
+        GROUP BY enabled`,
+      [environmentId, flagId, metric, new Date(bucketOf(since.getTime())), sources],
+    );
+    const arm = (enabled: boolean): ArmMoments => {
+      const row = rows.find((r) => r.enabled === enabled);
+      return { count: Number(row?.count ?? 0), sum: Number(row?.sum ?? 0), sumSquares: Number(row?.sum_squares ?? 0) };
+    };
+    return { exposed: arm(true), control: arm(false) };
+  }
+
   /** Exposures per arm in buckets starting at or after `since` (bucket-aligned by the caller). */
   async exposureCounts(
     manager: EntityManager,
@@ -226,10 +252,11 @@ interface Aggregated {
   key: Array<string | boolean>;
   count: number;
   sum: number;
+  sumSquares: number;
 }
 
 /** Sums rows that name the same arm (one upsert must not touch a row twice), sorted by arm. */
-function aggregate<T>(rows: T[], keyOf: (row: T) => Array<string | boolean>, valueOf: (row: T) => { count: number; sum: number }): Aggregated[] {
+function aggregate<T>(rows: T[], keyOf: (row: T) => Array<string | boolean>, valueOf: (row: T) => Omit<Aggregated, 'key'>): Aggregated[] {
   const byKey = new Map<string, Aggregated>();
   for (const row of rows) {
     const key = keyOf(row);
@@ -239,6 +266,7 @@ function aggregate<T>(rows: T[], keyOf: (row: T) => Array<string | boolean>, val
     if (held) {
       held.count += value.count;
       held.sum += value.sum;
+      held.sumSquares += value.sumSquares;
     } else byKey.set(id, { key, ...value });
   }
   return [...byKey.entries()]

@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { evaluateGuard, sampleRatioPvalue } from '@aviary/guard';
+import { evaluateGuard, evaluateMeanGuard, sampleRatioPvalue } from '@aviary/guard';
 import type { EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { BUCKET_MS, bucketOf, MetricsService } from '../metrics/metrics.service.js';
-import type { GuardVerdictView } from './dto/rollout-plan.dto.js';
-import { lookIntervalMs, MAX_LOOKS } from './plan-lifecycle.js';
-import type { PlanRow, StoredGuard } from './rollout-plan.js';
+import type { GuardLookView, GuardVerdictView } from './dto/rollout-plan.dto.js';
+import { guardLabel, isMeanGuard, type PlanRow, type StoredGuard, trafficEvent } from './rollout-plan.js';
 import { RolloutPlansRepository } from './rollout-plans.repository.js';
 
 /** Exposures per arm this unlikely under the step's percentage raise `sample-ratio-mismatch`. */
@@ -15,6 +14,8 @@ const SRM_GRACE_MIN_HOLD_S = 30;
 
 export interface GuardLook {
   verdict: GuardVerdictView;
+  /** The first guard that breached, with its look. */
+  breach?: { guard: StoredGuard; look: GuardLookView };
   /** The plan's next look, and its look count and verdict when this look was a new one. */
   changes: Pick<PlanRow, 'next_check_at'> & Partial<Pick<PlanRow, 'looks' | 'verdict'>>;
 }
@@ -34,18 +35,35 @@ export class GuardMonitor {
     private readonly plans: RolloutPlansRepository,
   ) {}
 
-  /** One look of the guard at the counts since the plan started. Unchanged counts are not a new
-   *  look: only looks that could decide spend the false-alarm budget. */
-  async look(manager: EntityManager, plan: PlanRow, guard: StoredGuard, now: Date): Promise<GuardLook> {
-    const next_check_at = new Date(now.getTime() + lookIntervalMs(plan.steps, this.config.schedulerIntervalMs));
+  /** One look of every guard at the counts since the plan started, every scheduler tick: the test
+   *  is always valid, so looking more often costs no false alarms. Unchanged counts are not a new
+   *  look. The plan's verdict is `breach` when any guard breached, `insufficient-data` while any
+   *  has not judged yet, else `ok`; its top fields are the deciding guard's. */
+  async look(manager: EntityManager, plan: PlanRow, now: Date): Promise<GuardLook> {
+    const next_check_at = new Date(now.getTime() + this.config.schedulerIntervalMs);
     const since = await this.countFrom(manager, plan);
-    const { exposed, control } = await this.metrics.guardCounts(manager, plan.environment_id, plan.flag_id, guard, since, guard.sources);
+    const looks: GuardLookView[] = [];
+    for (const guard of plan.guards) looks.push(await this.lookAt(manager, plan, guard, since));
+    const breached = looks.findIndex((l) => l.breached);
+    const breach = breached >= 0 ? { guard: plan.guards[breached]!, look: looks[breached]! } : undefined;
     const last = plan.verdict;
-    if (last && sameCounts(last.exposed, exposed) && sameCounts(last.control, control)) return { verdict: last, changes: { next_check_at } };
-    const verdict = evaluateGuard({ ...guard, maxLooks: MAX_LOOKS }, exposed, control);
-    const looks = verdict.status === 'insufficient-data' ? plan.looks : plan.looks + 1;
-    const view: GuardVerdictView = { ...verdict, looks, at: now.toISOString() };
-    return { verdict: view, changes: { next_check_at, looks, verdict: view } };
+    if (last && sameArms(last.guards ?? [last], looks)) return { verdict: last, breach, changes: { next_check_at } };
+    const waiting = looks.find((l) => l.status === 'insufficient-data');
+    const deciding = breach?.look ?? waiting ?? looks[0]!;
+    const status = breach ? 'breach' : waiting ? 'insufficient-data' : 'ok';
+    const count = status === 'insufficient-data' ? plan.looks : plan.looks + 1;
+    const verdict: GuardVerdictView = { ...deciding, status, breached: status === 'breach', guards: looks, looks: count, at: now.toISOString() };
+    return { verdict, breach, changes: { next_check_at, looks: count, verdict } };
+  }
+
+  private async lookAt(manager: EntityManager, plan: PlanRow, guard: StoredGuard, since: Date): Promise<GuardLookView> {
+    const guardName = guardLabel(guard);
+    if (isMeanGuard(guard)) {
+      const { exposed, control } = await this.metrics.metricMoments(manager, plan.environment_id, plan.flag_id, guard.metric, since, guard.sources);
+      return { guard: guardName, ...evaluateMeanGuard(guard, exposed, control) };
+    }
+    const { exposed, control } = await this.metrics.guardCounts(manager, plan.environment_id, plan.flag_id, guard, since, guard.sources);
+    return { guard: guardName, ...evaluateGuard(guard, exposed, control) };
   }
 
   /** Warnings when a step's hold ends: no traffic, or exposures per arm off the step's percentage. */
@@ -55,16 +73,17 @@ export class GuardMonitor {
     if (holdSeconds === 0) return [];
     const warnings: StepWarning[] = [];
     const stepStart = bucketOf(plan.step_started_at!.getTime());
-    const traffic = plan.guard
-      ? await this.metrics.eventCount(manager, plan.environment_id, plan.flag_id, plan.guard.denominator, new Date(stepStart), plan.guard.sources)
+    const guard = plan.guards[0];
+    const traffic = guard
+      ? await this.metrics.eventCount(manager, plan.environment_id, plan.flag_id, trafficEvent(guard), new Date(stepStart), guard.sources)
       : sum(await this.metrics.exposureCounts(manager, plan.environment_id, plan.flag_id, new Date(stepStart)));
     if (traffic === 0) {
-      const what = plan.guard ? `"${plan.guard.denominator}" events` : 'exposures';
+      const what = guard ? `"${trafficEvent(guard)}" events` : 'exposures';
       warnings.push({ code: 'no-traffic', message: `step ${index + 1} (${percentage} %) held ${holdSeconds} s with no ${what}` });
     }
     if (percentage <= 0 || percentage >= 100 || !(await this.splitIsExact(manager, plan))) return warnings;
     const since = stepStart + (holdSeconds >= SRM_GRACE_MIN_HOLD_S ? BUCKET_MS : 0);
-    const counts = await this.metrics.exposureCounts(manager, plan.environment_id, plan.flag_id, new Date(since), plan.guard?.sources);
+    const counts = await this.metrics.exposureCounts(manager, plan.environment_id, plan.flag_id, new Date(since), guard?.sources);
     const p = sampleRatioPvalue(counts.exposed, counts.control, percentage / 100);
     if (p < SRM_P_VALUE) {
       warnings.push({
@@ -93,8 +112,12 @@ export class GuardMonitor {
   }
 }
 
-function sameCounts(a: { numerator: number; denominator: number }, b: { numerator: number; denominator: number }): boolean {
-  return a.numerator === b.numerator && a.denominator === b.denominator;
+type Arms = Pick<GuardLookView, 'exposed' | 'control'>;
+
+/** Whether two looks saw the same counts, guard by guard (stored verdicts are jsonb: key order differs). */
+function sameArms(a: readonly Arms[], b: readonly Arms[]): boolean {
+  const key = (arm: Arms['exposed']) => ('numerator' in arm ? `${arm.numerator}/${arm.denominator}` : `${arm.count}/${arm.sum}/${arm.sumSquares}`);
+  return a.length === b.length && a.every((l, i) => key(l.exposed) === key(b[i]!.exposed) && key(l.control) === key(b[i]!.control));
 }
 
 function sum(counts: { exposed: number; control: number }): number {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  afterHold, approved, awaitingApproval, finished, firstNarrowingStep, held, isActive, isGuarded, lookIntervalMs, PLAN_ACTIONS, PLAN_STATES,
+  afterHold, approved, awaitingApproval, finished, firstNarrowingStep, gate, held, isActive, isGuarded, maxHoldMs, PLAN_ACTIONS, PLAN_STATES,
   type PlanAction, type PlanState, PlanTransitionError, paused, resumed, started, stepped, transition,
 } from './plan-lifecycle.js';
 
@@ -62,19 +62,6 @@ describe('firstNarrowingStep', () => {
   });
 });
 
-describe('lookIntervalMs', () => {
-  it('looks every tick while the planned holds allow at most 1,000 looks', () => {
-    expect(lookIntervalMs([{ percentage: 1, holdSeconds: 60 }], 1000)).toBe(1000);
-  });
-
-  it('spaces looks out over long plans', () => {
-    // 1 + 5 + 10 + 10 minutes = 1,560 s: at most 1,000 looks means one every 1.56 s.
-    const steps = [60, 300, 600, 600, 0].map((holdSeconds, i) => ({ percentage: i * 25, holdSeconds }));
-    expect(lookIntervalMs(steps, 1000)).toBe(1560);
-    expect(lookIntervalMs([{ percentage: 1, holdSeconds: 7 * 24 * 3600 }], 1000)).toBe(604_800);
-  });
-});
-
 describe('field changes of each transition', () => {
   const now = new Date('2026-01-01T00:00:00.000Z');
   const at = (ms: number) => new Date(now.getTime() + ms);
@@ -86,22 +73,26 @@ describe('field changes of each transition', () => {
 
   it('a step is live from now and holds for its seconds', () => {
     const steps = [{ percentage: 1, holdSeconds: 60 }, { percentage: 50, holdSeconds: 0.25 }];
-    expect(stepped(steps, 0, now)).toEqual({ state: 'running', step_index: 0, step_started_at: now, next_step_at: at(60_000) });
+    expect(stepped(steps, 0, now)).toEqual({ state: 'running', step_index: 0, step_started_at: now, next_step_at: at(60_000), evidence_deadline_at: at(240_000) });
     expect(stepped(steps, 1, now).next_step_at).toEqual(at(250));
+    expect(stepped(steps, 0, now, 90).evidence_deadline_at).toEqual(at(90_000));
   });
 
   it('pause keeps the rest of the hold, and resume counts it again from its own now', () => {
     const pausedChanges = paused({ next_step_at: at(42_000) }, now, 'lunch');
     expect(pausedChanges).toEqual({ state: 'paused', paused_remaining_ms: '42000', next_step_at: null, reason: 'lunch' });
     const later = at(3_600_000);
-    expect(resumed({ paused_remaining_ms: pausedChanges.paused_remaining_ms! }, later, true, null)).toEqual({
+    const plan = { step_index: 0, steps: [{ percentage: 1, holdSeconds: 60 }], maxHoldSeconds: null };
+    expect(resumed({ ...plan, paused_remaining_ms: pausedChanges.paused_remaining_ms! }, later, true, null)).toEqual({
       state: 'running',
       next_step_at: new Date(later.getTime() + 42_000),
       paused_remaining_ms: null,
       next_check_at: later,
+      // The rest of the hold, then the step's whole wait for evidence (4 × 60 s − 60 s) again.
+      evidence_deadline_at: new Date(later.getTime() + 42_000 + 180_000),
       reason: null,
     });
-    expect(resumed({ paused_remaining_ms: '0' }, now, false, 'go').next_check_at).toBeNull();
+    expect(resumed({ ...plan, paused_remaining_ms: '0' }, now, false, 'go').next_check_at).toBeNull();
   });
 
   it('pause after the hold is over keeps nothing, never a negative rest', () => {
@@ -110,7 +101,7 @@ describe('field changes of each transition', () => {
   });
 
   it('the state each action leads to is the one `transition` names', () => {
-    const plan = { next_step_at: at(1000), paused_remaining_ms: '1000' };
+    const plan = { next_step_at: at(1000), paused_remaining_ms: '1000', step_index: 0, steps: [{ percentage: 5, holdSeconds: 1 }], maxHoldSeconds: null };
     expect(started(now, true).state).toBe(transition('pending', 'start'));
     expect(paused(plan, now, null).state).toBe(transition('running', 'pause'));
     expect(resumed(plan, now, true, null).state).toBe(transition('paused', 'resume'));
@@ -133,5 +124,32 @@ describe('field changes of each transition', () => {
     expect(finished('completed', now, null)).toEqual({
       state: 'completed', finished_at: now, next_step_at: null, next_check_at: null, paused_remaining_ms: null, reason: null,
     });
+  });
+});
+
+describe('evidence before widening', () => {
+  const now = new Date('2026-01-01T00:00:00.000Z');
+  const at = (ms: number) => new Date(now.getTime() + ms);
+
+  it.each([
+    [{ percentage: 1, holdSeconds: 60 }, null, 240_000],
+    [{ percentage: 1, holdSeconds: 60 }, 100, 100_000],
+    [{ percentage: 1, holdSeconds: 60, maxHoldSeconds: 70 }, 100, 70_000],
+    [{ percentage: 1, holdSeconds: 60 }, 30, 60_000], // never shorter than the hold
+    [{ percentage: 100, holdSeconds: 0 }, null, 0],
+  ])('longest hold of %o with the plan\'s %s: %i ms', (step, planMax, expected) => {
+    expect(maxHoldMs(step, planMax)).toBe(expected);
+  });
+
+  it.each([
+    ['judged: widen', { judged: true, policy: 'pause', deadline: at(1000), nextCheckAt: at(500) }, { next: 'widen' }],
+    ['continue widens blind', { judged: false, policy: 'continue', deadline: at(-1), nextCheckAt: null }, { next: 'widen' }],
+    ['not judged: wait until the next look', { judged: false, policy: 'pause', deadline: at(1000), nextCheckAt: at(500) }, { next: 'extend', until: at(500) }],
+    ['but never past the deadline', { judged: false, policy: 'pause', deadline: at(1000), nextCheckAt: at(5000) }, { next: 'extend', until: at(1000) }],
+    ['no look planned: the deadline', { judged: false, policy: 'pause', deadline: at(1000), nextCheckAt: null }, { next: 'extend', until: at(1000) }],
+    ['the deadline is here: pause', { judged: false, policy: 'pause', deadline: now, nextCheckAt: at(500) }, { next: 'pause' }],
+    ['no deadline: pause', { judged: false, policy: 'pause', deadline: null, nextCheckAt: at(500) }, { next: 'pause' }],
+  ] as const)('%s', (_name, input, expected) => {
+    expect(gate({ ...input, now })).toEqual(expected);
   });
 });

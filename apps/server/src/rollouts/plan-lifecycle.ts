@@ -1,7 +1,7 @@
 /**
  * The rollout plan state machine (docs/rollouts.md), free of I/O so it can be tested alone:
  * which action may move a plan from which state, the fields each transition changes, what follows
- * a step's hold, and how often the guard may look.
+ * a step's hold, and whether a guarded step may widen.
  */
 
 import { capitalized, withArticle } from '../common/english.js';
@@ -26,13 +26,19 @@ const TRANSITIONS: Record<PlanAction, { from: readonly PlanState[]; to: PlanStat
   rollback: { from: ACTIVE_STATES, to: 'rolled-back' },
 };
 
-/** Looks the guard's false-alarm rate is split over (docs/rollouts.md: threshold ≈ 4.26 at 1 %). */
-export const MAX_LOOKS = 1000;
-
 export interface PlanStep {
   percentage: number;
   holdSeconds: number;
+  /** How long a guarded step may hold, waiting for the guard's verdict, before the plan pauses. */
+  maxHoldSeconds?: number;
 }
+
+/** What a guarded step does when its hold ends before the guard could judge it. */
+export const INSUFFICIENT_DATA_POLICIES = ['pause', 'continue'] as const;
+export type InsufficientDataPolicy = (typeof INSUFFICIENT_DATA_POLICIES)[number];
+
+/** A step's longest hold when neither the step nor the plan sets one: this many times the hold. */
+export const DEFAULT_MAX_HOLD_FACTOR = 4;
 
 /** The columns of a `rollout_plans` row that transitions move. */
 export interface PlanFields {
@@ -46,6 +52,8 @@ export interface PlanFields {
   next_check_at: Date | null;
   reason: string | null;
   finished_at: Date | null;
+  /** Past this, a guarded step still without the guard's verdict pauses the plan (`gate`). */
+  evidence_deadline_at: Date | null;
 }
 
 /** What one transition changes; the service applies it to the row and saves it. */
@@ -94,13 +102,6 @@ export function firstNarrowingStep(steps: readonly PlanStep[]): number | undefin
   return index < 0 ? undefined : index;
 }
 
-/** How often the guard may look: every scheduler tick, but no more often than spreads the
- *  planned holds over `MAX_LOOKS` looks, so the per-look threshold keeps its false-alarm rate. */
-export function lookIntervalMs(steps: readonly PlanStep[], tickMs: number, maxLooks = MAX_LOOKS): number {
-  const plannedMs = steps.reduce((sum, step) => sum + step.holdSeconds * 1000, 0);
-  return Math.max(tickMs, Math.ceil(plannedMs / maxLooks));
-}
-
 /** `start`: running from `now`, a guarded plan's first look at once; step 0 follows (`stepped`). */
 export function started(now: Date, guarded: boolean): PlanChanges {
   return { state: 'running', started_at: now, reason: null, next_check_at: guarded ? now : null };
@@ -112,13 +113,24 @@ export function paused(plan: Pick<PlanFields, 'next_step_at'>, now: Date, reason
   return { state: 'paused', paused_remaining_ms: String(remaining), next_step_at: null, reason };
 }
 
-/** `resume`: the kept rest of the hold counts again from `now`; a guarded plan looks at once. */
-export function resumed(plan: Pick<PlanFields, 'paused_remaining_ms'>, now: Date, guarded: boolean, reason: string | null): PlanChanges {
+/** `resume`: the kept rest of the hold counts again from `now`; a guarded plan looks at once. The
+ *  step's wait for evidence starts over after the rest of the hold, so a plan paused for
+ *  `insufficient-data` gets as long again to gather it. */
+export function resumed(
+  plan: Pick<PlanFields, 'paused_remaining_ms' | 'step_index'> & { steps: readonly PlanStep[]; maxHoldSeconds: number | null },
+  now: Date,
+  guarded: boolean,
+  reason: string | null,
+): PlanChanges {
+  const next = now.getTime() + Number(plan.paused_remaining_ms ?? 0);
+  const step = plan.step_index === null ? undefined : plan.steps[plan.step_index];
+  const extension = step ? maxHoldMs(step, plan.maxHoldSeconds) - holdMs(step) : 0;
   return {
     state: 'running',
-    next_step_at: new Date(now.getTime() + Number(plan.paused_remaining_ms ?? 0)),
+    next_step_at: new Date(next),
     paused_remaining_ms: null,
     next_check_at: guarded ? now : null,
+    evidence_deadline_at: new Date(next + extension),
     reason,
   };
 }
@@ -128,9 +140,49 @@ export function approved(reason: string | null): PlanChanges {
   return { reason };
 }
 
-/** Step `index` is live from `now`; its hold counts from then. */
-export function stepped(steps: readonly PlanStep[], index: number, now: Date): PlanChanges {
-  return { state: 'running', step_index: index, step_started_at: now, next_step_at: new Date(now.getTime() + Math.round(steps[index]!.holdSeconds * 1000)) };
+/** Step `index` is live from `now`; its hold, and its longest hold, count from then. */
+export function stepped(steps: readonly PlanStep[], index: number, now: Date, planMaxHoldSeconds: number | null = null): PlanChanges {
+  const step = steps[index]!;
+  return {
+    state: 'running',
+    step_index: index,
+    step_started_at: now,
+    next_step_at: new Date(now.getTime() + holdMs(step)),
+    evidence_deadline_at: new Date(now.getTime() + maxHoldMs(step, planMaxHoldSeconds)),
+  };
+}
+
+const holdMs = (step: PlanStep) => Math.round(step.holdSeconds * 1000);
+
+/** A step's longest hold: its own `maxHoldSeconds`, else the plan's, else 4 × its hold; never
+ *  shorter than the hold. */
+export function maxHoldMs(step: PlanStep, planMaxHoldSeconds: number | null): number {
+  const seconds = step.maxHoldSeconds ?? planMaxHoldSeconds ?? DEFAULT_MAX_HOLD_FACTOR * step.holdSeconds;
+  return Math.max(holdMs(step), Math.round(seconds * 1000));
+}
+
+/** Where a guarded step whose hold is over stands: the guard judged it (`widen`), it may wait for
+ *  evidence until `until` (`extend`), or its longest hold is over without a verdict (`pause`). */
+export type GateOutcome = { next: 'widen' } | { next: 'extend'; until: Date } | { next: 'pause' };
+
+/**
+ * Evidence before widening: a guarded step widens only once the guard judged it (`judged`: both
+ * arms reached `minSamples` and no breach). Until then its hold extends, up to the evidence
+ * deadline; the next look comes at `nextCheckAt`. `continue` keeps the old behaviour: widen when
+ * the hold is over, judged or not.
+ */
+export function gate(input: {
+  judged: boolean;
+  policy: InsufficientDataPolicy;
+  now: Date;
+  deadline: Date | null;
+  nextCheckAt: Date | null;
+}): GateOutcome {
+  if (input.judged || input.policy === 'continue') return { next: 'widen' };
+  const deadline = input.deadline ?? input.now;
+  if (input.now.getTime() >= deadline.getTime()) return { next: 'pause' };
+  const nextLook = input.nextCheckAt ?? deadline;
+  return { next: 'extend', until: nextLook.getTime() < deadline.getTime() ? nextLook : deadline };
 }
 
 /** The last hold ended with approval required: nothing is due until someone approves. */

@@ -3,10 +3,10 @@ import type { Rule } from '@aviary/core';
 import type { EntityManager } from 'typeorm';
 import { pgCode, PG_UNIQUE_VIOLATION, sql } from '../database/sql.js';
 import type { GuardVerdictView } from './dto/rollout-plan.dto.js';
-import { ACTIVE_STATES, type PlanState, type PlanStep } from './plan-lifecycle.js';
+import { ACTIVE_STATES, type InsufficientDataPolicy, type PlanState, type PlanStep } from './plan-lifecycle.js';
 import type { HistoryRow, PlanRow, StoredGuard } from './rollout-plan.js';
 
-const PLAN_SELECT = `SELECT p.*, e.key AS environment, f.key AS flag
+const PLAN_SELECT = `SELECT p.*, COALESCE(p.guard, '[]'::jsonb) AS guards, e.key AS environment, f.key AS flag
                        FROM rollout_plans p
                        JOIN environments e ON e.id = p.environment_id
                        JOIN flags f ON f.id = p.flag_id`;
@@ -19,8 +19,10 @@ export interface NewPlan {
   flagId: string;
   ruleId: string;
   steps: PlanStep[];
-  guard: StoredGuard | null;
+  guards: StoredGuard[];
   requireApproval: boolean;
+  maxHoldSeconds: number | null;
+  onInsufficientData: InsufficientDataPolicy;
   createdBy: string;
 }
 
@@ -76,10 +78,11 @@ export class RolloutPlansRepository {
     try {
       await sql(
         manager,
-        `INSERT INTO rollout_plans (id, environment_id, flag_id, rule_id, state, steps, guard, require_approval, created_by)
-         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8)`,
-        [plan.id, plan.environmentId, plan.flagId, plan.ruleId, JSON.stringify(plan.steps), plan.guard && JSON.stringify(plan.guard),
-          plan.requireApproval, plan.createdBy],
+        `INSERT INTO rollout_plans (id, environment_id, flag_id, rule_id, state, steps, guard, require_approval, created_by,
+                                    max_hold_seconds, on_insufficient_data)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10)`,
+        [plan.id, plan.environmentId, plan.flagId, plan.ruleId, JSON.stringify(plan.steps), plan.guards.length > 0 ? JSON.stringify(plan.guards) : null,
+          plan.requireApproval, plan.createdBy, plan.maxHoldSeconds, plan.onInsufficientData],
       );
       return true;
     } catch (err) {
@@ -163,11 +166,11 @@ export class RolloutPlansRepository {
       manager,
       `UPDATE rollout_plans SET state = $2, step_index = $3, started_at = $4, step_started_at = $5, next_step_at = $6,
               paused_remaining_ms = $7, next_check_at = $8, looks = $9, verdict = $10, warnings = $11, reason = $12,
-              finished_at = $13, updated_at = $14
+              finished_at = $13, updated_at = $14, evidence_deadline_at = $15
         WHERE id = $1`,
       [plan.id, plan.state, plan.step_index, plan.started_at, plan.step_started_at, plan.next_step_at, plan.paused_remaining_ms,
         plan.next_check_at, plan.looks, plan.verdict && JSON.stringify(plan.verdict), JSON.stringify(plan.warnings), plan.reason,
-        plan.finished_at, plan.updated_at],
+        plan.finished_at, plan.updated_at, plan.evidence_deadline_at],
     );
   }
 

@@ -12,13 +12,14 @@ import type { WriteTransaction } from '../changes/write-transaction.js';
 import type { FlagConfigView } from '../flags/dto/flag-config.dto.js';
 import { FlagConfigsService } from '../flags/flag-configs.service.js';
 import { findLiveFlag } from '../flags/flags.service.js';
-import type { CreateRolloutPlanDto, GuardVerdictView, PlanWarningView, RolloutPlanView } from './dto/rollout-plan.dto.js';
+import { DEFAULT_FALSE_ALARM_RATE } from '@aviary/guard';
+import type { CreateRolloutPlanDto, GuardLookView, GuardVerdictView, PlanWarningView, RolloutPlanView } from './dto/rollout-plan.dto.js';
 import { GuardMonitor } from './guard-monitor.js';
 import {
-  afterHold, approved, awaitingApproval, finished, firstNarrowingStep, held, isGuarded, type PlanAction, type PlanChanges, paused,
-  PlanTransitionError, resumed, started, stepped, transition,
+  afterHold, approved, awaitingApproval, finished, firstNarrowingStep, gate, held, isGuarded, maxHoldMs, type PlanAction, type PlanChanges, paused,
+  type PlanStep, PlanTransitionError, resumed, started, stepped, transition,
 } from './plan-lifecycle.js';
-import { breachReason, type PlanRow, toPlanView } from './rollout-plan.js';
+import { breachReason, type PlanRow, type StoredGuard, toPlanView, trafficEvent } from './rollout-plan.js';
 import { type HistoryEntry, RolloutPlansRepository } from './rollout-plans.repository.js';
 
 /** Rollout plans (docs/rollouts.md): each change of a plan is one transaction that locks the plan
@@ -58,9 +59,11 @@ export class RolloutPlansService {
         environmentId,
         flagId: flag.id,
         ruleId: dto.ruleId,
-        steps: dto.steps.map(({ percentage, holdSeconds }) => ({ percentage, holdSeconds })),
-        guard: dto.guard ? { falseAlarmRate: 0.01, ...dto.guard } : null,
+        steps: dto.steps.map(({ percentage, holdSeconds, maxHoldSeconds }) => ({ percentage, holdSeconds, ...(maxHoldSeconds === undefined ? {} : { maxHoldSeconds }) })),
+        guards: (dto.guards ?? (dto.guard ? [dto.guard] : [])).map((guard) => ({ falseAlarmRate: DEFAULT_FALSE_ALARM_RATE, ...guard }) as StoredGuard),
         requireApproval: dto.requireApproval ?? false,
+        maxHoldSeconds: dto.maxHoldSeconds ?? null,
+        onInsufficientData: dto.onInsufficientData ?? 'pause',
         createdBy: actor.name,
       });
       // Another plan for this flag was created at the same moment.
@@ -115,7 +118,7 @@ export class RolloutPlansService {
           await this.history(tx, plan, { type: 'paused', actor: by, reason });
           break;
         case 'resume':
-          apply(plan, resumed(plan, now, plan.guard !== null, reason ?? null));
+          apply(plan, resumed({ ...plan, maxHoldSeconds: plan.max_hold_seconds }, now, plan.guards.length > 0, reason ?? null));
           await this.history(tx, plan, { type: 'resumed', actor: by, reason });
           break;
         case 'approve':
@@ -171,17 +174,20 @@ export class RolloutPlansService {
   private async advance(tx: WriteTransaction, id: string): Promise<void> {
     const plan = await this.plans.lockIfDue(tx.manager, id);
     if (!plan) return;
+    const before = toPlanView(plan);
+    const system = planActor(id);
     const now = await this.plans.now(tx.manager);
     const stepDue = plan.state === 'running' && plan.next_step_at !== null && plan.next_step_at <= now;
     const lookDue = plan.next_check_at !== null && plan.next_check_at <= now;
     let verdict = plan.verdict;
-    if (plan.guard && isGuarded(plan.state) && (stepDue || lookDue)) {
-      const look = await this.monitor.look(tx.manager, plan, plan.guard, now);
+    if (plan.guards.length > 0 && isGuarded(plan.state) && (stepDue || lookDue)) {
+      const look = await this.monitor.look(tx.manager, plan, now);
       apply(plan, look.changes);
       verdict = look.verdict;
-      if (verdict.breached) {
-        await this.rollBack(tx, plan, now, breachReason(plan.guard, verdict), planActor(id).name, verdict);
-        await this.save(tx, plan, now);
+      if (look.breach) {
+        const reason = breachReason(look.breach.guard, look.breach.look);
+        await this.rollBack(tx, plan, now, reason, system.name, verdict);
+        await this.recordAction(tx, system, 'rollback', plan, before, await this.save(tx, plan, now), reason);
         return;
       }
     } else if (lookDue) {
@@ -189,37 +195,74 @@ export class RolloutPlansService {
     }
     if (stepDue && !(await this.flagEnabled(tx, plan))) {
       // Someone killed the flag: widening it now would expose more users the moment it is revived.
-      await this.hold(tx, plan, now, 'flag-disabled', `flag "${plan.flag}" is off in "${plan.environment}": revive it, then resume the plan`);
+      const reason = `flag "${plan.flag}" is off in "${plan.environment}": revive it, then resume the plan`;
+      await this.hold(tx, plan, now, 'flag-disabled', reason);
+      await this.recordHold(tx, plan, before, now, reason);
+      return;
+    }
+    if (!stepDue) {
       await this.save(tx, plan, now);
       return;
     }
-    if (stepDue) {
-      for (const warning of await this.monitor.stepWarnings(tx.manager, plan)) await this.warn(tx, plan, now, warning.code, warning.message);
-      const outcome = afterHold({ stepIndex: plan.step_index!, steps: plan.steps, requireApproval: plan.require_approval });
-      if (outcome.next === 'complete') {
-        apply(plan, finished('completed', now, null));
-        tx.afterCommit(() => this.logger.log(`Rollout plan ${id} (${plan.flag} in ${plan.environment}) completed`));
-        await this.history(tx, plan, { type: 'completed', actor: planActor(id).name, stepIndex: plan.step_index, verdict });
-      } else if (outcome.next === 'await-approval') {
-        apply(plan, awaitingApproval());
-        await this.history(tx, plan, { type: 'awaiting-approval', actor: planActor(id).name, stepIndex: plan.step_index! + 1, verdict });
-      } else {
-        const config = await this.step(tx, plan, outcome.stepIndex, now, verdict);
-        const { percentage } = plan.steps[outcome.stepIndex]!;
-        tx.afterCommit(() =>
-          this.logger.debug(`Rollout plan ${id} wrote step ${outcome.stepIndex + 1}/${plan.steps.length} (${percentage} %) at revision ${config.revision}`),
-        );
+    const index = plan.step_index!;
+    const outcome = afterHold({ stepIndex: index, steps: plan.steps, requireApproval: plan.require_approval });
+    const gated = plan.guards.length > 0 && outcome.next !== 'complete';
+    if (gated) {
+      const step = plan.steps[index]!;
+      const deadline = plan.evidence_deadline_at ?? new Date(plan.step_started_at!.getTime() + maxHoldMs(step, plan.max_hold_seconds));
+      const decision = gate({ judged: verdict?.status === 'ok', policy: plan.on_insufficient_data, now, deadline, nextCheckAt: plan.next_check_at });
+      if (decision.next === 'extend') {
+        plan.next_step_at = decision.until;
+        const waitS = (deadline.getTime() - plan.step_started_at!.getTime()) / 1000;
+        await this.warn(tx, plan, now, 'insufficient-data', `step ${index + 1} (${step.percentage} %) held ${step.holdSeconds} s without the guard's verdict: it waits for evidence up to ${waitS} s before widening`);
+        await this.save(tx, plan, now);
+        return;
+      }
+      if (decision.next === 'pause') {
+        const reason = `insufficient-data: ${insufficientEvidence(plan, step, index, verdict, now)}`;
+        await this.hold(tx, plan, now, 'insufficient-data', reason);
+        await this.recordHold(tx, plan, before, now, reason);
+        return;
       }
     }
-    await this.save(tx, plan, now);
+    for (const warning of await this.monitor.stepWarnings(tx.manager, plan)) {
+      // On a gated step no traffic is no evidence: the gate above already waited for it.
+      if (!(gated && warning.code === 'no-traffic' && plan.on_insufficient_data === 'pause')) await this.warn(tx, plan, now, warning.code, warning.message);
+    }
+    let action: string;
+    if (outcome.next === 'complete') {
+      apply(plan, finished('completed', now, null));
+      tx.afterCommit(() => this.logger.log(`Rollout plan ${id} (${plan.flag} in ${plan.environment}) completed`));
+      await this.history(tx, plan, { type: 'completed', actor: system.name, stepIndex: plan.step_index, verdict });
+      action = 'complete';
+    } else if (outcome.next === 'await-approval') {
+      apply(plan, awaitingApproval());
+      await this.history(tx, plan, { type: 'awaiting-approval', actor: system.name, stepIndex: index + 1, verdict });
+      action = 'await-approval';
+    } else {
+      const config = await this.step(tx, plan, outcome.stepIndex, now, verdict);
+      const { percentage } = plan.steps[outcome.stepIndex]!;
+      tx.afterCommit(() =>
+        this.logger.debug(`Rollout plan ${id} wrote step ${outcome.stepIndex + 1}/${plan.steps.length} (${percentage} %) at revision ${config.revision}`),
+      );
+      action = 'step';
+    }
+    await this.recordAction(tx, system, action, plan, before, await this.save(tx, plan, now));
+  }
+
+  /** A plan the scheduler paused is audited as a pause by the system (a `rollout.paused` event). */
+  private async recordHold(tx: WriteTransaction, plan: PlanRow, before: RolloutPlanView, now: Date, reason: string): Promise<void> {
+    const after = await this.save(tx, plan, now);
+    if (before.state !== after.state) await this.recordAction(tx, planActor(plan.id), 'pause', plan, before, after, reason);
   }
 
   private async suspend(tx: WriteTransaction, id: string, message: string): Promise<void> {
     const plan = await this.lock(tx, id);
     if (!isGuarded(plan.state)) return;
+    const before = toPlanView(plan);
     const now = await this.plans.now(tx.manager);
     await this.hold(tx, plan, now, 'step-failed', message);
-    await this.save(tx, plan, now);
+    await this.recordHold(tx, plan, before, now, message);
   }
 
   /** Pauses a plan that cannot go on by itself, with a warning saying why (`held`). */
@@ -236,7 +279,7 @@ export class RolloutPlansService {
   }
 
   private async start(tx: WriteTransaction, plan: PlanRow, now: Date, by: string, reason?: string): Promise<void> {
-    apply(plan, started(now, plan.guard !== null));
+    apply(plan, started(now, plan.guards.length > 0));
     await this.history(tx, plan, { type: 'started', actor: by, reason });
     const config = await this.step(tx, plan, 0, now, null, reason);
     if (!config.enabled) {
@@ -249,7 +292,7 @@ export class RolloutPlansService {
     const { percentage } = plan.steps[index]!;
     const reason = `rollout plan step ${index + 1}/${plan.steps.length}: ${percentage} %${note ? ` (${note})` : ''}`;
     const config = await this.configs.rolloutIn(tx, plan.environment, plan.flag, { percentage, ruleId: plan.rule_id, reason });
-    apply(plan, stepped(plan.steps, index, now));
+    apply(plan, stepped(plan.steps, index, now, plan.max_hold_seconds));
     // Its hold counts from `now`, and so does its history entry: the gaps between steps read
     // exactly as the holds.
     await this.history(tx, plan, { type: 'step', actor: tx.actor.name, stepIndex: index, percentage, revision: config.revision, reason: note, verdict, at: now });
@@ -313,10 +356,42 @@ function checkPlan(dto: CreateRolloutPlanDto): void {
   if (narrowing !== undefined) {
     issues.push({ path: `steps[${narrowing}].percentage`, message: `must not be below the previous step's (${dto.steps[narrowing - 1]!.percentage})` });
   }
-  if (dto.guard && dto.guard.numerator === dto.guard.denominator) {
-    issues.push({ path: 'guard.denominator', message: 'must name another event than the numerator' });
+  dto.steps.forEach((step, i) => {
+    if (step.maxHoldSeconds !== undefined && step.maxHoldSeconds < step.holdSeconds) {
+      issues.push({ path: `steps[${i}].maxHoldSeconds`, message: `must be at least the step's holdSeconds (${step.holdSeconds})` });
+    }
+  });
+  const longest = dto.steps.findIndex((step) => step.maxHoldSeconds === undefined && dto.maxHoldSeconds !== undefined && dto.maxHoldSeconds < step.holdSeconds);
+  if (longest >= 0) {
+    issues.push({ path: 'maxHoldSeconds', message: `must be at least the holdSeconds of every step that sets no maxHoldSeconds (steps[${longest}].holdSeconds is ${dto.steps[longest]!.holdSeconds})` });
+  }
+  if (dto.guard && dto.guards) issues.push({ path: 'guards', message: 'give either guard or guards, not both' });
+  const guards = dto.guards ? dto.guards.map((g, i) => [g, `guards[${i}]`] as const) : dto.guard ? [[dto.guard, 'guard'] as const] : [];
+  for (const [guard, path] of guards) {
+    if (guard.metric !== undefined) {
+      for (const field of ['numerator', 'denominator'] as const) {
+        if (guard[field] !== undefined) issues.push({ path: `${path}.${field}`, message: 'a mean guard (with metric) has no numerator or denominator' });
+      }
+    } else if (guard.numerator === guard.denominator) {
+      issues.push({ path: `${path}.denominator`, message: 'must name another event than the numerator' });
+    }
   }
   if (issues.length > 0) throw new ValidationFailedException(issues);
+}
+
+/** Why a step could not be judged, with the counts: `step 1 (1 %) held 240 s without the guard's
+ *  verdict: exposed 12 of 100 "request" events needed, control 900 of 100`. */
+function insufficientEvidence(plan: PlanRow, step: PlanStep, index: number, verdict: GuardVerdictView | null, now: Date): string {
+  const held = (now.getTime() - plan.step_started_at!.getTime()) / 1000;
+  const looks = verdict ? (verdict.guards ?? [verdict]) : [];
+  const waiting = plan.guards.flatMap((guard, i) => {
+    const look = looks[i];
+    if (!look || look.status !== 'insufficient-data') return [];
+    const n = (arm: GuardLookView['exposed']) => ('count' in arm ? arm.count : arm.denominator);
+    return [`exposed ${n(look.exposed)} of ${guard.minSamples} "${trafficEvent(guard)}" events needed, control ${n(look.control)} of ${guard.minSamples}`];
+  });
+  const counts = waiting.length > 0 ? waiting.join('; ') : 'no look yet';
+  return `step ${index + 1} (${step.percentage} %) held ${Math.round(held)} s without the guard's verdict (${counts}); paused instead of widening`;
 }
 
 function activePlanConflict(flag: string, environment: string, active?: { id: string; state: string }): ConflictException {

@@ -28,10 +28,16 @@ const EVENT_OF_ACTION: Record<string, WebhookEventType> = {
   'api-key.revoke': 'api-key.revoked',
   'webhook.disable': 'webhook.disabled',
   'person.invite': 'person.invited',
-  // A person's plan actions; the scheduler's own steps and verdicts are not audited as actions yet.
+  // A person's plan actions, and the scheduler's own (actor `rollout-plan:<id>`, type system):
+  // its steps, its approval waits, completion, a guard's rollback and its pauses.
   'rollout-plan.start': 'rollout.started',
   'rollout-plan.pause': 'rollout.paused',
   'rollout-plan.rollback': 'rollout.rolled-back',
+  'rollout-plan.step': 'rollout.step',
+  // An approval writes the next step at once: it is that step's event, by the person who approved.
+  'rollout-plan.approve': 'rollout.step',
+  'rollout-plan.await-approval': 'rollout.awaiting-approval',
+  'rollout-plan.complete': 'rollout.completed',
 };
 
 /** What every delivery of one event carries (the body of a `standard` delivery). */

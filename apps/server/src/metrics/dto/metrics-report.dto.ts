@@ -12,6 +12,8 @@ export const MAX_CLIENT_COUNT = 100_000;
 /** Largest magnitude of one row's sum: bucket totals are doubles that add up report after report,
  *  and Postgres refuses (500) a sum that overflows. */
 export const MAX_SUM = 1e15;
+/** Largest sum of squares of one row: MAX_SUM's square, as far from a double's overflow. */
+export const MAX_SUM_SQUARES = 1e30;
 /** 9999-12-31: epoch milliseconds beyond this are not instants anyone means. */
 const MAX_EPOCH_MS = 253_402_300_799_999;
 
@@ -50,6 +52,13 @@ export class EventCountDto extends ExposureCountDto {
   @Min(-MAX_SUM)
   @Max(MAX_SUM)
   sum?: number;
+
+  @ApiPropertyOptional({ description: 'The sum of the tracked values\' squares (mean guards test means with count, sum and this)', default: 0, minimum: 0, maximum: MAX_SUM_SQUARES })
+  @IsOptional()
+  @IsFiniteNumber()
+  @Min(0)
+  @Max(MAX_SUM_SQUARES)
+  sumSquares?: number;
 }
 
 /** `POST /sdk/v1/metrics` (docs/protocol.md): counts since the SDK's last report, per flag arm. */

@@ -1,16 +1,22 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested,
+  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateIf, ValidateNested,
 } from 'class-validator';
 import { ReasonDto } from '../../common/reason.dto.js';
 import { IsFiniteNumber, IsNumberWithDecimals, IsResourceKey, KnownElsewhere, NOT_EMPTY } from '../../common/validation.js';
 import { METRIC_SOURCES, type MetricSource } from '../../metrics/metric-source.js';
-import { PLAN_STATES, type PlanState } from '../plan-lifecycle.js';
+import { INSUFFICIENT_DATA_POLICIES, type InsufficientDataPolicy, PLAN_STATES, type PlanState } from '../plan-lifecycle.js';
 
 export const MAX_STEPS = 20;
 /** 30 days. */
 export const MAX_HOLD_SECONDS = 2_592_000;
+/** 120 days: the default longest hold of the longest hold. */
+export const MAX_MAX_HOLD_SECONDS = 4 * MAX_HOLD_SECONDS;
+
+const MAX_HOLD_DESCRIPTION =
+  'How long a guarded step may hold in all, waiting for the guard to judge it (both arms at minSamples, no breach), ' +
+  'before the plan pauses with insufficient-data; at least holdSeconds. Default: the plan\'s maxHoldSeconds, else 4 × holdSeconds';
 
 export class PlanStepDto {
   @ApiProperty({ minimum: 0, maximum: 100, example: 5, description: 'The rule\'s rollout percentage at this step; at most three decimals' })
@@ -24,28 +30,50 @@ export class PlanStepDto {
   @Min(0)
   @Max(MAX_HOLD_SECONDS)
   holdSeconds!: number;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: MAX_MAX_HOLD_SECONDS, example: 1200, description: MAX_HOLD_DESCRIPTION })
+  @IsOptional()
+  @IsNumberWithDecimals(3, 'a number of seconds')
+  @Min(0)
+  @Max(MAX_MAX_HOLD_SECONDS)
+  maxHoldSeconds?: number;
 }
 
+export const MAX_GUARDS = 10;
+
 export class PlanGuardDto {
-  @ApiProperty({ example: 'error', maxLength: 128, description: 'Tracked event counted in the ratio\'s numerator' })
+  @ApiPropertyOptional({ example: 'error', maxLength: 128, description: 'A ratio guard: tracked event counted in the ratio\'s numerator' })
+  @ValidateIf((guard: PlanGuardDto) => guard.metric === undefined)
   @IsString()
   @MinLength(1, NOT_EMPTY)
   @MaxLength(128)
-  numerator!: string;
+  numerator?: string;
 
-  @ApiProperty({ example: 'request', maxLength: 128, description: 'Tracked event counted in the ratio\'s denominator' })
+  @ApiPropertyOptional({ example: 'request', maxLength: 128, description: 'A ratio guard: tracked event counted in the ratio\'s denominator' })
+  @ValidateIf((guard: PlanGuardDto) => guard.metric === undefined)
   @IsString()
   @MinLength(1, NOT_EMPTY)
   @MaxLength(128)
-  denominator!: string;
+  denominator?: string;
 
-  @ApiProperty({ minimum: 0, maximum: 100, example: 0.5, description: '0.5: breach when the exposed ratio is above 1.5 × the control\'s' })
+  @ApiPropertyOptional({
+    example: 'latency',
+    maxLength: 128,
+    description: 'A mean guard instead: the tracked value whose mean it watches (`track(\'latency\', ctx, { value: 183 })`); no numerator or denominator then',
+  })
+  @IsOptional()
+  @IsString()
+  @MinLength(1, NOT_EMPTY)
+  @MaxLength(128)
+  metric?: string;
+
+  @ApiProperty({ minimum: 0, maximum: 100, example: 0.5, description: '0.5: breach when the exposed ratio (or mean) is above 1.5 × the control\'s' })
   @IsFiniteNumber()
   @Min(0)
   @Max(100)
   maxRelativeIncrease!: number;
 
-  @ApiProperty({ minimum: 1, maximum: 1_000_000_000, example: 200, description: 'Denominator events each arm needs before the guard decides' })
+  @ApiProperty({ minimum: 1, maximum: 1_000_000_000, example: 200, description: 'Denominator events (a mean guard: values) each arm needs before the guard decides' })
   @IsInt()
   @Min(1)
   @Max(1_000_000_000)
@@ -93,11 +121,36 @@ export class CreateRolloutPlanDto extends ReasonDto {
   @Type(() => PlanStepDto)
   steps!: PlanStepDto[];
 
-  @ApiPropertyOptional({ type: PlanGuardDto })
+  @ApiPropertyOptional({ type: PlanGuardDto, description: 'One guard; or `guards`' })
   @IsOptional()
   @ValidateNested()
   @Type(() => PlanGuardDto)
   guard?: PlanGuardDto;
+
+  @ApiPropertyOptional({ type: [PlanGuardDto], minItems: 1, maxItems: MAX_GUARDS, description: 'Several guards: any breach rolls the plan back; a step widens once every guard judged it' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1, NOT_EMPTY)
+  @ArrayMaxSize(MAX_GUARDS)
+  @ValidateNested({ each: true })
+  @Type(() => PlanGuardDto)
+  guards?: PlanGuardDto[];
+
+  @ApiPropertyOptional({ minimum: 0, maximum: MAX_MAX_HOLD_SECONDS, description: `${MAX_HOLD_DESCRIPTION} (for every step that sets none)` })
+  @IsOptional()
+  @IsNumberWithDecimals(3, 'a number of seconds')
+  @Min(0)
+  @Max(MAX_MAX_HOLD_SECONDS)
+  maxHoldSeconds?: number;
+
+  @ApiPropertyOptional({
+    enum: INSUFFICIENT_DATA_POLICIES,
+    default: 'pause',
+    description: 'A guarded step whose longest hold ends before the guard could judge it: `pause` the plan (insufficient-data), or `continue` widening blind',
+  })
+  @IsOptional()
+  @IsIn(INSUFFICIENT_DATA_POLICIES)
+  onInsufficientData?: InsufficientDataPolicy;
 
   @ApiPropertyOptional({ default: false, description: 'Wait in awaiting-approval before each widening' })
   @IsOptional()
@@ -115,21 +168,53 @@ export class ArmCountsView {
   @ApiProperty() denominator!: number;
 }
 
-export class GuardVerdictView {
+/** One guard's look. A ratio guard has ratios and counts, a mean guard means and moments. */
+export class GuardLookView {
+  @ApiProperty({ example: 'error/request', description: '`numerator/denominator`, or `mean <metric>`' }) guard!: string;
   @ApiProperty({ enum: ['ok', 'breach', 'insufficient-data'] }) status!: 'ok' | 'breach' | 'insufficient-data';
   @ApiProperty() breached!: boolean;
   @ApiProperty() z!: number;
-  @ApiProperty({ description: 'The z a look must exceed' }) threshold!: number;
-  @ApiProperty() exposedRatio!: number;
-  @ApiProperty() controlRatio!: number;
-  @ApiProperty({ type: ArmCountsView }) exposed!: ArmCountsView;
-  @ApiProperty({ type: ArmCountsView }) control!: ArmCountsView;
+  @ApiProperty() logLikelihoodRatio!: number;
+  @ApiProperty() threshold!: number;
+  @ApiProperty() pValue!: number;
+  @ApiPropertyOptional() exposedRatio?: number;
+  @ApiPropertyOptional() controlRatio?: number;
+  @ApiPropertyOptional() exposedMean?: number;
+  @ApiPropertyOptional() controlMean?: number;
+  @ApiProperty({ description: 'A ratio guard: { numerator, denominator }; a mean guard: { count, sum, sumSquares }' }) exposed!: ArmCountsView | ArmMomentsView;
+  @ApiProperty() control!: ArmCountsView | ArmMomentsView;
+}
+
+export class ArmMomentsView {
+  @ApiProperty() count!: number;
+  @ApiProperty() sum!: number;
+  @ApiProperty() sumSquares!: number;
+}
+
+/** The plan's verdict: every guard's look, and at the top the deciding one's (a breach, else one
+ *  still without evidence, else the first guard), so a one-guard plan reads as before. */
+export class GuardVerdictView {
+  @ApiProperty({ enum: ['ok', 'breach', 'insufficient-data'], description: 'breach if any guard breached; insufficient-data if any guard has not judged yet' })
+  status!: 'ok' | 'breach' | 'insufficient-data';
+  @ApiPropertyOptional({ description: 'The deciding guard' }) guard?: string;
+  @ApiProperty() breached!: boolean;
+  @ApiProperty({ description: 'The Wald statistic of exposed − (1 + maxRelativeIncrease) × control, for people; the decision is the mSPRT\'s' }) z!: number;
+  @ApiProperty({ description: 'log of the mixture SPRT likelihood ratio at this look' }) logLikelihoodRatio!: number;
+  @ApiProperty({ description: 'ln(1 / falseAlarmRate): the logLikelihoodRatio at which the guard breaches' }) threshold!: number;
+  @ApiProperty({ description: 'Always-valid p-value of this look, min(1, 1/likelihood ratio): a breach when at most falseAlarmRate' }) pValue!: number;
+  @ApiPropertyOptional() exposedRatio?: number;
+  @ApiPropertyOptional() controlRatio?: number;
+  @ApiPropertyOptional() exposedMean?: number;
+  @ApiPropertyOptional() controlMean?: number;
+  @ApiProperty() exposed!: ArmCountsView | ArmMomentsView;
+  @ApiProperty() control!: ArmCountsView | ArmMomentsView;
+  @ApiPropertyOptional({ type: [GuardLookView], description: 'Each guard\'s look, in the order of `guards`' }) guards?: GuardLookView[];
   @ApiProperty({ description: 'Looks taken with enough data so far' }) looks!: number;
   @ApiProperty() at!: string;
 }
 
 export class PlanWarningView {
-  @ApiProperty({ enum: ['no-traffic', 'sample-ratio-mismatch', 'flag-disabled', 'step-failed'] }) code!: string;
+  @ApiProperty({ enum: ['no-traffic', 'sample-ratio-mismatch', 'flag-disabled', 'step-failed', 'insufficient-data'] }) code!: string;
   @ApiProperty({ type: Number, nullable: true }) stepIndex!: number | null;
   @ApiProperty() at!: string;
   @ApiProperty() message!: string;
@@ -155,8 +240,13 @@ export class RolloutPlanView {
   @ApiProperty({ enum: PLAN_STATES }) state!: PlanState;
   @ApiProperty({ type: Number, nullable: true, description: 'The step whose percentage is live; null before start' }) stepIndex!: number | null;
   @ApiProperty({ type: [PlanStepDto] }) steps!: PlanStepDto[];
-  @ApiProperty({ type: PlanGuardDto, nullable: true }) guard!: Required<PlanGuardDto> | null;
+  @ApiProperty({ type: PlanGuardDto, nullable: true, description: 'The first guard (of `guards`)' }) guard!: PlanGuardDto | null;
+  @ApiProperty({ type: [PlanGuardDto] }) guards!: PlanGuardDto[];
   @ApiProperty() requireApproval!: boolean;
+  @ApiProperty({ type: Number, nullable: true, description: 'The plan\'s maxHoldSeconds; null: 4 × each step\'s hold' }) maxHoldSeconds!: number | null;
+  @ApiProperty({ enum: INSUFFICIENT_DATA_POLICIES }) onInsufficientData!: InsufficientDataPolicy;
+  @ApiProperty({ type: String, nullable: true, description: 'A guarded running plan: past this, the current step pauses the plan unless the guard has judged it' })
+  evidenceDeadlineAt!: string | null;
   @ApiProperty({ type: String, nullable: true }) startedAt!: string | null;
   @ApiProperty({ type: String, nullable: true }) stepStartedAt!: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'When the scheduler acts next (running plans only)' }) nextStepAt!: string | null;
