@@ -5,8 +5,8 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestDatabase, startApp, type TestApp } from './helpers.js';
 
-/** The scheduler's own transitions are webhook events, through audit entries by the system. (A plan
- *  created with `start: true` is audited as `rollout-plan.create`, which is no event.) */
+/** The scheduler's own transitions are webhook events, through audit entries by the system. A plan
+ *  created with `start: true` is started by its creation: that entry is the `rollout.started`. */
 
 interface Delivery {
   type: string;
@@ -86,8 +86,9 @@ describe('the scheduler\'s transitions as webhook events', () => {
     const id = await canary('hooked-bad', { steps: [{ percentage: 50, holdSeconds: 30 }, { percentage: 100, holdSeconds: 0 }], guard: GUARD });
     await report('hooked-bad', [200, 1000], [10, 1000]);
     const events = await deliveries('hooked-bad', 'rollout.rolled-back');
-    expect(events.map((d) => d.type)).toEqual(['rollout.rolled-back']);
-    const rolledBack = events[0]!;
+    expect(events.map((d) => d.type)).toEqual(['rollout.started', 'rollout.rolled-back']);
+    expect(events[0]).toMatchObject({ action: 'rollout-plan.create', actor: { type: 'key' }, after: { state: 'running' } });
+    const rolledBack = events[1]!;
     expect(rolledBack).toMatchObject({
       action: 'rollout-plan.rollback',
       actor: { type: 'system', name: `rollout-plan:${id}` },
@@ -100,8 +101,9 @@ describe('the scheduler\'s transitions as webhook events', () => {
   it('steps, the wait for approval and completion; a step without evidence pauses (rollout.paused)', async () => {
     await canary('hooked-good', { steps: [{ percentage: 10, holdSeconds: 0.1 }, { percentage: 20, holdSeconds: 0.1 }, { percentage: 30, holdSeconds: 0 }] });
     const good = await deliveries('hooked-good', 'rollout.completed');
-    expect(good.map((d) => d.type)).toEqual(['rollout.step', 'rollout.step', 'rollout.completed']);
-    expect(good.every((d) => d.actor.type === 'system')).toBe(true);
+    expect(good.map((d) => d.type)).toEqual(['rollout.started', 'rollout.step', 'rollout.step', 'rollout.completed']);
+    expect(good[0]!.actor.type).toBe('key');
+    expect(good.slice(1).every((d) => d.actor.type === 'system')).toBe(true);
     expect(good.filter((d) => d.type === 'rollout.step').map((d) => d.after!.stepIndex)).toEqual([1, 2]);
 
     await canary('hooked-gated', { steps: [{ percentage: 10, holdSeconds: 0.1 }, { percentage: 20, holdSeconds: 0 }], requireApproval: true });
@@ -114,8 +116,8 @@ describe('the scheduler\'s transitions as webhook events', () => {
 
     await canary('hooked-blind', { steps: [{ percentage: 1, holdSeconds: 0.1, maxHoldSeconds: 0.3 }, { percentage: 100, holdSeconds: 0 }], guard: GUARD });
     const blind = await deliveries('hooked-blind', 'rollout.paused');
-    expect(blind.map((d) => d.type)).toEqual(['rollout.paused']);
-    expect(blind[0]).toMatchObject({ action: 'rollout-plan.pause', actor: { type: 'system' }, after: { state: 'paused', stepIndex: 0 } });
-    expect(blind[0]!.reason).toMatch(/^insufficient-data: /);
+    expect(blind.map((d) => d.type)).toEqual(['rollout.started', 'rollout.paused']);
+    expect(blind[1]).toMatchObject({ action: 'rollout-plan.pause', actor: { type: 'system' }, after: { state: 'paused', stepIndex: 0 } });
+    expect(blind[1]!.reason).toMatch(/^insufficient-data: /);
   });
 });

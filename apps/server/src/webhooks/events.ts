@@ -111,7 +111,7 @@ export function dashboardLink(publicUrl: string, event: Pick<WebhookPayload, 're
 
 /** The webhook event an audit entry is, if it is one. */
 export function webhookEventOf(actor: Actor, entry: AuditEntry, at: Date): WebhookPayload | undefined {
-  const type = EVENT_OF_ACTION[entry.action] ?? (roleChanged(entry) ? 'person.role-changed' : undefined);
+  const type = EVENT_OF_ACTION[entry.action] ?? (roleChanged(entry) ? 'person.role-changed' : createdRunning(entry) ? 'rollout.started' : undefined);
   return type === undefined ? undefined : webhookPayload(type, actor, entry, at);
 }
 
@@ -139,6 +139,11 @@ export function outboxStatement(first: number): string {
 
 export function outboxParams(event: WebhookPayload): unknown[] {
   return [event.id, event.type, event.environment, JSON.stringify(event)];
+}
+
+/** A plan created with `start: true` is started by its creation, audited once as the create. */
+function createdRunning(entry: AuditEntry): boolean {
+  return entry.action === 'rollout-plan.create' && (entry.after as { state?: unknown } | null | undefined)?.state === 'running';
 }
 
 function roleChanged(entry: AuditEntry): boolean {
