@@ -6,7 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 /** `nx build @aviary/dashboard` writes here (this file runs as apps/server/dist/apps/server/src/dashboard/). */
-export const DASHBOARD_DIR = fileURLToPath(new URL('../../../../../dashboard/dist/', import.meta.url));
+export const DASHBOARD_DIR = fileURLToPath(new URL('../../../../../../dashboard/dist/', import.meta.url));
 
 /** Paths the dashboard never answers, not even with its page: the APIs, probes, metrics and the API docs. */
 const RESERVED = /^\/(api|sdk|ofrep|docs|health|healthz|readyz|metrics|openapi\.json)(\/|\?|$)/;
