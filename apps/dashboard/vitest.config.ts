@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.spec.ts'],
+    include: ['test/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
     environment: 'node',
     // Removes the databases, folders and processes a failed test left behind; finds a Chromium.
     globalSetup: ['@aviary/test-support/janitor', '@aviary/test-support/browser-setup'],

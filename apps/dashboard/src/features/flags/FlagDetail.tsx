@@ -140,7 +140,16 @@ function RulesEditor({ env, flagKey, config, can }: { env: string; flagKey: stri
       return;
     }
     setParseError(null);
-    save.mutate({ env, key: flagKey, version, rules }, { onSuccess: (saved) => setBase(saved.version) });
+    save.mutate(
+      { env, key: flagKey, version, rules },
+      {
+        // The server's form (its key order) is what later reads show: the editor holds no edit after a save.
+        onSuccess: (saved) => {
+          setBase(saved.version);
+          setText(JSON.stringify(saved.rules, null, 2));
+        },
+      },
+    );
   };
   const rulesError = save.error instanceof ApiError && save.error.status === 400 ? save.error : undefined;
   return (
@@ -202,6 +211,7 @@ function RulesEditor({ env, flagKey, config, can }: { env: string; flagKey: stri
           </div>
         )}
         {save.error instanceof ApiError && save.error.status !== 400 && save.error.status !== 412 && <ErrorNotice error={save.error} />}
+        {save.isSuccess && !dirty && <Notice>Rules saved (version {save.data.version}).</Notice>}
         {can.change && (
           <div className="actions">
             <button type="submit" className="primary" disabled={!dirty || save.isPending}>
