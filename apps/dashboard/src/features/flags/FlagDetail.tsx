@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { Field } from '../../components/Field';
 import { ErrorNotice, Notice } from '../../components/Notice';
 import { ApiError } from '../../lib/api';
@@ -117,19 +117,11 @@ function RolloutDial({ env, flagKey, config, can }: { env: string; flagKey: stri
 function RulesEditor({ env, flagKey, config, can }: { env: string; flagKey: string; config: FlagConfig; can: Permissions }) {
   const save = useSaveConfig();
   const stored = JSON.stringify(config.rules, null, 2);
-  const [text, setText] = useState(stored);
-  const [base, setBase] = useState(config.version);
+  // Null while nothing is edited: the editor then follows what is stored (other people's saves arrive live).
+  const [draft, setDraft] = useState<{ text: string; base: number } | null>(null);
   const [parseError, setParseError] = useState<string | null>(null);
-  const dirty = text !== stored;
-  // Follows other people's saves (live) while this editor holds no edit of its own.
-  useEffect(() => {
-    if (!dirty) setBase(config.version);
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- only a new stored version matters
-  }, [config.version]);
-  useEffect(() => {
-    if (!dirty) setText(stored);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [stored]);
+  const text = draft?.text ?? stored;
+  const dirty = draft !== null && draft.text !== stored;
   const conflict = save.error instanceof ApiError && save.error.status === 412;
   const submit = (version: number) => {
     let rules;
@@ -143,11 +135,7 @@ function RulesEditor({ env, flagKey, config, can }: { env: string; flagKey: stri
     save.mutate(
       { env, key: flagKey, version, rules },
       {
-        // The server's form (its key order) is what later reads show: the editor holds no edit after a save.
-        onSuccess: (saved) => {
-          setBase(saved.version);
-          setText(JSON.stringify(saved.rules, null, 2));
-        },
+        onSuccess: () => setDraft(null),
       },
     );
   };
@@ -159,7 +147,7 @@ function RulesEditor({ env, flagKey, config, can }: { env: string; flagKey: stri
         className="stack"
         onSubmit={(e) => {
           e.preventDefault();
-          submit(base);
+          submit(draft?.base ?? config.version);
         }}
       >
         <div className="field">
@@ -169,7 +157,7 @@ function RulesEditor({ env, flagKey, config, can }: { env: string; flagKey: stri
             rows={Math.min(20, Math.max(4, text.split('\n').length))}
             value={text}
             readOnly={!can.change}
-            onChange={(e) => setText(e.target.value)}
+            onChange={(e) => setDraft({ text: e.target.value, base: draft?.base ?? config.version })}
             aria-invalid={rulesError || parseError ? true : undefined}
             aria-describedby={rulesError || parseError ? 'rules-errors' : undefined}
             spellCheck={false}
@@ -200,8 +188,7 @@ function RulesEditor({ env, flagKey, config, can }: { env: string; flagKey: stri
               <button
                 type="button"
                 onClick={() => {
-                  setText(stored);
-                  setBase(config.version);
+                  setDraft(null);
                   save.reset();
                 }}
               >
@@ -211,7 +198,7 @@ function RulesEditor({ env, flagKey, config, can }: { env: string; flagKey: stri
           </div>
         )}
         {save.error instanceof ApiError && save.error.status !== 400 && save.error.status !== 412 && <ErrorNotice error={save.error} />}
-        {save.isSuccess && !dirty && <Notice>Rules saved (version {save.data.version}).</Notice>}
+        {save.isSuccess && draft === null && <Notice>Rules saved (version {save.data.version}).</Notice>}
         {can.change && (
           <div className="actions">
             <button type="submit" className="primary" disabled={!dirty || save.isPending}>

@@ -15,7 +15,8 @@ const SILENCE_MS = 40_000;
  */
 export function useLiveEvents(env: string): LiveState {
   const client = useQueryClient();
-  const [state, setState] = useState<LiveState>('connecting');
+  // Kept with the environment it describes: a newly selected one starts as 'connecting'.
+  const [current, setCurrent] = useState<{ env: string; state: LiveState }>({ env, state: 'connecting' });
   useEffect(() => {
     if (!env) return;
     let source: EventSource | undefined;
@@ -23,6 +24,7 @@ export function useLiveEvents(env: string): LiveState {
     let retry: ReturnType<typeof setTimeout> | undefined;
     let everOpened = false;
     let closed = false;
+    const setState = (state: LiveState) => setCurrent({ env, state });
     const refetchAll = () => {
       void client.invalidateQueries({ queryKey: ['flags'] });
       void client.invalidateQueries({ queryKey: ['audit'] });
@@ -63,7 +65,6 @@ export function useLiveEvents(env: string): LiveState {
         void client.invalidateQueries({ queryKey: ['audit'] });
       });
     };
-    setState('connecting');
     connect();
     return () => {
       closed = true;
@@ -72,5 +73,5 @@ export function useLiveEvents(env: string): LiveState {
       source?.close();
     };
   }, [env, client]);
-  return state;
+  return current.env === env ? current.state : 'connecting';
 }
