@@ -208,6 +208,17 @@ describe('the dashboard in Chromium', () => {
     await row(admin, FLAG).getByRole('button', { name: 'Revive' }).waitFor();
   });
 
+  it("shows an active rollout plan's step in the row, live", async () => {
+    await call('POST', '/environments/development/flags/search-v3/rollout', { percentage: 1 });
+    await call('POST', '/environments/development/flags/search-v3/rollout-plans', {
+      ruleId: 'rollout',
+      steps: [{ percentage: 1, holdSeconds: 3600 }, { percentage: 25, holdSeconds: 3600 }, { percentage: 100, holdSeconds: 0 }],
+      requireApproval: false,
+      start: true,
+    });
+    await row(admin, 'search-v3').getByText(/^plan step 1 of 3, running/).waitFor();
+  });
+
   it('shows the reason in the audit log, with the before and after', async () => {
     await admin.getByRole('link', { name: 'Audit log' }).click();
     await admin.getByRole('heading', { name: 'Audit log' }).waitFor();

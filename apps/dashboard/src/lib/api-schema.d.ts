@@ -998,6 +998,19 @@ export interface components {
             /** @description The token of the invite link */
             token: string;
         };
+        ActivePlanView: {
+            id: string;
+            /** Format: date-time */
+            nextStepAt: string | null;
+            /** @description The current step's percentage */
+            percentage: number | null;
+            /** @enum {string} */
+            state: "pending" | "running" | "paused" | "awaiting-approval";
+            /** @description The current step, counted from 1; null before the start */
+            step: number | null;
+            /** @description How many steps the plan has */
+            steps: number;
+        };
         AuditActorView: {
             email: string | null;
             keyId: string | null;
@@ -1266,6 +1279,7 @@ export interface components {
             key: string;
             lastChange: components["schemas"]["LastChangeView"] | null;
             name: string;
+            plan: components["schemas"]["ActivePlanView"] | null;
             /** @description The rollout percentage of the only rule, or of the first rule with a rollout below 100; null with no rules */
             rolloutPercentage: number | null;
             /** @description Rules in this environment */

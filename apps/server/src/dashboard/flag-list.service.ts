@@ -2,7 +2,7 @@ import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { sql } from '../database/sql.js';
-import type { FlagListItemView, FlagListView } from './flag-list.view.js';
+import type { ActivePlanView, FlagListItemView, FlagListView } from './flag-list.view.js';
 
 interface Row {
   key: string;
@@ -17,6 +17,12 @@ interface Row {
   action: string | null;
   at: Date | null;
   reason: string | null;
+  plan_id: string | null;
+  plan_state: ActivePlanView['state'] | null;
+  plan_step: number | null;
+  plan_steps: number | null;
+  plan_percentage: number | null;
+  plan_next_step_at: Date | null;
 }
 
 /** The percentage a list row shows: the only rule's, else the first rule's that is below 100 %. */
@@ -41,7 +47,9 @@ export class FlagListService {
       const rows = await sql<Row>(
         manager,
         `SELECT f.key, f.name, f.description, f.tags, COALESCE(c.enabled, false) AS enabled, COALESCE(c.version, 1)::int AS version,
-                c.rules, a.by, a.via, a.action, a.at, a.reason
+                c.rules, a.by, a.via, a.action, a.at, a.reason,
+                p.id AS plan_id, p.state AS plan_state, p.step_index AS plan_step, jsonb_array_length(p.steps) AS plan_steps,
+                (p.steps -> p.step_index ->> 'percentage')::float8 AS plan_percentage, p.next_step_at AS plan_next_step_at
            FROM flags f
            LEFT JOIN flag_configs c ON c.flag_id = f.id AND c.environment_id = $1
            LEFT JOIN LATERAL (
@@ -55,6 +63,11 @@ export class FlagListService {
                  ORDER BY e.id DESC LIMIT 1)
              ) x ORDER BY x.id DESC LIMIT 1
            ) a ON true
+           LEFT JOIN LATERAL (
+             SELECT id, state, step_index, steps, next_step_at FROM rollout_plans
+              WHERE flag_id = f.id AND environment_id = $1 AND state IN ('pending', 'running', 'paused', 'awaiting-approval')
+              ORDER BY created_at DESC LIMIT 1
+           ) p ON true
           WHERE f.archived_at IS NULL
           ORDER BY f.key`,
         [env.id, environmentKey],
@@ -74,6 +87,16 @@ function toItem(row: Row): FlagListItemView {
     version: Number(row.version),
     rules: row.rules?.length ?? 0,
     rolloutPercentage: rolloutPercentageOf(row.rules),
+    plan: row.plan_id
+      ? {
+          id: row.plan_id,
+          state: row.plan_state!,
+          step: row.plan_step === null ? null : Number(row.plan_step) + 1,
+          steps: Number(row.plan_steps),
+          percentage: row.plan_percentage,
+          nextStepAt: row.plan_next_step_at ? new Date(row.plan_next_step_at).toISOString() : null,
+        }
+      : null,
     lastChange: row.at ? { by: row.by ?? 'unknown', via: row.via, action: row.action ?? '', at: new Date(row.at).toISOString(), reason: row.reason } : null,
   };
 }

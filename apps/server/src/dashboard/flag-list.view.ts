@@ -9,6 +9,16 @@ export class LastChangeView {
   @ApiProperty({ nullable: true, type: String }) reason!: string | null;
 }
 
+/** The rollout plan of a flag in one environment that has not finished, if any (docs/rollouts.md). */
+export class ActivePlanView {
+  @ApiProperty() id!: string;
+  @ApiProperty({ enum: ['pending', 'running', 'paused', 'awaiting-approval'] }) state!: 'pending' | 'running' | 'paused' | 'awaiting-approval';
+  @ApiProperty({ nullable: true, type: Number, description: 'The current step, counted from 1; null before the start' }) step!: number | null;
+  @ApiProperty({ description: 'How many steps the plan has' }) steps!: number;
+  @ApiProperty({ nullable: true, type: Number, description: "The current step's percentage" }) percentage!: number | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) nextStepAt!: string | null;
+}
+
 /** One row of the dashboard's flag list: the definition and its state in one environment. */
 export class FlagListItemView {
   @ApiProperty() key!: string;
@@ -24,6 +34,7 @@ export class FlagListItemView {
     description: 'The rollout percentage of the only rule, or of the first rule with a rollout below 100; null with no rules',
   })
   rolloutPercentage!: number | null;
+  @ApiProperty({ type: ActivePlanView, nullable: true }) plan!: ActivePlanView | null;
   @ApiProperty({ type: LastChangeView, nullable: true }) lastChange!: LastChangeView | null;
 }
 

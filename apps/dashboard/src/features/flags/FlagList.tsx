@@ -118,7 +118,23 @@ function FlagRow({ flag, env, can, onSwitch }: { flag: FlagListItem; env: string
       <td data-label="State">
         <span className={`state ${flag.enabled ? 'state-on' : 'state-off'}`}>{flag.enabled ? 'On' : 'Off'}</span>
       </td>
-      <td data-label="Rollout">{flag.rolloutPercentage === null ? (flag.enabled ? 'everyone' : '—') : `${flag.rolloutPercentage} %`}</td>
+      <td data-label="Rollout">
+        {flag.rolloutPercentage === null ? (flag.enabled ? 'everyone' : '—') : `${flag.rolloutPercentage} %`}
+        {flag.plan && (
+          <div className="muted plan">
+            {flag.plan.step === null ? `plan of ${flag.plan.steps} steps, ${flag.plan.state}` : `plan step ${flag.plan.step} of ${flag.plan.steps}, ${flag.plan.state}`}
+            {flag.plan.nextStepAt && flag.plan.state === 'running' && (
+              <>
+                {' '}
+                · next{' '}
+                <time dateTime={flag.plan.nextStepAt} title={when(flag.plan.nextStepAt)}>
+                  {ago(flag.plan.nextStepAt)}
+                </time>
+              </>
+            )}
+          </div>
+        )}
+      </td>
       <td data-label="Last change">
         {change ? (
           <>
