@@ -209,7 +209,7 @@ describe('the dashboard in Chromium', () => {
   });
 
   it("shows an active rollout plan's step in the row, live", async () => {
-    await call('POST', '/environments/development/flags/search-v3/rollout', { percentage: 1 });
+    await call('PUT', '/environments/development/flags/search-v3/rollout', { percentage: 1 });
     await call('POST', '/environments/development/flags/search-v3/rollout-plans', {
       ruleId: 'rollout',
       steps: [{ percentage: 1, holdSeconds: 3600 }, { percentage: 25, holdSeconds: 3600 }, { percentage: 100, holdSeconds: 0 }],
@@ -304,6 +304,21 @@ describe('the dashboard in Chromium', () => {
     await row(phone, FLAG).locator('.state-off').waitFor();
     const audit = await call<{ items: Array<{ action: string; reason: string | null }> }>('GET', `/audit?resource=${FLAG}&action=flag-config.kill`);
     expect(audit.items[0].reason).toBe('paged at night');
+  });
+
+  it("the playground shows every flag's result for a context, with its reason and rule", async () => {
+    await admin.getByRole('link', { name: 'Playground' }).click();
+    const context = admin.getByLabel('Context (JSON)');
+    await context.fill('{"key": ');
+    await admin.getByRole('button', { name: 'Evaluate in development' }).click();
+    await admin.getByRole('alert').filter({ hasText: 'The context is not valid JSON' }).waitFor();
+    await context.fill(JSON.stringify({ key: 'user-1', country: 'NL' }));
+    await admin.getByRole('button', { name: 'Evaluate in development' }).click();
+    const result = admin.locator(`tbody tr[data-flag="${FLAG}"]`);
+    await result.getByText('DISABLED').waitFor();
+    await admin.locator('tbody tr[data-flag="search-v3"]').getByText(/RULE_MATCH|NO_MATCH/).waitFor();
+    await expectAccessible(admin, 'playground');
+    await shot(admin, 'playground');
   });
 
   it('a lost connection shows a banner, recovers by itself and catches up', async () => {

@@ -8,6 +8,7 @@ import { isProduction, useEnvironments } from '../features/environments/api';
 import { EnvironmentSwitcher } from '../features/environments/EnvironmentSwitcher';
 import { FlagDetail } from '../features/flags/FlagDetail';
 import { FlagList } from '../features/flags/FlagList';
+import { Playground } from '../features/playground/Playground';
 import { useLiveEvents, type LiveState } from '../features/live/useLiveEvents';
 import { permissionsOf } from '../lib/permissions';
 import { navigate, onLinkClick, useLocation } from '../lib/router';
@@ -68,6 +69,11 @@ function Shell() {
           <a href={`/audit${envQuery}`} onClick={onLinkClick} aria-current={path === '/audit' ? 'page' : undefined}>
             Audit log
           </a>
+          {can.kill && (
+            <a href={`/playground${envQuery}`} onClick={onLinkClick} aria-current={path === '/playground' ? 'page' : undefined}>
+              Playground
+            </a>
+          )}
         </nav>
         {envs.length > 0 && <EnvironmentSwitcher environments={envs} selected={env} onSelect={select} />}
         <div className="who">
@@ -87,6 +93,8 @@ function Shell() {
             <FlagDetail env={env} flagKey={decodeURIComponent(flagMatch[1])} production={production} can={can} />
           ) : path === '/audit' ? (
             <AuditLog env={env} />
+          ) : path === '/playground' ? (
+            <Playground env={env} />
           ) : path === '/' ? (
             <FlagList env={env} production={production} can={can} />
           ) : (

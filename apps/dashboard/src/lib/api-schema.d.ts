@@ -1223,6 +1223,13 @@ export interface components {
              */
             flag?: string;
         };
+        EvaluationsView: {
+            environment: string;
+            results: {
+                [key: string]: components["schemas"]["ResultView"];
+            };
+            revision: number;
+        };
         EventCountDto: {
             count: number;
             /** @description The arm: whether the flag evaluated on */
@@ -1437,6 +1444,16 @@ export interface components {
             password: string;
             /** @description The token of the password reset link */
             token: string;
+        };
+        ResultView: {
+            enabled: boolean;
+            errorCode?: string;
+            /** @enum {string} */
+            reason: "DISABLED" | "PREREQUISITE_FAILED" | "DEFAULT" | "RULE_MATCH" | "NO_MATCH" | "FLAG_NOT_FOUND" | "ERROR";
+            ruleId?: string;
+            /** @description The variant's value (any JSON) */
+            value?: Record<string, never>;
+            variant?: string;
         };
         RolloutDialDto: {
             /**
@@ -2199,7 +2216,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ResultView"] | components["schemas"]["EvaluationsView"];
+                };
             };
         };
     };
