@@ -51,6 +51,7 @@ describe('the dashboard in Chromium', () => {
   const contexts: BrowserContext[] = [];
   let admin: Page;
   let base: string;
+  let viewerPage: Page | undefined;
   const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => adminRequest<T>(server.url, ADMIN_TOKEN, method, path, body);
 
   async function newPage(options: { width?: number; height?: number } = {}): Promise<Page> {
@@ -238,6 +239,7 @@ describe('the dashboard in Chromium', () => {
   it('an invited viewer accepts the invite and sees no write controls at all', async () => {
     const invite = await call<{ inviteUrl: string }>('POST', '/people', { email: VIEWER.email, name: VIEWER.name, role: 'viewer' });
     const viewer = await newPage();
+    viewerPage = viewer;
     await viewer.goto(invite.inviteUrl);
     await viewer.getByRole('heading', { name: 'Join Aviary' }).waitFor();
     await expectAccessible(viewer, 'accept invite');
@@ -254,6 +256,39 @@ describe('the dashboard in Chromium', () => {
     expect(await viewer.getByLabel('Rules (JSON)').getAttribute('readonly')).not.toBeNull();
     await expectAccessible(viewer, 'flag detail (viewer)');
   });
+
+  it('an admin creates an API key (its secret shown once), revokes it, and invites a person', async () => {
+    await admin.getByRole('link', { name: 'Keys and people' }).click();
+    await admin.getByRole('heading', { name: 'Keys and people' }).waitFor();
+    await admin.getByLabel('Key name').fill('checkout-service');
+    await admin.getByLabel('Kind').selectOption('server');
+    await admin.getByLabel('Key environment').selectOption('production');
+    await admin.getByRole('button', { name: 'Create key' }).click();
+    const secret = admin.getByLabel('Secret (shown once)');
+    await secret.waitFor();
+    expect(await secret.inputValue()).toMatch(/^ava_/);
+    const keyRow = admin.locator('tr[data-key="checkout-service"]');
+    await keyRow.getByRole('button', { name: 'Revoke' }).click();
+    const dialog = admin.getByRole('dialog', { name: 'Revoke checkout-service' });
+    await dialog.getByLabel('Reason').fill('service retired');
+    await dialog.getByRole('button', { name: 'Revoke' }).click();
+    await keyRow.getByText(/^revoked/).waitFor();
+    await admin.getByLabel('Email').fill('eddie@example.com');
+    await admin.getByLabel('Name', { exact: true }).fill('Eddie Editor');
+    await admin.getByLabel('Role', { exact: true }).selectOption('editor');
+    await admin.getByLabel('Environments').fill('development');
+    await admin.getByRole('button', { name: 'Invite' }).click();
+    expect(await admin.getByLabel('Invite link').inputValue()).toContain(`${base}/invite?token=`);
+    await admin.locator('tr[data-person="eddie@example.com"]').getByText('invited').waitFor();
+    await expectAccessible(admin, 'keys and people');
+    await shot(admin, 'admin');
+    expect(await viewerCannotSeeAdmin()).toBe(0);
+  });
+
+  /** The viewer's page has no link to the admin screen. */
+  async function viewerCannotSeeAdmin(): Promise<number> {
+    return viewerPage!.getByRole('link', { name: 'Keys and people' }).count();
+  }
 
   it('two editors save the same rules: the second gets a 412, sees the other change and re-applies', async () => {
     const url = `${base}/flags/${FLAG}?env=development`;

@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { ErrorNotice } from '../components/Notice';
+import { Admin } from '../features/admin/Admin';
 import { AuditLog } from '../features/audit/AuditLog';
 import { useLogout, useMe } from '../features/auth/api';
 import { SignIn } from '../features/auth/SignIn';
@@ -74,6 +75,11 @@ function Shell() {
               Playground
             </a>
           )}
+          {can.admin && (
+            <a href={`/admin${envQuery}`} onClick={onLinkClick} aria-current={path === '/admin' ? 'page' : undefined}>
+              Keys and people
+            </a>
+          )}
         </nav>
         {envs.length > 0 && <EnvironmentSwitcher environments={envs} selected={env} onSelect={select} />}
         <div className="who">
@@ -95,6 +101,8 @@ function Shell() {
             <AuditLog env={env} />
           ) : path === '/playground' ? (
             <Playground env={env} />
+          ) : path === '/admin' && can.admin ? (
+            <Admin environments={envs} selfId={me.id} />
           ) : path === '/' ? (
             <FlagList env={env} production={production} can={can} />
           ) : (

@@ -1011,6 +1011,27 @@ export interface components {
             /** @description How many steps the plan has */
             steps: number;
         };
+        ApiKeyPageView: {
+            items: components["schemas"]["ApiKeyView"][];
+            nextCursor: string | null;
+        };
+        ApiKeyView: {
+            /** @description A client key's own CORS origins (null: AVIARY_CORS_ORIGINS) */
+            allowedOrigins: string[] | null;
+            createdAt: string;
+            /** @description The person who created the key (null: created by a key or on first start) */
+            createdBy: components["schemas"]["KeyCreatorView"] | null;
+            environment: string | null;
+            id: string;
+            /** @enum {string} */
+            kind: "admin" | "server" | "client";
+            lastUsedAt: string | null;
+            name: string;
+            /** @description The first characters of the key, to recognise it */
+            prefix: string;
+            readOnly: boolean;
+            revokedAt: string | null;
+        };
         AuditActorView: {
             email: string | null;
             keyId: string | null;
@@ -1109,6 +1130,25 @@ export interface components {
             name?: string;
             /** @example error rate up after deploy 2024.11.3 */
             reason?: string;
+        };
+        CreatedApiKeyView: {
+            /** @description A client key's own CORS origins (null: AVIARY_CORS_ORIGINS) */
+            allowedOrigins: string[] | null;
+            createdAt: string;
+            /** @description The person who created the key (null: created by a key or on first start) */
+            createdBy: components["schemas"]["KeyCreatorView"] | null;
+            environment: string | null;
+            id: string;
+            /** @enum {string} */
+            kind: "admin" | "server" | "client";
+            lastUsedAt: string | null;
+            name: string;
+            /** @description The first characters of the key, to recognise it */
+            prefix: string;
+            readOnly: boolean;
+            revokedAt: string | null;
+            /** @description The key itself: shown in this response only */
+            secret: string;
         };
         CreateEnvironmentDto: {
             description?: string;
@@ -1311,6 +1351,19 @@ export interface components {
             updatedAt: string;
             variants: components["schemas"]["VariantDto"][];
         };
+        InvitedPersonView: {
+            createdAt: string;
+            email: string;
+            environments: string[] | null;
+            id: string;
+            /** @description One-time link to pass on to the person; expires in 7 days */
+            inviteUrl: string;
+            name: string;
+            /** @enum {string} */
+            role: "viewer" | "editor" | "admin";
+            /** @enum {string} */
+            state: "invited" | "active" | "disabled";
+        };
         InvitePersonDto: {
             /** @example ada@example.com */
             email: string;
@@ -1325,6 +1378,10 @@ export interface components {
             name: string;
             /** @enum {string} */
             role: "viewer" | "editor" | "admin";
+        };
+        KeyCreatorView: {
+            email: string | null;
+            personId: string;
         };
         LastChangeView: {
             /** @example flag-config.kill */
@@ -1375,6 +1432,17 @@ export interface components {
             /** @enum {string} */
             role: "viewer" | "editor" | "admin";
             sessionId: string;
+            /** @enum {string} */
+            state: "invited" | "active" | "disabled";
+        };
+        PersonView: {
+            createdAt: string;
+            email: string;
+            environments: string[] | null;
+            id: string;
+            name: string;
+            /** @enum {string} */
+            role: "viewer" | "editor" | "admin";
             /** @enum {string} */
             state: "invited" | "active" | "disabled";
         };
@@ -1615,7 +1683,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiKeyPageView"];
+                };
             };
         };
     };
@@ -1636,7 +1706,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKeyView"];
+                };
             };
         };
     };
@@ -1682,7 +1754,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiKeyView"];
+                };
             };
         };
     };
@@ -2602,7 +2676,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["PersonView"][];
+                };
             };
         };
     };
@@ -2623,7 +2699,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["InvitedPersonView"];
+                };
             };
         };
     };
@@ -2665,7 +2743,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["PersonView"];
+                };
             };
         };
     };

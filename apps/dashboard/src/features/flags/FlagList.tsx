@@ -7,6 +7,9 @@ import { useFlagList, type FlagListItem } from './api';
 import { NewFlagDialog } from './NewFlagDialog';
 import { SwitchDialog, type SwitchTarget } from './SwitchDialog';
 
+/** Rows rendered at first: 5,000 rows of React and DOM take seconds on a slow machine; search finds the rest. */
+const PAGE = 100;
+
 interface Props {
   env: string;
   production: boolean;
@@ -26,6 +29,7 @@ export function FlagList({ env, production, can }: Props) {
   const [tag, setTag] = useState('');
   const [target, setTarget] = useState<SwitchTarget | null>(null);
   const [creating, setCreating] = useState(false);
+  const [limit, setLimit] = useState(PAGE);
   // Typing stays responsive with thousands of rows: the list catches up when React has time.
   const deferredSearch = useDeferredValue(search);
   const items = list.data?.items;
@@ -65,6 +69,7 @@ export function FlagList({ env, production, can }: Props) {
       {items && (
         <p className="count" role="status">
           {shown.length === items.length ? `${items.length} flags` : `${shown.length} of ${items.length} flags`}
+          {shown.length > limit && `, the first ${limit} shown`}
         </p>
       )}
       {items && shown.length > 0 && (
@@ -83,11 +88,16 @@ export function FlagList({ env, production, can }: Props) {
             </tr>
           </thead>
           <tbody>
-            {shown.map((flag) => (
+            {shown.slice(0, limit).map((flag) => (
               <FlagRow key={flag.key} flag={flag} env={env} can={can} onSwitch={(action) => setTarget({ action, env, key: flag.key, production })} />
             ))}
           </tbody>
         </table>
+      )}
+      {shown.length > limit && (
+        <button type="button" onClick={() => setLimit(limit + PAGE * 5)}>
+          Show {Math.min(PAGE * 5, shown.length - limit)} more
+        </button>
       )}
       <SwitchDialog target={target} onClose={() => setTarget(null)} />
       {creating && <NewFlagDialog onClose={() => setCreating(false)} />}
