@@ -11,7 +11,7 @@ import { CopyField } from './CopyField';
 const fieldError = (error: unknown, path: string) => (error instanceof ApiError ? error.fields.find((f) => f.path === path)?.message : undefined);
 type Kind = 'admin' | 'server' | 'client';
 
-/** API keys for programs: create (the secret is shown once), revoke. Admins only. */
+/** API keys for programs: create (the secret is shown once), revoke (a revoked key leaves the list). Admins only. */
 export function ApiKeys({ environments }: { environments: Environment[] }) {
   const keys = useApiKeys();
   const create = useCreateApiKey();
