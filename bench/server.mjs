@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 
 export const SERVER = fileURLToPath(new URL('../apps/server/dist/apps/server/src/main.js', import.meta.url));
 
-/** Starts the built server on a free port; resolves with the process and its URL once it listens. */
-export function startServer(env, nodeArgs = []) {
-  const child = spawn(process.execPath, [...nodeArgs, SERVER], { env: { ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts the built server on a free port (or `port`); resolves with the process and its URL once it listens. */
+export function startServer(env, nodeArgs = [], port = 0) {
+  const child = spawn(process.execPath, [...nodeArgs, SERVER], { env: { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk) => {

@@ -13,6 +13,7 @@ import { RateLimitGuard, rateLimitOptions } from './common/rate-limit.js';
 import { createValidationPipe } from './common/validation.js';
 import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
+import { DashboardModule } from './dashboard/dashboard.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { EnvironmentsModule } from './environments/environments.module.js';
 import { EvaluateModule } from './evaluate/evaluate.module.js';
@@ -58,6 +59,7 @@ export class AppModule {
         RolloutsModule,
         WebhooksModule,
         OfrepModule,
+        DashboardModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

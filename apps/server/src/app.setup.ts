@@ -1,8 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { guardBodyStrings, guardJsonBody, guardUrl, isUtf8Json, refuseUnparsedBody } from './common/body-guard.js';
 import { ApiKeysService } from './api-keys/api-keys.service.js';
+import { serveDashboard } from './dashboard/dashboard-static.js';
 import { corsDelegate, refuseForeignPreflight, securityHeaders } from './common/http-security.js';
 import { requestId } from './common/request-id.js';
 import type { AppConfig } from './config/config.js';
@@ -15,7 +16,7 @@ import { ServerMetrics } from './observability/server-metrics.js';
  *  access log and latency metrics, security headers, CORS, the JSON body parser with its limits
  *  (JSON in UTF-8 only: any other body is a 415; no NUL or lone surrogate in any string),
  *  and the OpenAPI document. The SIGTERM drain is installed by `main.ts`. Shared by `main.ts` and the e2e tests; create the app with
- *  `{ bodyParser: false }`. */
+ *  `{ bodyParser: false }`. The dashboard's static files are served when they are built. */
 export function configureApp(app: INestApplication, config: AppConfig): INestApplication {
   const express = app as NestExpressApplication;
   express.set('trust proxy', config.trustProxy);
@@ -26,11 +27,19 @@ export function configureApp(app: INestApplication, config: AppConfig): INestApp
   express.use(refuseForeignPreflight(config, app.get(ApiKeysService), app.get(APP_LOGGER)));
   express.enableCors(corsDelegate(config, app.get(ApiKeysService)));
   express.use(guardUrl);
+  serveDashboard(express);
   express.useBodyParser('json', { limit: config.maxBodyBytes, type: isUtf8Json, verify: guardJsonBody });
   express.use(refuseUnparsedBody);
   express.use(guardBodyStrings);
   express.disable('x-powered-by');
-  const document = SwaggerModule.createDocument(
+  const document = openApiDocument(app);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json' });
+  return app;
+}
+
+/** The OpenAPI document of the admin API (served at /openapi.json; `openapi.ts` prints it for the dashboard's types). */
+export function openApiDocument(app: INestApplication): OpenAPIObject {
+  return SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('Aviary admin API')
@@ -43,6 +52,4 @@ export function configureApp(app: INestApplication, config: AppConfig): INestApp
       .addCookieAuth('aviary_session')
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json' });
-  return app;
 }

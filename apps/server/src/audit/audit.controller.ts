@@ -1,5 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuditPageView } from './dto/audit-event.view.js';
 import { AuditService } from './audit.service.js';
 import { AuditQuery } from './dto/audit-query.dto.js';
 
@@ -11,6 +12,7 @@ export class AuditController {
 
   @Get()
   @ApiOperation({ summary: 'Who changed what, when and why; newest first, filtered, paged by cursor' })
+  @ApiOkResponse({ type: AuditPageView })
   list(@Query() query: AuditQuery) {
     return this.audit.list(query);
   }

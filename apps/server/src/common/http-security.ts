@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KEY_PREFIXES } from '../api-keys/api-keys.service.js';
 import type { AppConfig } from '../config/config.js';
+import { isDashboardPath } from '../dashboard/dashboard-static.js';
 import type { AuthenticatedKey } from './actor.js';
 
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
@@ -24,9 +25,16 @@ export function securityHeaders(): Middleware {
   const docs = helmet({
     contentSecurityPolicy: { directives: { imgSrc: ["'self'", 'data:', 'https:'], upgradeInsecureRequests: null } },
   });
+  // The dashboard's page loads its own scripts, styles and fetches only (no inline script).
+  const dashboard = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], objectSrc: ["'none'"], baseUri: ["'self'"], formAction: ["'self'"], frameAncestors: ["'none'"] },
+    },
+  });
   return (req, res, next) => {
     const url = req.url ?? '';
-    (url.startsWith('/docs') ? docs : url.startsWith('/sdk/') ? sdk : api)(req, res, next);
+    (url.startsWith('/docs') ? docs : url.startsWith('/sdk/') ? sdk : isDashboardPath(url) ? dashboard : api)(req, res, next);
   };
 }
 

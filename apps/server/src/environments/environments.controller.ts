@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Actor, CurrentActor } from '../common/actor.js';
 import { PageQuery } from '../common/paging.js';
 import { ReasonDto } from '../common/reason.dto.js';
-import { CreateEnvironmentDto, UpdateEnvironmentDto } from './dto/environment.dto.js';
+import { CreateEnvironmentDto, EnvironmentPageView, UpdateEnvironmentDto } from './dto/environment.dto.js';
 import { EnvironmentsService } from './environments.service.js';
 
 @ApiTags('environments')
@@ -14,6 +14,7 @@ export class EnvironmentsController {
 
   @Get()
   @ApiOperation({ summary: 'List environments with their current revision' })
+  @ApiOkResponse({ type: EnvironmentPageView })
   list(@Query() query: PageQuery) {
     return this.environments.list(query);
   }

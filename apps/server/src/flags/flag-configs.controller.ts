@@ -1,11 +1,11 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, UseInterceptors } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EnvironmentScoped, StopOperation, WritableBy } from '../common/auth.js';
 import { type Actor, CurrentActor } from '../common/actor.js';
 import { VersionETagInterceptor } from '../common/etag.interceptor.js';
 import { parseIfMatch } from '../common/if-match.js';
 import { ReasonDto } from '../common/reason.dto.js';
-import { FlagConfigDto, RolloutDialDto } from './dto/flag-config.dto.js';
+import { FlagConfigDto, FlagConfigView, RolloutDialDto } from './dto/flag-config.dto.js';
 import { FlagConfigsService } from './flag-configs.service.js';
 
 const IF_MATCH = { name: 'If-Match', required: false, description: 'The config version you edited ("7"); 412 when stale' };
@@ -20,6 +20,7 @@ export class FlagConfigsController {
   constructor(private readonly configs: FlagConfigsService) {}
 
   @Get()
+  @ApiOkResponse({ type: FlagConfigView })
   @ApiOperation({ summary: "A flag's config in one environment; ETag is its version" })
   get(@Param('env') env: string, @Param('key') key: string) {
     return this.configs.get(env, key);
@@ -27,6 +28,7 @@ export class FlagConfigsController {
 
   @Put()
   @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: FlagConfigView })
   @ApiOperation({ summary: 'Write the config: enabled, rules, prerequisites, salt (omitted fields keep their value)' })
   update(@CurrentActor() actor: Actor, @Param('env') env: string, @Param('key') key: string, @Headers('if-match') ifMatch: string | undefined, @Body() dto: FlagConfigDto) {
     return this.configs.update(actor, env, key, parseIfMatch(ifMatch), dto);
@@ -36,6 +38,7 @@ export class FlagConfigsController {
   @StopOperation()
   @HttpCode(200)
   @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: FlagConfigView })
   @ApiOperation({ summary: 'The kill switch: off for everyone in this environment' })
   kill(@CurrentActor() actor: Actor, @Param('env') env: string, @Param('key') key: string, @Headers('if-match') ifMatch: string | undefined, @Body() dto: ReasonDto) {
     return this.configs.kill(actor, env, key, parseIfMatch(ifMatch), dto.reason);
@@ -44,6 +47,7 @@ export class FlagConfigsController {
   @Post('revive')
   @HttpCode(200)
   @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: FlagConfigView })
   @ApiOperation({ summary: 'Switch the flag back on (its rules apply again)' })
   revive(@CurrentActor() actor: Actor, @Param('env') env: string, @Param('key') key: string, @Headers('if-match') ifMatch: string | undefined, @Body() dto: ReasonDto) {
     return this.configs.revive(actor, env, key, parseIfMatch(ifMatch), dto.reason);
@@ -51,6 +55,7 @@ export class FlagConfigsController {
 
   @Put('rollout')
   @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: FlagConfigView })
   @ApiOperation({ summary: "The canary dial: set a rule's rollout percentage in one call" })
   rollout(@CurrentActor() actor: Actor, @Param('env') env: string, @Param('key') key: string, @Headers('if-match') ifMatch: string | undefined, @Body() dto: RolloutDialDto) {
     return this.configs.rollout(actor, env, key, parseIfMatch(ifMatch), dto);

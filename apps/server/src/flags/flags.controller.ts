@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { WritableBy } from '../common/auth.js';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Actor, CurrentActor } from '../common/actor.js';
 import { PageQuery } from '../common/paging.js';
 import { ReasonDto } from '../common/reason.dto.js';
-import { CreateFlagDto, UpdateFlagDto } from './dto/flag.dto.js';
+import { CreateFlagDto, FlagView, UpdateFlagDto } from './dto/flag.dto.js';
 import { FlagsService } from './flags.service.js';
 
 class FlagListQuery extends PageQuery {
@@ -31,6 +31,7 @@ export class FlagsController {
 
   @Post()
   @ApiOperation({ summary: 'Create a flag; it starts disabled in every environment' })
+  @ApiCreatedResponse({ type: FlagView })
   create(@CurrentActor() actor: Actor, @Body() dto: CreateFlagDto) {
     return this.flags.create(actor, dto);
   }

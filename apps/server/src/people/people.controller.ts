@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Actor, CurrentActor } from '../common/actor.js';
-import { InvitePersonDto, UpdatePersonDto } from './dto/person.dto.js';
+import { InvitedPersonView, InvitePersonDto, PersonView, UpdatePersonDto } from './dto/person.dto.js';
 import { PeopleService } from './people.service.js';
 
 const PERSON_ID = new ParseUUIDPipe({ version: undefined });
@@ -14,12 +14,14 @@ export class PeopleController {
   constructor(private readonly people: PeopleService) {}
 
   @Get()
+  @ApiOkResponse({ type: [PersonView] })
   @ApiOperation({ summary: 'Everyone with an account' })
   list() {
     return this.people.list();
   }
 
   @Post()
+  @ApiCreatedResponse({ type: InvitedPersonView })
   @ApiOperation({ summary: 'Invite a person: answers a one-time inviteUrl (7 days) to pass on; no email is sent' })
   invite(@CurrentActor() actor: Actor, @Body() dto: InvitePersonDto) {
     return this.people.invite(actor, dto);
@@ -32,6 +34,7 @@ export class PeopleController {
   }
 
   @Patch(':id')
+  @ApiOkResponse({ type: PersonView })
   @ApiOperation({ summary: "Change a person's name, role or environments, or disable them (their sessions end at once)" })
   update(@CurrentActor() actor: Actor, @Param('id', PERSON_ID) id: string, @Body() dto: UpdatePersonDto) {
     return this.people.update(actor, id, dto);

@@ -79,18 +79,23 @@ export class ApiKeyView {
   @ApiProperty() id!: string;
   @ApiProperty() name!: string;
   @ApiProperty({ enum: KEY_KINDS }) kind!: string;
-  @ApiProperty({ nullable: true }) environment!: string | null;
+  @ApiProperty({ nullable: true, type: String }) environment!: string | null;
   @ApiProperty() readOnly!: boolean;
   @ApiProperty({ type: [String], nullable: true, description: 'A client key\'s own CORS origins (null: AVIARY_CORS_ORIGINS)' })
   allowedOrigins!: string[] | null;
   @ApiProperty({ description: 'The first characters of the key, to recognise it' }) prefix!: string;
   @ApiProperty() createdAt!: string;
-  @ApiProperty({ nullable: true }) lastUsedAt!: string | null;
-  @ApiProperty({ nullable: true }) revokedAt!: string | null;
+  @ApiProperty({ nullable: true, type: String }) lastUsedAt!: string | null;
+  @ApiProperty({ nullable: true, type: String }) revokedAt!: string | null;
   @ApiProperty({ type: () => KeyCreatorView, nullable: true, description: 'The person who created the key (null: created by a key or on first start)' })
   createdBy!: KeyCreatorView | null;
 }
 
 export class CreatedApiKeyView extends ApiKeyView {
   @ApiProperty({ description: 'The key itself: shown in this response only' }) secret!: string;
+}
+
+export class ApiKeyPageView {
+  @ApiProperty({ type: [ApiKeyView] }) items!: ApiKeyView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
 }

@@ -30,3 +30,8 @@ export class EnvironmentView {
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
 }
+
+export class EnvironmentPageView {
+  @ApiProperty({ type: [EnvironmentView] }) items!: EnvironmentView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}

@@ -181,5 +181,5 @@ export class FlagConfigView {
   @ApiProperty({ type: [PrerequisiteDto] }) prerequisites!: PrerequisiteDto[];
   @ApiProperty({ description: 'Grows with every write; send it back as If-Match' }) version!: number;
   @ApiProperty({ description: 'The environment revision after the last write' }) revision!: number;
-  @ApiProperty({ nullable: true }) updatedAt!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) updatedAt!: string | null;
 }
