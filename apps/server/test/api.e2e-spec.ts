@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, auth, createTestDatabase, startApp, type TestApp, withClient } from './helpers.js';
+import { LiveRulesets } from '../src/stream/live-rulesets.js';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let t: TestApp;
@@ -142,6 +143,26 @@ describe('cohorts', () => {
     await api().get('/api/v1/cohorts').set(auth()).expect(200);
     await api().post('/api/v1/cohorts').set(auth()).send({ key: 'gone' }).expect(201);
     await api().delete('/api/v1/cohorts/gone').set(auth()).expect(204);
+  });
+
+  it('a member change of a large cohort reaches every environment, which share one copy of it', async () => {
+    await api().post('/api/v1/flags').set(auth()).send({ key: 'beta-gate' }).expect(201);
+    const environments = ['production', 'development'];
+    for (const env of environments) await api().put(`/api/v1/environments/${env}/flags/beta-gate`).set(auth()).send({ enabled: true, rules: [{ id: 'beta', cohorts: ['beta'] }] }).expect(200);
+    const enabledIn = async (env: string, key: string) =>
+      (await api().post(`/api/v1/environments/${env}/evaluate`).set(auth()).send({ flag: 'beta-gate', context: { key } }).expect(200)).body.enabled as boolean;
+    for (const env of environments) expect(await enabledIn(env, 'late-member')).toBe(false);
+    await api().post('/api/v1/cohorts/beta/members').set(auth()).send({ add: ['late-member'] }).expect(200);
+    for (const env of environments) expect(await enabledIn(env, 'late-member')).toBe(true);
+    await api().post('/api/v1/cohorts/beta/members').set(auth()).send({ remove: ['late-member', 'user-3'] }).expect(200);
+    for (const env of environments) {
+      expect(await enabledIn(env, 'late-member')).toBe(false);
+      expect(await enabledIn(env, 'user-3')).toBe(false);
+      expect(await enabledIn(env, 'user-4')).toBe(true);
+    }
+    const live = t.app.get(LiveRulesets);
+    const [production, development] = await Promise.all(environments.map((env) => live.current(env)));
+    expect(production!.ruleset.cohorts['beta']).toBe(development!.ruleset.cohorts['beta']);
   });
 
   it('400, 404, 409', async () => {

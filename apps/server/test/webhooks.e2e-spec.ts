@@ -67,7 +67,7 @@ async function until<T>(what: string, read: () => Promise<T> | T, done: (value: 
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  t = await startApp({ DATABASE_URL: db.url, AVIARY_WEBHOOK_ALLOW_PRIVATE: 'true', AVIARY_WEBHOOK_RETRY_BASE_MS: '50', AVIARY_WEBHOOK_POLL_MS: '100' });
+  t = await startApp({ DATABASE_URL: db.url, AVIARY_PUBLIC_URL: 'https://flags.example.com', AVIARY_WEBHOOK_ALLOW_PRIVATE: 'true', AVIARY_WEBHOOK_RETRY_BASE_MS: '50', AVIARY_WEBHOOK_POLL_MS: '100' });
 });
 
 afterAll(async () => {
@@ -170,6 +170,7 @@ describe('delivery', () => {
       reason: 'errors up',
       resource: { type: 'flag-config', key: 'hooked' },
       actor: { type: 'key' },
+      link: 'https://flags.example.com/flags/hooked?env=production',
     });
     expect(receiver.received.some((r) => r.body.environment === 'development')).toBe(false);
   });
@@ -192,6 +193,62 @@ describe('delivery', () => {
     await until('the redelivery', () => receiver.received.map((r) => r.id), (ids) => ids.includes(latest!.eventId));
     const { body } = await api().post(`/api/v1/webhooks/${hookId}/test`).set(auth()).expect(202);
     await until('the test event', () => receiver.received.map((r) => r.id), (ids) => ids.includes(body.eventId));
+  });
+});
+
+describe('secret rotation', () => {
+  it('signs with the new and the previous secret for 24 h, then with the new one only', async () => {
+    const raw: Array<{ body: string; headers: Record<string, string> }> = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        raw.push({ body: Buffer.concat(chunks).toString('utf8'), headers: req.headers as Record<string, string> });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      const created = await api().post('/api/v1/webhooks').set(auth()).send({ url, events: ['flag.killed'] }).expect(201);
+      const id = created.body.id as string;
+      const verifies = (secret: string, delivery: { body: string; headers: Record<string, string> }) => {
+        try {
+          new Webhook(secret).verify(delivery.body, delivery.headers);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const testDelivery = async () => {
+        const { body } = await api().post(`/api/v1/webhooks/${id}/test`).set(auth()).expect(202);
+        return (await until('the test event', () => raw.filter((r) => r.headers['webhook-id'] === body.eventId), (list) => list.length >= 1))[0]!;
+      };
+
+      const rotated = await api().post(`/api/v1/webhooks/${id}/rotate-secret`).set(auth()).send({ reason: 'yearly rotation' }).expect(200);
+      expect(rotated.body.secret).toMatch(/^whsec_/);
+      expect(rotated.body.secret).not.toBe(created.body.secret);
+      expect(Date.parse(rotated.body.previousSecretValidUntil) - Date.now()).toBeGreaterThan(23.9 * 3600_000);
+      expect((await api().get(`/api/v1/webhooks/${id}`).set(auth()).expect(200)).body).not.toHaveProperty('secret');
+      const during = await testDelivery();
+      expect(during.headers['webhook-signature']!.split(' ')).toHaveLength(2);
+      expect(verifies(rotated.body.secret, during)).toBe(true);
+      expect(verifies(created.body.secret, during)).toBe(true);
+
+      // 24 h later (the clock moved in the database): only the new secret signs.
+      await withClient(db.url, (c) => c.query("UPDATE webhooks SET previous_secret_until = now() - interval '1 second' WHERE id = $1", [id]));
+      const after = await testDelivery();
+      expect(after.headers['webhook-signature']!.split(' ')).toHaveLength(1);
+      expect(verifies(rotated.body.secret, after)).toBe(true);
+      expect(verifies(created.body.secret, after)).toBe(false);
+
+      const audit = await api().get(`/api/v1/audit?resourceType=webhook&resource=${id}`).set(auth()).expect(200);
+      expect(audit.body.items.map((e: { action: string }) => e.action)).toContain('webhook.rotate-secret');
+      await api().post('/api/v1/webhooks/7d0c1f9e-5b7a-4f43-8e21-4c1d2a9b6e30/rotate-secret').set(auth()).send({}).expect(404);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 

@@ -49,26 +49,33 @@ function unitOf(context: Context, attribute: string): string | undefined {
   return typeof v === 'string' ? (v === '' ? undefined : v) : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
 }
 
+/** Cohorts by object: a cohort that several rulesets share (every environment's, and each next
+ *  revision's while it did not change) builds its member sets once. */
+const cohortPredicates = new WeakMap<object, Predicate | null>();
+
 function cohort(p: Prepared, key: string): Predicate | null | undefined {
   if (p.cohorts.has(key)) return p.cohorts.get(key);
   const source = own(p.source.cohorts, key);
-  let member: Predicate | null | undefined;
-  if (source !== undefined) {
-    if (cohortProblems(source).length) member = null;
-    else {
-      const c = source as Cohort;
-      const included = new Set(c.included);
-      const excluded = new Set(c.excluded);
-      const conditions = compileConditions(c.conditions);
-      member = (context, now) => {
-        const k = context.key;
-        const id = typeof k === 'string' ? k : typeof k === 'number' || typeof k === 'boolean' ? String(k) : undefined;
-        if (id !== undefined && excluded.size > 0 && excluded.has(id)) return false;
-        return (id !== undefined && included.has(id)) || (conditions !== undefined && conditions(context, now));
-      };
-    }
-  }
+  const member = source === undefined ? undefined : ((isObject(source) ? cohortPredicates.get(source) : undefined) ?? predicate(source));
   p.cohorts.set(key, member);
+  return member;
+}
+
+function predicate(source: unknown): Predicate | null {
+  let member: Predicate | null = null;
+  if (!cohortProblems(source).length) {
+    const c = source as Cohort;
+    const included = new Set(c.included);
+    const excluded = new Set(c.excluded);
+    const conditions = compileConditions(c.conditions);
+    member = (context, now) => {
+      const k = context.key;
+      const id = typeof k === 'string' ? k : typeof k === 'number' || typeof k === 'boolean' ? String(k) : undefined;
+      if (id !== undefined && excluded.size > 0 && excluded.has(id)) return false;
+      return (id !== undefined && included.has(id)) || (conditions !== undefined && conditions(context, now));
+    };
+  }
+  if (isObject(source)) cohortPredicates.set(source, member);
   return member;
 }
 

@@ -535,3 +535,27 @@ describe('evaluate never throws and always answers a well-formed result', () => 
     );
   });
 });
+
+describe('cohorts shared between rulesets', () => {
+  const flag = { key: 'f', enabled: true, rules: [{ id: 'r', cohorts: ['beta'] }] };
+  const withCohort = (cohort: unknown, revision: number) => ({ environment: 'p', revision, flags: { f: flag }, cohorts: { beta: cohort } });
+
+  it('one cohort object in many rulesets answers the same in each; a new object with other members answers by its own', () => {
+    const beta = { key: 'beta', included: ['ada'], excluded: [], conditions: [] };
+    const environments = Array.from({ length: 5 }, (_, i) => withCohort(beta, i + 1));
+    for (const ruleset of environments) {
+      expect(run(ruleset, 'f', { key: 'ada' }).enabled).toBe(true);
+      expect(run(ruleset, 'f', { key: 'bob' }).enabled).toBe(false);
+    }
+    const next = withCohort({ ...beta, included: ['bob'] }, 6);
+    expect(run(next, 'f', { key: 'ada' }).enabled).toBe(false);
+    expect(run(next, 'f', { key: 'bob' }).enabled).toBe(true);
+    // The earlier rulesets still hold the earlier members.
+    expect(run(environments[0], 'f', { key: 'ada' }).enabled).toBe(true);
+  });
+
+  it('a malformed cohort shared between rulesets is an error in each', () => {
+    const broken = { key: 'beta', included: 'ada' };
+    for (const revision of [1, 2]) expect(run(withCohort(broken, revision), 'f', { key: 'ada' }).errorCode).toBeDefined();
+  });
+});

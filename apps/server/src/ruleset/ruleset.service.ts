@@ -28,6 +28,9 @@ export const FLAG_CONFIG_DEFAULTS = { enabled: false, rules: [] as Rule[], prere
  *  validation and change-log patches. */
 @Injectable()
 export class RulesetService {
+  /** The newest version of each cohort read, by id: what the rulesets share. */
+  private readonly held = new Map<string, { stamp: string; cohort: Cohort }>();
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** One environment's whole ruleset as of its current revision and its client-visible flags, read
@@ -70,25 +73,50 @@ export class RulesetService {
     return flags;
   }
 
-  /** Cohorts with their member lists; only `keys` when given. */
+  /**
+   * Cohorts with their member lists; only `keys` when given. Every environment's ruleset holds the
+   * same cohorts, so a cohort is read and held once per version (`xmin`: every write of the row
+   * makes a new one, and a members write always updates the row): the other environments, and
+   * later revisions while it did not change, share that one object and its member arrays.
+   */
   async cohorts(manager: EntityManager, keys?: string[]): Promise<Record<string, Cohort>> {
-    const rows = await sql<CohortRow & { included: string[] | null; excluded: string[] | null }>(
+    const rows = await sql<CohortRow & { stamp: string }>(
       manager,
-      `SELECT c.id, c.key, c.conditions, m.included, m.excluded
-         FROM cohorts c
-         LEFT JOIN LATERAL (
-           SELECT array_agg(key) FILTER (WHERE NOT excluded) AS included,
-                  array_agg(key) FILTER (WHERE excluded) AS excluded
-             FROM cohort_members WHERE cohort_id = c.id
-         ) m ON true
-        ${keys ? 'WHERE c.key = ANY($1)' : ''}
-        ORDER BY c.key`,
+      `SELECT c.id, c.key, c.conditions, c.xmin::text || '@' || c.updated_at::text AS stamp FROM cohorts c
+        ${keys ? 'WHERE c.key = ANY($1)' : ''} ORDER BY c.key`,
       keys ? [keys] : [],
     );
-    const cohorts: Record<string, Cohort> = {};
+    const found = new Map<string, Cohort>();
+    const unread: typeof rows = [];
     for (const row of rows) {
-      cohorts[row.key] = { key: row.key, included: row.included ?? [], excluded: row.excluded ?? [], conditions: row.conditions };
+      const held = this.held.get(row.id);
+      if (held?.stamp === row.stamp) found.set(row.id, held.cohort);
+      else unread.push(row);
     }
+    if (unread.length > 0) {
+      const members = await sql<{ id: string; included: string[] | null; excluded: string[] | null }>(
+        manager,
+        `SELECT c.id, m.included, m.excluded
+           FROM cohorts c
+           LEFT JOIN LATERAL (
+             SELECT array_agg(key) FILTER (WHERE NOT excluded) AS included,
+                    array_agg(key) FILTER (WHERE excluded) AS excluded
+               FROM cohort_members WHERE cohort_id = c.id
+           ) m ON true
+          WHERE c.id = ANY($1)`,
+        [unread.map((row) => row.id)],
+      );
+      const byId = new Map(members.map((m) => [m.id, m]));
+      for (const row of unread) {
+        const m = byId.get(row.id);
+        const cohort: Cohort = { key: row.key, included: m?.included ?? [], excluded: m?.excluded ?? [], conditions: row.conditions };
+        found.set(row.id, cohort);
+        this.held.set(row.id, { stamp: row.stamp, cohort });
+      }
+    }
+    if (!keys) for (const id of this.held.keys()) if (!found.has(id)) this.held.delete(id);
+    const cohorts: Record<string, Cohort> = {};
+    for (const row of rows) cohorts[row.key] = found.get(row.id)!;
     return cohorts;
   }
 

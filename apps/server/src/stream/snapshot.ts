@@ -5,14 +5,17 @@ import type { RulesetPatch } from '../changes/change.js';
 
 export type { ChangeKind, RulesetChange, RulesetPatch } from '../changes/change.js';
 
+/** Member sets by cohort object: the environments' rulesets, and their revisions while a cohort
+ *  did not change, share one cohort object (`RulesetService.cohorts`), so its sets are built once. */
+const memberSets = new WeakMap<Cohort, { included: Set<string>; excluded: Set<string> }>();
+
 /**
  * An environment's ruleset at one revision, immutable, with what serving it needs computed at
- * most once: its JSON, its gzip, the client-visible flags and cohort member sets.
+ * most once: its JSON, its gzip, the client-visible flags.
  */
 export class RulesetSnapshot {
   private json?: string;
   private gzipped?: Buffer;
-  private readonly memberSets = new Map<string, { included: Set<string>; excluded: Set<string> }>();
 
   constructor(
     readonly ruleset: Ruleset,
@@ -55,15 +58,15 @@ export class RulesetSnapshot {
       if (flag) flags[key] = flag;
     }
     const cohorts: Record<string, Cohort> = {};
-    for (const [key, cohort] of Object.entries(this.ruleset.cohorts)) cohorts[key] = this.cohortForClient(key, cohort, userKey);
+    for (const [key, cohort] of Object.entries(this.ruleset.cohorts)) cohorts[key] = this.cohortForClient(cohort, userKey);
     return { environment: this.ruleset.environment, revision: this.revision, flags, cohorts };
   }
 
-  private cohortForClient(key: string, cohort: Cohort, userKey: string | undefined): Cohort {
-    let sets = this.memberSets.get(key);
+  private cohortForClient(cohort: Cohort, userKey: string | undefined): Cohort {
+    let sets = memberSets.get(cohort);
     if (sets === undefined) {
       sets = { included: new Set(cohort.included ?? []), excluded: new Set(cohort.excluded ?? []) };
-      this.memberSets.set(key, sets);
+      memberSets.set(cohort, sets);
     }
     return clientCohort(cohort, userKey, sets.included.has(userKey ?? ''), sets.excluded.has(userKey ?? ''));
   }

@@ -53,6 +53,8 @@ export interface WebhookPayload {
   before: unknown;
   after: unknown;
   requestId: string | null;
+  /** The dashboard's page for it (`AVIARY_PUBLIC_URL`); added when the event is delivered. */
+  link?: string;
 }
 
 /** What a subscriber receives for an audit entry. */
@@ -72,6 +74,33 @@ export function webhookPayload(type: WebhookPayload['type'], actor: Actor, entry
     after: entry.after ?? null,
     requestId: actor.requestId ?? null,
   };
+}
+
+/** The dashboard's page of an event's resource, under `publicUrl` (docs/webhooks.md lists them). */
+export function dashboardLink(publicUrl: string, event: Pick<WebhookPayload, 'resource' | 'environment' | 'before' | 'after'>): string {
+  const key = encodeURIComponent(event.resource.key);
+  const env = event.environment === null ? '' : `?env=${encodeURIComponent(event.environment)}`;
+  switch (event.resource.type) {
+    case 'flag':
+    case 'flag-config':
+      return `${publicUrl}/flags/${key}${env}`;
+    case 'cohort':
+    case 'cohort-members':
+      return `${publicUrl}/cohorts/${key}`;
+    case 'rollout-plan': {
+      // Audited under the flag's key; the plan's view carries its id.
+      const plan = (event.after ?? event.before) as { id?: unknown } | null;
+      return typeof plan?.id === 'string' ? `${publicUrl}/rollouts/${encodeURIComponent(plan.id)}` : `${publicUrl}/flags/${key}${env}`;
+    }
+    case 'api-key':
+      return `${publicUrl}/api-keys`;
+    case 'person':
+      return `${publicUrl}/people`;
+    case 'webhook':
+      return `${publicUrl}/webhooks/${key}`;
+    default:
+      return `${publicUrl}/audit`;
+  }
 }
 
 /** The webhook event an audit entry is, if it is one. */

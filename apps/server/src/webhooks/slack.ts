@@ -38,7 +38,14 @@ export function summary(event: WebhookPayload): string {
   const icon = ICONS[event.type] ?? '🔔';
   const where = event.environment ? ` in ${event.environment}` : '';
   const reason = event.reason ? `: ${event.reason}` : '';
-  return `${icon} ${event.resource.key} ${VERBS[event.type]}${where} by ${event.actor.name}${reason}`;
+  return `${icon} ${event.resource.key} ${VERBS[event.type]}${where} by ${actorLabel(event)}${reason}`;
+}
+
+/** A person or key by name; the server's own work by what did it: a plan's guard rolls back
+ *  and pauses, its schedule does the rest. */
+function actorLabel(event: WebhookPayload): string {
+  if (event.actor.type !== 'system' || !event.actor.name.startsWith('rollout-plan:')) return event.actor.name;
+  return event.type === 'rollout.rolled-back' || event.type === 'rollout.paused' ? 'the rollout guard' : 'its rollout plan';
 }
 
 /** A Slack incoming-webhook message (Block Kit): the summary, then the event's facts. */
@@ -48,9 +55,11 @@ export function slackMessage(event: WebhookPayload): object {
     `*${event.type}*`,
     event.revision === null ? null : `revision ${event.revision}`,
     `<!date^${Math.floor(Date.parse(event.time) / 1000)}^{date_short_pretty} {time_secs}|${event.time}>`,
+    event.link === undefined ? null : `<${event.link}|Open in Aviary>`,
   ].filter((part) => part !== null);
   return {
-    text,
+    // The notification's text; Slack reads it as mrkdwn too.
+    text: escape(text),
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: escape(text) } },
       { type: 'context', elements: [{ type: 'mrkdwn', text: facts.join(' · ') }] },

@@ -9,7 +9,7 @@ import { SYSTEM_ACTOR } from '../common/actor.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { sql } from '../database/sql.js';
 import { ServerMetrics } from '../observability/server-metrics.js';
-import type { WebhookPayload } from './events.js';
+import { dashboardLink, type WebhookPayload } from './events.js';
 import { type Attempt, send } from './send.js';
 import { SecretBox } from './secrets.js';
 import { slackMessage } from './slack.js';
@@ -30,6 +30,8 @@ interface Claimed {
   url: string;
   format: 'standard' | 'slack';
   secret: Buffer;
+  /** A rotated-out secret that still signs, until its 24 h are over. */
+  previous_secret: Buffer | null;
   payload: WebhookPayload;
   event_created_at: Date;
   consecutive_failures: number;
@@ -185,12 +187,15 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
        UPDATE webhook_deliveries d SET leased_until = now() + interval '${LEASE_SECONDS} seconds', attempts = d.attempts + 1
          FROM due, webhook_events e, webhooks w
         WHERE d.id = due.id AND e.id = d.event_id AND w.id = d.webhook_id
-       RETURNING d.id, d.webhook_id, d.attempts, w.url, w.format, w.secret, w.consecutive_failures, e.payload, e.created_at AS event_created_at`,
+       RETURNING d.id, d.webhook_id, d.attempts, w.url, w.format, w.secret, w.consecutive_failures, e.payload, e.created_at AS event_created_at,
+                 CASE WHEN w.previous_secret_until > now() THEN w.previous_secret END AS previous_secret`,
     );
   }
 
   private async deliver(delivery: Claimed): Promise<void> {
-    const body = JSON.stringify(delivery.format === 'slack' ? slackMessage(delivery.payload) : delivery.payload);
+    // The link is made at delivery, so a changed AVIARY_PUBLIC_URL applies to queued events too.
+    const event = { ...delivery.payload, link: dashboardLink(this.config.publicUrl, delivery.payload) };
+    const body = JSON.stringify(delivery.format === 'slack' ? slackMessage(event) : event);
     const headers = await this.signed(delivery, body);
     const attempt = await send(delivery.url, headers, body, this.config.webhooks.allowPrivate);
     const ok = attempt.status !== undefined && attempt.status >= 200 && attempt.status < 300;
@@ -199,15 +204,17 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
     else await this.failed(delivery, attempt);
   }
 
-  /** The Standard Webhooks headers (`standardwebhooks`), the event id as `webhook-id`. Slack
-   *  ignores them; they cost nothing there. */
+  /** The Standard Webhooks headers (`standardwebhooks`), the event id as `webhook-id`; after a
+   *  rotation, a signature with each of the two secrets, the new one first (a verifier accepts
+   *  any one of them). Slack ignores them; they cost nothing there. */
   private async signed(delivery: Claimed, body: string): Promise<Record<string, string>> {
     const at = new Date();
-    const signer = new Webhook(await this.secrets.open(delivery.secret));
+    const secrets = delivery.previous_secret === null ? [delivery.secret] : [delivery.secret, delivery.previous_secret];
+    const signatures = await Promise.all(secrets.map(async (sealed) => new Webhook(await this.secrets.open(sealed)).sign(delivery.payload.id, at, body)));
     return {
       'webhook-id': delivery.payload.id,
       'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-      'webhook-signature': signer.sign(delivery.payload.id, at, body),
+      'webhook-signature': signatures.join(' '),
     };
   }
 

@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Actor, CurrentActor } from '../common/actor.js';
 import { ReasonDto } from '../common/reason.dto.js';
-import { CreateWebhookDto, UpdateWebhookDto } from './dto/webhook.dto.js';
+import { CreateWebhookDto, RotatedSecretView, UpdateWebhookDto } from './dto/webhook.dto.js';
 import { WebhooksService } from './webhooks.service.js';
 
 const Id = () => Param('id', new ParseUUIDPipe({ version: undefined }));
@@ -40,6 +40,14 @@ export class WebhooksController {
   @HttpCode(204)
   remove(@CurrentActor() actor: Actor, @Id() id: string, @Body() dto: ReasonDto) {
     return this.webhooks.remove(actor, id, dto.reason);
+  }
+
+  @Post(':id/rotate-secret')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'A new signing secret, in this response only; the previous one also signs for 24 h' })
+  @ApiOkResponse({ type: RotatedSecretView })
+  rotateSecret(@CurrentActor() actor: Actor, @Id() id: string, @Body() dto: ReasonDto) {
+    return this.webhooks.rotateSecret(actor, id, dto.reason);
   }
 
   @Get(':id/deliveries')

@@ -7,7 +7,7 @@ import type { WriteTransaction } from '../changes/write-transaction.js';
 import type { Actor } from '../common/actor.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { sql } from '../database/sql.js';
-import type { CreatedWebhookView, CreateWebhookDto, UpdateWebhookDto, WebhookView } from './dto/webhook.dto.js';
+import type { CreatedWebhookView, CreateWebhookDto, RotatedSecretView, UpdateWebhookDto, WebhookView } from './dto/webhook.dto.js';
 import { webhookPayload } from './events.js';
 import { checkTarget } from './target-guard.js';
 import { WebhookWorker } from './webhook-worker.js';
@@ -40,6 +40,9 @@ interface DeliveryRow {
   delivered_at: Date | null;
 }
 
+/** How long a rotated-out secret keeps signing. */
+export const PREVIOUS_SECRET_HOURS = 24;
+
 const COLUMNS = 'id, url, description, events, environments, format, enabled, disabled_reason, created_at, updated_at';
 
 /** Subscriptions (admins only), their deliveries, redelivery and test events. */
@@ -62,9 +65,7 @@ export class WebhooksService {
 
   async create(actor: Actor, dto: CreateWebhookDto): Promise<CreatedWebhookView> {
     await this.checkUrl(dto.url);
-    // Standard Webhooks secrets: "whsec_" and base64 of 24 to 64 random bytes.
-    const secret = `whsec_${randomBytes(32).toString('base64')}`;
-    const sealed = await this.worker.secrets.seal(secret);
+    const { secret, sealed } = await this.newSecret();
     const view = await this.changes.write(actor, async (tx) => {
       await this.checkEnvironments(tx, dto.environments);
       const [row] = await sql<WebhookRow>(
@@ -111,6 +112,29 @@ export class WebhooksService {
       this.worker.subscriptionAdded();
       this.worker.wake();
       return view;
+    });
+  }
+
+  /**
+   * A new signing secret, answered once. The old one keeps signing beside it for
+   * `PREVIOUS_SECRET_HOURS`, so a receiver can deploy the new one without rejecting a delivery
+   * (Standard Webhooks verifiers accept any one valid signature of the list). Rotating again
+   * within that time drops the oldest: only the two newest ever sign.
+   */
+  async rotateSecret(actor: Actor, id: string, reason?: string): Promise<RotatedSecretView> {
+    const { secret, sealed } = await this.newSecret();
+    return this.changes.write(actor, async (tx) => {
+      const [row] = await sql<WebhookRow & { previous_secret_until: Date }>(
+        tx.manager,
+        `UPDATE webhooks SET previous_secret = secret, previous_secret_until = now() + interval '${PREVIOUS_SECRET_HOURS} hours',
+                secret = $2, updated_at = now()
+          WHERE id = $1 RETURNING ${COLUMNS}, previous_secret_until`,
+        [id, sealed],
+      );
+      if (!row) throw new NotFoundException(`No webhook "${id}"`);
+      const previousSecretValidUntil = row.previous_secret_until.toISOString();
+      await tx.record({ action: 'webhook.rotate-secret', resourceType: 'webhook', resourceKey: id, after: { previousSecretValidUntil }, reason });
+      return { ...toView(row), secret, previousSecretValidUntil };
     });
   }
 
@@ -176,6 +200,12 @@ export class WebhooksService {
     );
     this.worker.wake();
     return { eventId: payload.id };
+  }
+
+  /** Standard Webhooks secrets: "whsec_" and base64 of 24 to 64 random bytes. */
+  private async newSecret(): Promise<{ secret: string; sealed: Buffer }> {
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    return { secret, sealed: await this.worker.secrets.seal(secret) };
   }
 
   private async row(id: string): Promise<WebhookRow> {

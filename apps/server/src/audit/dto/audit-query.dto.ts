@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDateString, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageQuery } from '../../common/paging.js';
 
-const RESOURCE_TYPES = ['environment', 'flag', 'flag-config', 'cohort', 'cohort-members', 'api-key', 'rollout-plan', 'person'];
+const RESOURCE_TYPES = ['environment', 'flag', 'flag-config', 'cohort', 'cohort-members', 'api-key', 'rollout-plan', 'person', 'webhook'];
 
 export class AuditQuery extends PageQuery {
   @ApiPropertyOptional({ example: 'flag-config.kill' })

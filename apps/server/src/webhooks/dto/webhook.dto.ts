@@ -101,3 +101,7 @@ export class WebhookView {
 export class CreatedWebhookView extends WebhookView {
   @ApiProperty({ description: 'The signing secret (whsec_…), in this response only' }) secret!: string;
 }
+
+export class RotatedSecretView extends CreatedWebhookView {
+  @ApiProperty({ description: 'Until then deliveries carry a signature with the previous secret too' }) previousSecretValidUntil!: string;
+}

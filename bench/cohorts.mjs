@@ -1,0 +1,110 @@
+// Large cohorts: what one cohort of many members costs the server, with the 2 environments of a
+// new installation and with many — time from the process start to listening (every environment's ruleset loaded),
+// the server's memory right after, and the size of a server key's ruleset over HTTP (raw and
+// gzip). Members are written straight into Postgres (the upload API is not what this measures).
+//
+// Usage: npm run bench:cohorts   (or node bench/cohorts.mjs after `npm run build`)
+//   BENCH_MEMBERS (200000)  BENCH_ENVIRONMENTS (50): the cohort's size and the larger setup's
+//   environments; BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres)
+// Not yet measured here (issue 18): member deltas on the stream and the upload's time and memory.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { loadavg } from 'node:os';
+import pg from 'pg';
+import { adminCall, startServer, stopServer } from './server.mjs';
+
+const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 200_000);
+const ENVIRONMENTS = Number(process.env.BENCH_ENVIRONMENTS ?? 50);
+const PG_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const TOKEN = 'ava_bench_cohorts_0123456789abcdef';
+
+if (process.argv[2] === '--sdk') {
+  // A Node SDK client holding the ruleset, in a process of its own: its memory beside the raw bytes
+  // of the member keys (one flag evaluated, so the member sets exist too).
+  const [url, key] = process.argv.slice(3);
+  const { createClient } = await import('../packages/node/dist/index.js');
+  const heap = () => (globalThis.gc(), process.memoryUsage());
+  const before = heap();
+  const client = createClient({ url, sdkKey: key });
+  await client.ready();
+  const member = client.isEnabled('gated', { key: 'user-1' });
+  const after = heap();
+  await client.close();
+  console.log(JSON.stringify({ member, heapMb: (after.heapUsed - before.heapUsed) / 1e6, externalMb: (after.external - before.external) / 1e6 }));
+  process.exit(0);
+}
+
+const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+
+/** The body's bytes as sent, with and without `Accept-Encoding: gzip`. */
+function rulesetBytes(url, key, gzip) {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/sdk/v1/ruleset`, { headers: { authorization: `Bearer ${key}`, ...(gzip ? { 'accept-encoding': 'gzip' } : {}) } }, (res) => {
+      let n = 0;
+      res.on('data', (chunk) => (n += chunk.length));
+      res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`ruleset: ${res.statusCode}`))));
+    });
+    req.on('error', reject).end();
+  });
+}
+
+async function measure(environments) {
+  const name = `bench_cohorts_${process.pid}_${environments}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  const env = { PATH: process.env.PATH, DATABASE_URL: url.href, AVIARY_ADMIN_TOKEN: TOKEN, AVIARY_RATE_LIMIT_ADMIN: '0' };
+  try {
+    // Set up through the API (migrations, environments, the cohort and a flag using it, a key) ...
+    const setup = await startServer(env);
+    const call = (method, path, body) => adminCall(setup.url, TOKEN, method, `/api/v1${path}`, body);
+    const existing = (await call('GET', '/environments?limit=1000')).items.length;
+    for (let i = existing; i < environments; i++) await call('POST', '/environments', { key: `env-${i}` });
+    await call('POST', '/cohorts', { key: 'big', name: 'big' });
+    await call('POST', '/flags', { key: 'gated' });
+    await call('PUT', '/environments/production/flags/gated', { enabled: true, rules: [{ id: 'r', cohorts: ['big'] }] });
+    const { secret } = await call('POST', '/api-keys', { name: 'bench', kind: 'server', environment: 'production' });
+    await stopServer(setup.child);
+    // ... then the members straight into Postgres, as an upload would leave them.
+    const db = new pg.Client({ connectionString: url.href });
+    await db.connect();
+    await db.query(
+      `INSERT INTO cohort_members (cohort_id, key) SELECT c.id, 'user-' || g FROM cohorts c, generate_series(1, $1) g WHERE c.key = 'big'`,
+      [MEMBERS],
+    );
+    await db.query("UPDATE cohorts SET included_count = $1, updated_at = now() WHERE key = 'big'", [MEMBERS]);
+    const count = (await db.query('SELECT count(*)::int AS n FROM environments')).rows[0].n;
+    await db.end();
+
+    const started = performance.now();
+    const server = await startServer(env);
+    const startMs = performance.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const rss = rssMb(server.child.pid);
+    const raw = await rulesetBytes(server.url, secret, false);
+    const gzip = await rulesetBytes(server.url, secret, true);
+    const sdk = JSON.parse(execFileSync(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, '--sdk', server.url, secret], { encoding: 'utf8' }));
+    await stopServer(server.child);
+    return { environments: count, startMs, rss, raw, gzip, sdk };
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+const rows = [];
+for (const environments of [2, ENVIRONMENTS]) rows.push(await measure(environments));
+const [one, many] = rows;
+const mb = (bytes) => (bytes / 1e6).toFixed(2);
+console.log(`\nbench:cohorts: one cohort of ${MEMBERS.toLocaleString('en')} members ("user-1" ...), one flag using it; server start = process start to listening\n`);
+console.log('| environments | start s | RSS after start MB | server-key ruleset MB | gzip MB |');
+console.log('|--------------|---------|--------------------|-----------------------|---------|');
+for (const r of rows) console.log(`| ${String(r.environments).padStart(12)} | ${(r.startMs / 1000).toFixed(1).padStart(7)} | ${r.rss.toFixed(0).padStart(18)} | ${mb(r.raw).padStart(21)} | ${mb(r.gzip).padStart(7)} |`);
+console.log(`\nmemory with ${many.environments} environments vs ${one.environments}: ${(many.rss / one.rss).toFixed(2)}x (goal <= 1.2x); start with ${many.environments}: ${(many.startMs / 1000).toFixed(1)} s (goal <= 5 s)`);
+const keyBytes = Array.from({ length: MEMBERS }, (_, i) => `user-${i + 1}`).reduce((n, k) => n + k.length, 0);
+const sdk = many.sdk;
+console.log(`Node SDK holding that ruleset: ${(sdk.heapMb + sdk.externalMb).toFixed(1)} MB (heap ${sdk.heapMb.toFixed(1)}, external ${sdk.externalMb.toFixed(1)}) for ${(keyBytes / 1e6).toFixed(1)} MB of member keys: ${((sdk.heapMb + sdk.externalMb) * 1e6 / keyBytes).toFixed(1)}x (goal <= 2x); a member evaluated ${sdk.member ? 'on' : 'OFF (wrong)'}`);
+console.log(`1-min load average ${loadavg()[0].toFixed(1)}`);
