@@ -9,6 +9,7 @@ import { EnvironmentSwitcher } from '../features/environments/EnvironmentSwitche
 import { FlagDetail } from '../features/flags/FlagDetail';
 import { FlagList } from '../features/flags/FlagList';
 import { Playground } from '../features/playground/Playground';
+import { WebhookDetail, Webhooks } from '../features/webhooks/Webhooks';
 import { useLiveEvents, type LiveState } from '../features/live/useLiveEvents';
 import { permissionsOf } from '../lib/permissions';
 import { navigate, onLinkClick, useLocation } from '../lib/router';
@@ -53,6 +54,7 @@ function Shell() {
   };
   const envQuery = env ? `?env=${encodeURIComponent(env)}` : '';
   const flagMatch = /^\/flags\/([^/]+)$/.exec(path);
+  const webhookMatch = /^\/webhooks\/([^/]+)$/.exec(path);
   return (
     <div className={production ? 'app env-production' : 'app'}>
       <a href="#content" className="skip-link">
@@ -72,6 +74,11 @@ function Shell() {
           {can.kill && (
             <a href={`/playground${envQuery}`} onClick={onLinkClick} aria-current={path === '/playground' ? 'page' : undefined}>
               Playground
+            </a>
+          )}
+          {can.admin && (
+            <a href={`/webhooks${envQuery}`} onClick={onLinkClick} aria-current={path.startsWith('/webhooks') ? 'page' : undefined}>
+              Webhooks
             </a>
           )}
         </nav>
@@ -95,6 +102,10 @@ function Shell() {
             <AuditLog env={env} />
           ) : path === '/playground' ? (
             <Playground env={env} />
+          ) : path === '/webhooks' && can.admin ? (
+            <Webhooks />
+          ) : webhookMatch && can.admin ? (
+            <WebhookDetail id={decodeURIComponent(webhookMatch[1])} />
           ) : path === '/' ? (
             <FlagList env={env} production={production} can={can} />
           ) : (

@@ -800,6 +800,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new signing secret, in this response only; the previous one also signs for 24 h */
+        post: operations["WebhooksController_rotateSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhooks/{id}/test": {
         parameters: {
             query?: never;
@@ -1109,6 +1126,22 @@ export interface components {
             name?: string;
             /** @example error rate up after deploy 2024.11.3 */
             reason?: string;
+        };
+        CreatedWebhookView: {
+            createdAt: string;
+            description: string;
+            /** @description Why it was disabled automatically */
+            disabledReason: Record<string, never> | null;
+            enabled: boolean;
+            environments: string[] | null;
+            events: string[];
+            /** @enum {string} */
+            format: "standard" | "slack";
+            id: string;
+            /** @description The signing secret (whsec_…), in this response only */
+            secret: string;
+            updatedAt: string;
+            url: string;
         };
         CreateEnvironmentDto: {
             description?: string;
@@ -1477,6 +1510,24 @@ export interface components {
             /** @description Defaults to the flag's salt */
             salt?: string;
         };
+        RotatedSecretView: {
+            createdAt: string;
+            description: string;
+            /** @description Why it was disabled automatically */
+            disabledReason: Record<string, never> | null;
+            enabled: boolean;
+            environments: string[] | null;
+            events: string[];
+            /** @enum {string} */
+            format: "standard" | "slack";
+            id: string;
+            /** @description Until then deliveries carry a signature with the previous secret too */
+            previousSecretValidUntil: string;
+            /** @description The signing secret (whsec_…), in this response only */
+            secret: string;
+            updatedAt: string;
+            url: string;
+        };
         RuleDto: {
             /** @description Cohort keys; the user must be in all of them */
             cohorts?: string[];
@@ -1587,6 +1638,43 @@ export interface components {
             value?: Record<string, never>;
             /** @description Weight in the flag's default split */
             weight?: number;
+        };
+        WebhookDeliveryView: {
+            attempts: number;
+            createdAt: string;
+            deliveredAt: string | null;
+            error: string | null;
+            /** @description The event id: webhook-id, the same on every attempt */
+            eventId: string;
+            id: string;
+            latencyMs: number | null;
+            /** @description When it is tried again (pending only) */
+            nextAttemptAt: string | null;
+            /** @description The first 1 KB of the last answer */
+            response: string | null;
+            /** @enum {string} */
+            state: "pending" | "delivered" | "failed";
+            /** @description The last attempt's HTTP status */
+            status: number | null;
+            /** @example flag.killed */
+            type: string;
+        };
+        WebhookTestView: {
+            eventId: string;
+        };
+        WebhookView: {
+            createdAt: string;
+            description: string;
+            /** @description Why it was disabled automatically */
+            disabledReason: Record<string, never> | null;
+            enabled: boolean;
+            environments: string[] | null;
+            events: string[];
+            /** @enum {string} */
+            format: "standard" | "slack";
+            id: string;
+            updatedAt: string;
+            url: string;
         };
     };
     responses: never;
@@ -1700,7 +1788,7 @@ export interface operations {
                 person?: string;
                 /** @description The key of the flag, cohort, environment, or the id of the API key */
                 resource?: string;
-                resourceType?: "environment" | "flag" | "flag-config" | "cohort" | "cohort-members" | "api-key" | "rollout-plan" | "person";
+                resourceType?: "environment" | "flag" | "flag-config" | "cohort" | "cohort-members" | "api-key" | "rollout-plan" | "person" | "webhook";
                 /** @description ISO-8601 instant, inclusive */
                 since?: string;
                 /** @description ISO-8601 instant, exclusive */
@@ -2897,7 +2985,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookView"][];
+                };
             };
         };
     };
@@ -2918,7 +3008,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhookView"];
+                };
             };
         };
     };
@@ -2937,7 +3029,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
+                };
             };
         };
     };
@@ -2983,7 +3077,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
+                };
             };
         };
     };
@@ -3002,7 +3098,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryView"][];
+                };
             };
         };
     };
@@ -3026,6 +3124,31 @@ export interface operations {
             };
         };
     };
+    WebhooksController_rotateSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReasonDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatedSecretView"];
+                };
+            };
+        };
+    };
     WebhooksController_test: {
         parameters: {
             query?: never;
@@ -3041,7 +3164,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookTestView"];
+                };
             };
         };
     };
