@@ -1,4 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -81,7 +83,15 @@ describe('the dashboard in Chromium', () => {
     server = await ServerProcess.start({
       name: 'dashboard',
       port,
-      env: { DATABASE_URL: db.url, AVIARY_ADMIN_TOKEN: ADMIN_TOKEN, AVIARY_PUBLIC_URL: base, AVIARY_STREAM_HEARTBEAT_MS: '1000' },
+      env: {
+        DATABASE_URL: db.url,
+        AVIARY_ADMIN_TOKEN: ADMIN_TOKEN,
+        AVIARY_PUBLIC_URL: base,
+        AVIARY_STREAM_HEARTBEAT_MS: '1000',
+        // The webhook test's receiver listens on 127.0.0.1.
+        AVIARY_WEBHOOK_ALLOW_PRIVATE: 'true',
+        AVIARY_WEBHOOK_POLL_MS: '200',
+      },
     });
     browser = await launchChromium();
   });
@@ -248,6 +258,7 @@ describe('the dashboard in Chromium', () => {
     await viewer.getByRole('heading', { name: 'Flags' }).waitFor();
     await row(viewer, FLAG).waitFor();
     for (const name of ['Kill', 'Revive', 'New flag']) expect(await viewer.getByRole('button', { name }).count(), name).toBe(0);
+    expect(await viewer.getByRole('link', { name: 'Webhooks' }).count()).toBe(0);
     await expectAccessible(viewer, 'flag list (viewer)');
     await row(viewer, FLAG).getByRole('link', { name: FLAG }).click();
     await viewer.getByRole('heading', { name: FLAG }).waitFor();
@@ -354,6 +365,51 @@ describe('the dashboard in Chromium', () => {
     await admin.locator('tbody tr[data-flag="search-v3"]').getByText(/RULE_MATCH|NO_MATCH/).waitFor();
     await expectAccessible(admin, 'playground');
     await shot(admin, 'playground');
+  });
+
+  it('webhooks: an admin subscribes a receiver, sees the secret once, its deliveries, and redelivers one', async () => {
+    const received: Array<{ id: string; type: string }> = [];
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ id: String(req.headers['webhook-id']), type: JSON.parse(Buffer.concat(chunks).toString('utf8')).type });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      await admin.goto(`${base}/?env=development`);
+      await admin.getByRole('link', { name: 'Webhooks' }).click();
+      await admin.getByRole('heading', { name: 'Webhooks' }).waitFor();
+      await admin.getByLabel('URL').fill(url);
+      await admin.getByLabel('Description').fill('on-call channel');
+      await admin.getByRole('button', { name: 'Create webhook' }).click();
+      const secret = await admin.getByTestId('webhook-secret').textContent();
+      expect(secret).toMatch(/^whsec_/);
+      await admin.getByRole('link', { name: url }).waitFor();
+      await expectAccessible(admin, 'webhooks');
+      await shot(admin, 'webhooks');
+
+      await call('POST', '/flags', { key: 'hooked' });
+      await call('POST', '/environments/development/flags/hooked/kill', { reason: 'webhook test' });
+      await admin.getByRole('link', { name: url }).click();
+      await admin.getByRole('heading', { name: url }).waitFor();
+      const kill = admin.locator('tr[data-state="delivered"]').filter({ hasText: 'flag.killed' });
+      await kill.waitFor();
+      await admin.getByRole('button', { name: 'Send test event' }).click();
+      await admin.locator('tr[data-state="delivered"]').filter({ hasText: 'webhook.test' }).waitFor();
+      await expectAccessible(admin, 'webhook deliveries');
+      await shot(admin, 'webhook-deliveries');
+      const killed = received.find((r) => r.type === 'flag.killed')!;
+      expect(killed).toBeDefined();
+      await kill.getByRole('button', { name: /^Redeliver/ }).click();
+      await expect.poll(() => received.filter((r) => r.id === killed.id).length, { timeout: 15_000 }).toBe(2);
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
   });
 
   it('a lost connection shows a banner, recovers by itself and catches up', async () => {

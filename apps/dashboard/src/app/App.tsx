@@ -10,6 +10,7 @@ import { EnvironmentSwitcher } from '../features/environments/EnvironmentSwitche
 import { FlagDetail } from '../features/flags/FlagDetail';
 import { FlagList } from '../features/flags/FlagList';
 import { Playground } from '../features/playground/Playground';
+import { WebhookDetail, Webhooks } from '../features/webhooks/Webhooks';
 import { useLiveEvents, type LiveState } from '../features/live/useLiveEvents';
 import { permissionsOf } from '../lib/permissions';
 import { navigate, onLinkClick, useLocation } from '../lib/router';
@@ -54,6 +55,7 @@ function Shell() {
   };
   const envQuery = env ? `?env=${encodeURIComponent(env)}` : '';
   const flagMatch = /^\/flags\/([^/]+)$/.exec(path);
+  const webhookMatch = /^\/webhooks\/([^/]+)$/.exec(path);
   return (
     <div className={production ? 'app env-production' : 'app'}>
       <a href="#content" className="skip-link">
@@ -80,6 +82,11 @@ function Shell() {
               Keys and people
             </a>
           )}
+          {can.admin && (
+            <a href={`/webhooks${envQuery}`} onClick={onLinkClick} aria-current={path.startsWith('/webhooks') ? 'page' : undefined}>
+              Webhooks
+            </a>
+          )}
         </nav>
         {envs.length > 0 && <EnvironmentSwitcher environments={envs} selected={env} onSelect={select} />}
         <div className="who">
@@ -103,6 +110,10 @@ function Shell() {
             <Playground env={env} />
           ) : path === '/admin' && can.admin ? (
             <Admin environments={envs} selfId={me.id} />
+          ) : path === '/webhooks' && can.admin ? (
+            <Webhooks />
+          ) : webhookMatch && can.admin ? (
+            <WebhookDetail id={decodeURIComponent(webhookMatch[1])} />
           ) : path === '/' ? (
             <FlagList env={env} production={production} can={can} />
           ) : (

@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Actor, CurrentActor } from '../common/actor.js';
 import { ReasonDto } from '../common/reason.dto.js';
-import { CreateWebhookDto, RotatedSecretView, UpdateWebhookDto } from './dto/webhook.dto.js';
+import { CreatedWebhookView, CreateWebhookDto, RotatedSecretView, UpdateWebhookDto, WebhookDeliveryView, WebhookTestView, WebhookView } from './dto/webhook.dto.js';
 import { WebhooksService } from './webhooks.service.js';
 
 const Id = () => Param('id', new ParseUUIDPipe({ version: undefined }));
@@ -15,23 +15,27 @@ export class WebhooksController {
 
   @Get()
   @ApiOperation({ summary: 'List subscriptions (never their secrets)' })
+  @ApiOkResponse({ type: [WebhookView] })
   list() {
     return this.webhooks.list();
   }
 
   @Post()
   @ApiOperation({ summary: 'Subscribe a URL to events; the signing secret is in this response only' })
+  @ApiCreatedResponse({ type: CreatedWebhookView })
   create(@CurrentActor() actor: Actor, @Body() dto: CreateWebhookDto) {
     return this.webhooks.create(actor, dto);
   }
 
   @Get(':id')
+  @ApiOkResponse({ type: WebhookView })
   get(@Id() id: string) {
     return this.webhooks.get(id);
   }
 
   @Patch(':id')
   @ApiOperation({ summary: 'Change a subscription; enabled: true re-enables one disabled after failures' })
+  @ApiOkResponse({ type: WebhookView })
   update(@CurrentActor() actor: Actor, @Id() id: string, @Body() dto: UpdateWebhookDto) {
     return this.webhooks.update(actor, id, dto);
   }
@@ -52,6 +56,7 @@ export class WebhooksController {
 
   @Get(':id/deliveries')
   @ApiOperation({ summary: 'The newest 100 deliveries: attempts, status, latency, the first 1 KB of the answer, next retry' })
+  @ApiOkResponse({ type: [WebhookDeliveryView] })
   deliveries(@Id() id: string) {
     return this.webhooks.deliveries(id);
   }
@@ -65,6 +70,7 @@ export class WebhooksController {
   @Post(':id/test')
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a webhook.test event to this subscription only' })
+  @ApiAcceptedResponse({ type: WebhookTestView })
   test(@CurrentActor() actor: Actor, @Id() id: string) {
     return this.webhooks.test(actor, id);
   }

@@ -7,7 +7,7 @@ import type { WriteTransaction } from '../changes/write-transaction.js';
 import type { Actor } from '../common/actor.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { sql } from '../database/sql.js';
-import type { CreatedWebhookView, CreateWebhookDto, RotatedSecretView, UpdateWebhookDto, WebhookView } from './dto/webhook.dto.js';
+import type { CreatedWebhookView, CreateWebhookDto, RotatedSecretView, UpdateWebhookDto, WebhookDeliveryView, WebhookView } from './dto/webhook.dto.js';
 import { webhookPayload } from './events.js';
 import { checkTarget } from './target-guard.js';
 import { WebhookWorker } from './webhook-worker.js';
@@ -147,7 +147,7 @@ export class WebhooksService {
   }
 
   /** The newest deliveries first (at most 100), with what each last attempt got. */
-  async deliveries(id: string): Promise<object[]> {
+  async deliveries(id: string): Promise<WebhookDeliveryView[]> {
     await this.row(id);
     const rows = await sql<DeliveryRow>(
       this.dataSource.manager,

@@ -105,3 +105,22 @@ export class CreatedWebhookView extends WebhookView {
 export class RotatedSecretView extends CreatedWebhookView {
   @ApiProperty({ description: 'Until then deliveries carry a signature with the previous secret too' }) previousSecretValidUntil!: string;
 }
+
+export class WebhookDeliveryView {
+  @ApiProperty() id!: string;
+  @ApiProperty({ description: 'The event id: webhook-id, the same on every attempt' }) eventId!: string;
+  @ApiProperty({ example: 'flag.killed' }) type!: string;
+  @ApiProperty({ enum: ['pending', 'delivered', 'failed'] }) state!: string;
+  @ApiProperty() attempts!: number;
+  @ApiProperty({ type: Number, nullable: true, description: "The last attempt's HTTP status" }) status!: number | null;
+  @ApiProperty({ type: Number, nullable: true }) latencyMs!: number | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The first 1 KB of the last answer' }) response!: string | null;
+  @ApiProperty({ type: String, nullable: true }) error!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'When it is tried again (pending only)' }) nextAttemptAt!: string | null;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty({ type: String, nullable: true }) deliveredAt!: string | null;
+}
+
+export class WebhookTestView {
+  @ApiProperty() eventId!: string;
+}
