@@ -800,6 +800,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new signing secret, in this response only; the previous one also signs for 24 h */
+        post: operations["WebhooksController_rotateSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhooks/{id}/test": {
         parameters: {
             query?: never;
@@ -1150,6 +1167,22 @@ export interface components {
             /** @description The key itself: shown in this response only */
             secret: string;
         };
+        CreatedWebhookView: {
+            createdAt: string;
+            description: string;
+            /** @description Why it was disabled automatically */
+            disabledReason: Record<string, never> | null;
+            enabled: boolean;
+            environments: string[] | null;
+            events: string[];
+            /** @enum {string} */
+            format: "standard" | "slack";
+            id: string;
+            /** @description The signing secret (whsec_…), in this response only */
+            secret: string;
+            updatedAt: string;
+            url: string;
+        };
         CreateEnvironmentDto: {
             description?: string;
             /** @example staging */
@@ -1175,7 +1208,18 @@ export interface components {
             variants?: components["schemas"]["VariantDto"][];
         };
         CreateRolloutPlanDto: {
+            /** @description One guard; or `guards` */
             guard?: components["schemas"]["PlanGuardDto"];
+            /** @description Several guards: any breach rolls the plan back; a step widens once every guard judged it */
+            guards?: components["schemas"]["PlanGuardDto"][];
+            /** @description How long a guarded step may hold in all, waiting for the guard to judge it (both arms at minSamples, no breach), before the plan pauses with insufficient-data; at least holdSeconds. Default: the plan's maxHoldSeconds, else 4 × holdSeconds (for every step that sets none) */
+            maxHoldSeconds?: number;
+            /**
+             * @description A guarded step whose longest hold ends before the guard could judge it: `pause` the plan (insufficient-data), or `continue` widening blind
+             * @default pause
+             * @enum {string}
+             */
+            onInsufficientData: "pause" | "continue";
             /** @example error rate up after deploy 2024.11.3 */
             reason?: string;
             /**
@@ -1283,6 +1327,11 @@ export interface components {
              * @default 0
              */
             sum: number;
+            /**
+             * @description The sum of the tracked values' squares (mean guards test means with count, sum and this)
+             * @default 0
+             */
+            sumSquares: number;
             /** @description null when the arm has no variant */
             variant?: string | null;
         };
@@ -1448,30 +1497,35 @@ export interface components {
         };
         PlanGuardDto: {
             /**
-             * @description Tracked event counted in the ratio's denominator
+             * @description A ratio guard: tracked event counted in the ratio's denominator
              * @example request
              */
-            denominator: string;
+            denominator?: string;
             /**
              * @description False-alarm rate over the whole plan
              * @default 0.01
              */
             falseAlarmRate: number;
             /**
-             * @description 0.5: breach when the exposed ratio is above 1.5 × the control's
+             * @description 0.5: breach when the exposed ratio (or mean) is above 1.5 × the control's
              * @example 0.5
              */
             maxRelativeIncrease: number;
             /**
-             * @description Denominator events each arm needs before the guard decides
+             * @description A mean guard instead: the tracked value whose mean it watches (`track('latency', ctx, { value: 183 })`); no numerator or denominator then
+             * @example latency
+             */
+            metric?: string;
+            /**
+             * @description Denominator events (a mean guard: values) each arm needs before the guard decides
              * @example 200
              */
             minSamples: number;
             /**
-             * @description Tracked event counted in the ratio's numerator
+             * @description A ratio guard: tracked event counted in the ratio's numerator
              * @example error
              */
-            numerator: string;
+            numerator?: string;
             /**
              * @description Whose reports the guard counts: `server` (server keys: your backends) and `client` (client keys: browsers). Client keys are public, so anyone can report with one; `["server"]` keeps browsers out of the verdict.
              * @default [
@@ -1487,6 +1541,11 @@ export interface components {
              * @example 300
              */
             holdSeconds: number;
+            /**
+             * @description How long a guarded step may hold in all, waiting for the guard to judge it (both arms at minSamples, no breach), before the plan pauses with insufficient-data; at least holdSeconds. Default: the plan's maxHoldSeconds, else 4 × holdSeconds
+             * @example 1200
+             */
+            maxHoldSeconds?: number;
             /**
              * @description The rule's rollout percentage at this step; at most three decimals
              * @example 5
@@ -1544,6 +1603,24 @@ export interface components {
             percentage: number;
             /** @description Defaults to the flag's salt */
             salt?: string;
+        };
+        RotatedSecretView: {
+            createdAt: string;
+            description: string;
+            /** @description Why it was disabled automatically */
+            disabledReason: Record<string, never> | null;
+            enabled: boolean;
+            environments: string[] | null;
+            events: string[];
+            /** @enum {string} */
+            format: "standard" | "slack";
+            id: string;
+            /** @description Until then deliveries carry a signature with the previous secret too */
+            previousSecretValidUntil: string;
+            /** @description The signing secret (whsec_…), in this response only */
+            secret: string;
+            updatedAt: string;
+            url: string;
         };
         RuleDto: {
             /** @description Cohort keys; the user must be in all of them */
@@ -1655,6 +1732,43 @@ export interface components {
             value?: Record<string, never>;
             /** @description Weight in the flag's default split */
             weight?: number;
+        };
+        WebhookDeliveryView: {
+            attempts: number;
+            createdAt: string;
+            deliveredAt: string | null;
+            error: string | null;
+            /** @description The event id: webhook-id, the same on every attempt */
+            eventId: string;
+            id: string;
+            latencyMs: number | null;
+            /** @description When it is tried again (pending only) */
+            nextAttemptAt: string | null;
+            /** @description The first 1 KB of the last answer */
+            response: string | null;
+            /** @enum {string} */
+            state: "pending" | "delivered" | "failed";
+            /** @description The last attempt's HTTP status */
+            status: number | null;
+            /** @example flag.killed */
+            type: string;
+        };
+        WebhookTestView: {
+            eventId: string;
+        };
+        WebhookView: {
+            createdAt: string;
+            description: string;
+            /** @description Why it was disabled automatically */
+            disabledReason: Record<string, never> | null;
+            enabled: boolean;
+            environments: string[] | null;
+            events: string[];
+            /** @enum {string} */
+            format: "standard" | "slack";
+            id: string;
+            updatedAt: string;
+            url: string;
         };
     };
     responses: never;
@@ -1774,7 +1888,7 @@ export interface operations {
                 person?: string;
                 /** @description The key of the flag, cohort, environment, or the id of the API key */
                 resource?: string;
-                resourceType?: "environment" | "flag" | "flag-config" | "cohort" | "cohort-members" | "api-key" | "rollout-plan" | "person";
+                resourceType?: "environment" | "flag" | "flag-config" | "cohort" | "cohort-members" | "api-key" | "rollout-plan" | "person" | "webhook";
                 /** @description ISO-8601 instant, inclusive */
                 since?: string;
                 /** @description ISO-8601 instant, exclusive */
@@ -2977,7 +3091,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookView"][];
+                };
             };
         };
     };
@@ -2998,7 +3114,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhookView"];
+                };
             };
         };
     };
@@ -3017,7 +3135,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
+                };
             };
         };
     };
@@ -3063,7 +3183,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
+                };
             };
         };
     };
@@ -3082,7 +3204,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryView"][];
+                };
             };
         };
     };
@@ -3106,6 +3230,31 @@ export interface operations {
             };
         };
     };
+    WebhooksController_rotateSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReasonDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatedSecretView"];
+                };
+            };
+        };
+    };
     WebhooksController_test: {
         parameters: {
             query?: never;
@@ -3121,7 +3270,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookTestView"];
+                };
             };
         };
     };
