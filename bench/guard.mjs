@@ -25,7 +25,7 @@ if (!existsSync(guardPath)) {
   console.error('packages/guard/dist is missing: run `npx nx run @aviary/guard:build` first.');
   process.exit(1);
 }
-const { bonferroniMeanZTest, bonferroniThreshold, bonferroniZTest, evaluateGuard, evaluateMeanGuard } = await import(guardPath);
+const { bonferroniMeanZTest, bonferroniThreshold, bonferroniZTest, evaluateGuard, evaluateMeanGuard, seededRandom: rng } = await import(guardPath);
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -53,17 +53,6 @@ const ERROR_GUARD = { numerator: 'error', denominator: 'request', maxRelativeInc
 const LATENCY_GUARD = { metric: 'latency', maxRelativeIncrease: 0.1, minSamples: 200, falseAlarmRate: ALPHA };
 const Z_THRESHOLD = bonferroniThreshold({ falseAlarmRate: ALPHA, maxLooks: 1000 });
 
-// mulberry32: small, fast, seeded.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function normal(random) {
   let u = 0;
   while (u === 0) u = random();

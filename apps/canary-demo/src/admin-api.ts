@@ -112,6 +112,7 @@ export interface AdminApi {
   getFlagConfig(environment: string, flag: string): Promise<FlagConfig>;
   createPlan(environment: string, flag: string, body: CreatePlanBody): Promise<RolloutPlan>;
   getPlan(id: string): Promise<RolloutPlan>;
+  cancelPlan(id: string, reason: string): Promise<RolloutPlan>;
 }
 
 export function createAdminApi(baseUrl: string, token: string): AdminApi {
@@ -141,5 +142,6 @@ export function createAdminApi(baseUrl: string, token: string): AdminApi {
     getFlagConfig: (environment, flag) => call('GET', flagPath(environment, flag)),
     createPlan: (environment, flag, body) => call('POST', `${flagPath(environment, flag)}/rollout-plans`, body),
     getPlan: (id) => call('GET', `/rollout-plans/${encodeURIComponent(id)}`),
+    cancelPlan: (id, reason) => call('POST', `/rollout-plans/${encodeURIComponent(id)}/cancel`, { reason }),
   };
 }

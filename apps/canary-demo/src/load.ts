@@ -1,3 +1,4 @@
+import { seededRandom } from '@aviary/guard';
 import { get, loopbackAgent } from './http.js';
 
 export interface LoadOptions {
@@ -31,17 +32,7 @@ export interface LoadGenerator {
   stats(): LoadStats;
 }
 
-/** mulberry32: a small, fast, seedable PRNG. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seededRandom };
 
 /**
  * An open-loop load generator: requests leave at `ratePerSecond` whatever the answers' latency,

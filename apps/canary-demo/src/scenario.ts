@@ -209,6 +209,8 @@ export async function runScenario(env: DemoEnvironment, options: ScenarioOptions
       if (endedAt !== undefined && t >= endedAt + options.tailMs) break;
       if (endedAt === undefined && t >= giveUpAt) {
         env.log(`${tag} the plan has not ended ${Math.round((t - planStartedAt) / 1000)} s after it started; giving up (state ${planNow.state})`);
+        // Cancelled, so the next scenario can start a plan of its own on the same flag.
+        await env.admin.cancelPlan(plan!.id, 'the demo gave up waiting for it').catch((e: Error) => env.log(`${tag} cancelling the plan failed: ${e.message}`));
         break;
       }
     }

@@ -43,17 +43,8 @@ export async function startApp(env: Record<string, string | undefined>): Promise
 
 export const auth = (token = ADMIN_TOKEN) => ({ Authorization: `Bearer ${token}` });
 
-/** A seeded PRNG (mulberry32), so a failing fuzz run reproduces. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (mulberry32, `@aviary/guard`'s), so a failing fuzz run reproduces. */
+export { seededRandom as rng } from '@aviary/guard';
 
 export interface RawResponse {
   status: number;

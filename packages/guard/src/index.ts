@@ -4,3 +4,4 @@ export {
 } from './sequential.js';
 export type { ArmCounts, ArmMoments, GuardSpec, GuardVerdict, MeanGuardSpec, MeanGuardVerdict, MixtureSprtInput, SequentialResult } from './sequential.js';
 export { bonferroniMeanZTest, bonferroniThreshold, bonferroniZTest } from './bonferroni.js';
+export { seededRandom } from './random.js';
