@@ -2,6 +2,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { Dialog } from '../../components/Dialog';
 import { Field } from '../../components/Field';
 import { ErrorNotice, Notice } from '../../components/Notice';
+import { TableHead } from '../../components/TableHead';
 import { ApiError } from '../../lib/api';
 import { ago } from '../../lib/time';
 import type { Environment } from '../environments/api';
@@ -85,17 +86,7 @@ export function ApiKeys({ environments }: { environments: Environment[] }) {
       <ErrorNotice error={keys.error} />
       {keys.data && (
         <table className="flag-table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Prefix</th>
-              <th scope="col">Last used</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Name', 'Kind', 'Prefix', 'Last used']} actions />
           <tbody>
             {keys.data.map((key) => (
               <tr key={key.id} data-key={key.name}>

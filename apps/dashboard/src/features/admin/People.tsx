@@ -1,6 +1,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { Field } from '../../components/Field';
 import { ErrorNotice, Notice } from '../../components/Notice';
+import { TableHead } from '../../components/TableHead';
 import { ApiError } from '../../lib/api';
 import { useInvitePerson, usePeople, useUpdatePerson, type Person } from './api';
 import { CopyField } from './CopyField';
@@ -57,17 +58,7 @@ export function People({ selfId }: { selfId: string }) {
       <ErrorNotice error={people.error ?? update.error} />
       {people.data && (
         <table className="flag-table">
-          <thead>
-            <tr>
-              <th scope="col">Person</th>
-              <th scope="col">Role</th>
-              <th scope="col">Environments</th>
-              <th scope="col">State</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Person', 'Role', 'Environments', 'State']} actions />
           <tbody>
             {people.data.map((person) => (
               <PersonRow key={person.id} person={person} self={person.id === selfId} onUpdate={(body) => update.mutate({ id: person.id, ...body })} />

@@ -1,5 +1,6 @@
 import { useDeferredValue, useId, useMemo, useState } from 'react';
 import { ErrorNotice } from '../../components/Notice';
+import { TableHead } from '../../components/TableHead';
 import type { Permissions } from '../../lib/permissions';
 import { onLinkClick } from '../../lib/router';
 import { ago, when } from '../../lib/time';
@@ -74,19 +75,7 @@ export function FlagList({ env, production, can }: Props) {
       )}
       {items && shown.length > 0 && (
         <table className="flag-table">
-          <thead>
-            <tr>
-              <th scope="col">Flag</th>
-              <th scope="col">State in {env}</th>
-              <th scope="col">Rollout</th>
-              <th scope="col">Last change</th>
-              {can.kill && (
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              )}
-            </tr>
-          </thead>
+          <TableHead columns={['Flag', `State in ${env}`, 'Rollout', 'Last change']} actions={can.kill} />
           <tbody>
             {shown.slice(0, limit).map((flag) => (
               <FlagRow key={flag.key} flag={flag} env={env} can={can} onSwitch={(action) => setTarget({ action, env, key: flag.key, production })} />

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { ErrorNotice } from '../../components/Notice';
+import { TableHead } from '../../components/TableHead';
 import { useEvaluateAll } from './api';
 
 const EXAMPLE = JSON.stringify({ key: 'user-42', country: 'NL', appVersion: '2.3.1' }, null, 2);
@@ -59,15 +60,7 @@ export function Playground({ env }: { env: string }) {
           <caption className="muted">
             {results.length} flags in {evaluate.data.environment} at revision {evaluate.data.revision}
           </caption>
-          <thead>
-            <tr>
-              <th scope="col">Flag</th>
-              <th scope="col">Result</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Rule</th>
-              <th scope="col">Variant and value</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Flag', 'Result', 'Reason', 'Rule', 'Variant and value']} />
           <tbody>
             {results.map(([key, result]) => (
               <tr key={key} data-flag={key}>

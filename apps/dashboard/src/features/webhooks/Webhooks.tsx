@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Field } from '../../components/Field';
 import { ErrorNotice, Notice } from '../../components/Notice';
+import { TableHead } from '../../components/TableHead';
 import { onLinkClick } from '../../lib/router';
 import { ago, when } from '../../lib/time';
 import { useCreateWebhook, useDeliveries, useRedeliver, useSetEnabled, useTestEvent, useWebhooks, type Delivery, type NewWebhook, type Webhook } from './api';
@@ -27,14 +28,7 @@ export function Webhooks() {
       {webhooks.isSuccess && webhooks.data.length > 0 && (
         <table className="webhooks">
           <caption className="visually-hidden">Webhook subscriptions</caption>
-          <thead>
-            <tr>
-              <th scope="col">URL</th>
-              <th scope="col">Events</th>
-              <th scope="col">Format</th>
-              <th scope="col">State</th>
-            </tr>
-          </thead>
+          <TableHead columns={['URL', 'Events', 'Format', 'State']} />
           <tbody>
             {webhooks.data.map((hook) => (
               <WebhookRow key={hook.id} hook={hook} />
@@ -179,18 +173,7 @@ export function WebhookDetail({ id }: { id: string }) {
       {deliveries.isSuccess && deliveries.data.length > 0 && (
         <table className="deliveries">
           <caption className="visually-hidden">Newest deliveries first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Event</th>
-              <th scope="col">State</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Answer</th>
-              <th scope="col">Sent</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Event', 'State', 'Attempts', 'Answer', 'Sent']} actions />
           <tbody>
             {deliveries.data.map((d) => (
               <DeliveryRow key={d.id} delivery={d} onRedeliver={() => redeliver.mutate(d.id)} busy={redeliver.isPending} />
