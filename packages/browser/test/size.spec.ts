@@ -11,9 +11,10 @@ const SDK_BUDGET = 2304;
 /** Ceiling of the whole client, core included, so that it cannot grow unchecked: 6,663 B in 0.1 with
  *  RegExp; +3.7 KB for the linear-time `matches` engine (a pattern can no longer freeze the page);
  *  +0.8 KB since 0.2 applies updates through @aviary/core/protocol (what changed as JSON diffs,
- *  validation, PROTOCOL errors, the status event). The goal is TARGET; see packages/browser/README.md
- *  for where the bytes go. */
-const WHOLE_CEILING = 11_200;
+ *  validation, PROTOCOL errors, the status event); +~60 B for member sets shared by the rulesets
+ *  that hold one cohort object and for `sumSquares` with tracked values (mean guards). The goal is
+ *  TARGET; see packages/browser/README.md for where the bytes go. */
+const WHOLE_CEILING = 11_300;
 
 const entry = (name: string) => fileURLToPath(new URL(`../src/${name}.ts`, import.meta.url));
 

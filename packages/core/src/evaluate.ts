@@ -56,7 +56,8 @@ const cohortPredicates = new WeakMap<object, Predicate | null>();
 function cohort(p: Prepared, key: string): Predicate | null | undefined {
   if (p.cohorts.has(key)) return p.cohorts.get(key);
   const source = own(p.source.cohorts, key);
-  const member = source === undefined ? undefined : ((isObject(source) ? cohortPredicates.get(source) : undefined) ?? predicate(source));
+  // WeakMap#get answers undefined for a primitive (a malformed cohort), which `predicate` reports.
+  const member = source === undefined ? undefined : (cohortPredicates.get(source as object) ?? predicate(source));
   p.cohorts.set(key, member);
   return member;
 }
