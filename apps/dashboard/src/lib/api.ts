@@ -69,6 +69,11 @@ function sentence(message: string): string {
   return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
+/** The message the API gave for one field (`url`, `rules[0].id`) of a 400, to show at that field. */
+export function fieldError(error: unknown, path: string): string | undefined {
+  return error instanceof ApiError ? error.fields.find((f) => f.path === path)?.message : undefined;
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : 'Something went wrong.';
 }

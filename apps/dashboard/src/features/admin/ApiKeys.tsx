@@ -3,13 +3,12 @@ import { Dialog } from '../../components/Dialog';
 import { Field } from '../../components/Field';
 import { ErrorNotice, Notice } from '../../components/Notice';
 import { TableHead } from '../../components/TableHead';
-import { ApiError } from '../../lib/api';
+import { fieldError } from '../../lib/api';
 import { ago } from '../../lib/time';
 import type { Environment } from '../environments/api';
 import { useApiKeys, useCreateApiKey, useRevokeApiKey, type ApiKey } from './api';
 import { CopyField } from './CopyField';
 
-const fieldError = (error: unknown, path: string) => (error instanceof ApiError ? error.fields.find((f) => f.path === path)?.message : undefined);
 type Kind = 'admin' | 'server' | 'client';
 
 /** API keys for programs: create (the secret is shown once), revoke (a revoked key leaves the list). Admins only. */

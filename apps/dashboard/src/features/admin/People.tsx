@@ -2,11 +2,10 @@ import { useId, useState, type FormEvent } from 'react';
 import { Field } from '../../components/Field';
 import { ErrorNotice, Notice } from '../../components/Notice';
 import { TableHead } from '../../components/TableHead';
-import { ApiError } from '../../lib/api';
+import { fieldError } from '../../lib/api';
 import { useInvitePerson, usePeople, useUpdatePerson, type Person } from './api';
 import { CopyField } from './CopyField';
 
-const fieldError = (error: unknown, path: string) => (error instanceof ApiError ? error.fields.find((f) => f.path === path)?.message : undefined);
 type Role = Person['role'];
 const ROLES: Role[] = ['viewer', 'editor', 'admin'];
 const envList = (text: string) => {

@@ -1,11 +1,9 @@
 import { useState, type FormEvent } from 'react';
 import { Field } from '../../components/Field';
 import { ErrorNotice } from '../../components/Notice';
-import { ApiError } from '../../lib/api';
+import { fieldError } from '../../lib/api';
 import { navigate } from '../../lib/router';
 import { useAcceptInvite, useSetup } from './api';
-
-const fieldError = (error: unknown, path: string) => (error instanceof ApiError ? error.fields.find((f) => f.path === path)?.message : undefined);
 
 /** First run: the one-time link `/setup?token=` creates the first admin and signs them in. */
 export function Setup({ token }: { token: string }) {

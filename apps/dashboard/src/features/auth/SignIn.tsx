@@ -1,12 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { Field } from '../../components/Field';
 import { ErrorNotice, Notice } from '../../components/Notice';
-import { ApiError } from '../../lib/api';
+import { fieldError } from '../../lib/api';
 import { useLogin, useSignInOptions } from './api';
-
-function fieldError(error: unknown, path: string): string | undefined {
-  return error instanceof ApiError ? error.fields.find((f) => f.path === path)?.message : undefined;
-}
 
 export function SignIn() {
   const options = useSignInOptions();

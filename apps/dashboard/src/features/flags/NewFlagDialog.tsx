@@ -2,11 +2,9 @@ import { useState, type FormEvent } from 'react';
 import { Dialog } from '../../components/Dialog';
 import { Field } from '../../components/Field';
 import { ErrorNotice } from '../../components/Notice';
-import { ApiError } from '../../lib/api';
+import { fieldError } from '../../lib/api';
 import { navigate } from '../../lib/router';
 import { useCreateFlag } from './api';
-
-const fieldError = (error: unknown, path: string) => (error instanceof ApiError ? error.fields.find((f) => f.path === path)?.message : undefined);
 
 /** A new flag starts disabled in every environment. */
 export function NewFlagDialog({ onClose }: { onClose: () => void }) {

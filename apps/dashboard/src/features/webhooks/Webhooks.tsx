@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { Field } from '../../components/Field';
 import { ErrorNotice, Notice } from '../../components/Notice';
 import { TableHead } from '../../components/TableHead';
+import { fieldError } from '../../lib/api';
 import { onLinkClick } from '../../lib/router';
 import { ago, when } from '../../lib/time';
 import { useCreateWebhook, useDeliveries, useRedeliver, useSetEnabled, useTestEvent, useWebhooks, type Delivery, type NewWebhook, type Webhook } from './api';
@@ -85,7 +86,6 @@ function NewWebhookForm() {
       },
     );
   };
-  const fieldError = (path: string) => create.error && 'fields' in create.error ? (create.error.fields as Array<{ path: string; message: string }>).find((f) => f.path === path)?.message : undefined;
   return (
     <section aria-labelledby="new-webhook">
       <h2 id="new-webhook">New webhook</h2>
@@ -100,7 +100,7 @@ function NewWebhookForm() {
         </Notice>
       )}
       <form onSubmit={submit} className="stack">
-        <Field label="URL" type="url" required value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://hooks.example.com/aviary" error={fieldError('url')} />
+        <Field label="URL" type="url" required value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://hooks.example.com/aviary" error={fieldError(create.error, 'url')} />
         <Field label="Description" value={description} onChange={(e) => setDescription(e.target.value)} />
         <div className="field">
           <label htmlFor="webhook-format">Format</label>
@@ -109,7 +109,7 @@ function NewWebhookForm() {
             <option value="slack">Slack incoming webhook</option>
           </select>
         </div>
-        <Field label="Environments" value={environments} onChange={(e) => setEnvironments(e.target.value)} hint="Comma-separated; empty: every environment." error={fieldError('environments')} />
+        <Field label="Environments" value={environments} onChange={(e) => setEnvironments(e.target.value)} hint="Comma-separated; empty: every environment." error={fieldError(create.error, 'environments')} />
         <fieldset>
           <legend>Events</legend>
           <div className="field checkbox">
