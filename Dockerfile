@@ -5,7 +5,7 @@
 
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
-# ---- build: every dependency, then compile @aviary/core, @aviary/guard and @aviary/server ----
+# ---- build: every dependency, then compile @aviary/core, @aviary/guard and @aviary/server, and build the dashboard ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 ENV NX_DAEMON=false NX_NO_CLOUD=true CI=true
@@ -13,14 +13,19 @@ COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
 COPY packages/guard/package.json packages/guard/
 COPY apps/server/package.json apps/server/
+COPY apps/dashboard/package.json apps/dashboard/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.base.json ./
 COPY packages/core/ packages/core/
 COPY packages/guard/ packages/guard/
 COPY migrations/ migrations/
 COPY apps/server/ apps/server/
-# The same compilation as `nx run @aviary/server:build` (tsc --build, core and guard first by reference).
-RUN npx tsc -b apps/server/tsconfig.lib.json
+COPY apps/dashboard/ apps/dashboard/
+# The same compilation as `nx run @aviary/server:build` (tsc --build, core and guard first by reference),
+# then the dashboard's static files as `nx run @aviary/dashboard:build` makes them (its API types are
+# checked against the server just built).
+RUN npx tsc -b apps/server/tsconfig.lib.json \
+ && npm run build -w @aviary/dashboard
 
 # ---- runtime: production dependencies only, non-root ----
 FROM ${NODE_IMAGE} AS runtime
@@ -39,6 +44,8 @@ RUN npm ci --omit=dev --workspace @aviary/server --ignore-scripts --no-audit --n
 COPY --from=build /app/packages/core/dist packages/core/dist
 COPY --from=build /app/packages/guard/dist packages/guard/dist
 COPY --from=build /app/apps/server/dist apps/server/dist
+# The server serves these at / (apps/server/src/dashboard/dashboard-static.ts).
+COPY --from=build /app/apps/dashboard/dist apps/dashboard/dist
 USER node
 EXPOSE 4000
 # Only the embedded database (no DATABASE_URL) writes here.

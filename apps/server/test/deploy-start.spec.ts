@@ -66,12 +66,16 @@ beforeAll(async () => {
   const serverDist = serverBuild();
   const coreDist = join(REPO, 'packages/core/dist');
   const guardDist = join(REPO, 'packages/guard/dist');
+  const dashboardDist = join(REPO, 'apps/dashboard/dist');
   expect(existsSync(join(coreDist, 'index.js')), '@aviary/core is built').toBe(true);
   expect(existsSync(join(guardDist, 'index.js')), '@aviary/guard is built').toBe(true);
+  // nx builds the dashboard before the server's tests (apps/server/package.json).
+  expect(existsSync(join(dashboardDist, 'index.html')), 'the dashboard is built').toBe(true);
   const buildOutput: Record<string, string> = {
     '/app/packages/core/dist': coreDist,
     '/app/packages/guard/dist': guardDist,
     '/app/apps/server/dist': serverDist,
+    '/app/apps/dashboard/dist': dashboardDist,
   };
 
   app = testTempDir('image');
@@ -150,6 +154,17 @@ describe('the Docker image start path, without Docker', () => {
       expect(created.status).toBe(201);
       const envs = (await (await fetch(`${server.url}/api/v1/environments`, { headers: auth() })).json()) as { items: Array<{ key: string }> };
       expect(envs.items.map((e) => e.key)).toEqual(['development', 'production']);
+
+      // The image ships the dashboard: its page at / and on its client-side routes, its hashed assets.
+      const page = await fetch(`${server.url}/flags/shipped-in-a-container`, { headers: { Accept: 'text/html' } });
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain('<div id="root">');
+      const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+      expect(script, 'the page names its script').toBeDefined();
+      const asset = await fetch(`${server.url}${script}`);
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('content-type')).toMatch(/javascript/);
     } finally {
       const exit = await server.stop('SIGTERM');
       expect(exit).toMatchObject({ code: 0 });
