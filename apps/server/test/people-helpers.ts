@@ -29,3 +29,31 @@ export function as(t: TestApp, b: Browser, method: 'get' | 'post' | 'put' | 'pat
   return csrf && method !== 'get' ? req.set('X-CSRF-Token', b.csrf) : req;
 }
 
+
+/**
+ * Opens the dashboard's live stream (`GET /api/v1/environments/:env/events`) with the browser's
+ * cookie; `ended` resolves with how long it stayed open once the server ends it, and rejects if it
+ * is still open after `withinMs`.
+ */
+export async function openLiveStream(t: TestApp, b: Browser, env = 'production', withinMs = 5_000): Promise<{ status: number; ended: () => Promise<number> }> {
+  const controller = new AbortController();
+  const res = await fetch(`${t.url}/api/v1/environments/${env}/events`, { headers: { Cookie: b.cookie, Accept: 'text/event-stream' }, signal: controller.signal });
+  const drained = (async () => {
+    for await (const _chunk of res.body!) {
+      // Read until the server ends the stream.
+    }
+  })();
+  return {
+    status: res.status,
+    ended: async () => {
+      const since = Date.now();
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the stream was still open after ${withinMs} ms`)), withinMs).unref());
+      try {
+        await Promise.race([drained, timeout]);
+      } finally {
+        controller.abort();
+      }
+      return Date.now() - since;
+    },
+  };
+}

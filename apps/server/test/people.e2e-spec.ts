@@ -2,7 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FirstRunService } from '../src/people/first-run.service.js';
 import { auth, createTestDatabase, startApp, type TestApp, withClient } from './helpers.js';
-import { as, browserFrom, login, PASSWORD } from './people-helpers.js';
+import { as, browserFrom, login, openLiveStream, PASSWORD } from './people-helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -98,12 +98,17 @@ describe('first run with a setup link', () => {
     expect(flags.body.items.map((f: { key: string }) => f.key).sort()).toEqual(['csrf-1', 'csrf-2']);
   });
 
-  it('logout ends the session at once; other sessions stay', async () => {
+  it('logout ends the session and its live stream at once; other sessions and their streams stay', async () => {
     const one = await login(t, 'ada@example.com');
     const two = await login(t, 'ada@example.com');
     const listed = await as(t, one, 'get', '/api/v1/auth/sessions').expect(200);
     expect(listed.body.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
+    const oneStream = await openLiveStream(t, one);
+    const twoStream = await openLiveStream(t, two, 'production', 1_000);
+    expect([oneStream.status, twoStream.status]).toEqual([200, 200]);
     await as(t, one, 'post', '/api/v1/auth/logout').expect(204);
+    await oneStream.ended();
+    await expect(twoStream.ended()).rejects.toThrow(/still open/);
     expect((await as(t, one, 'get', '/api/v1/auth/me')).status).toBe(401);
     await as(t, two, 'get', '/api/v1/auth/me').expect(200);
     const me = await as(t, two, 'get', '/api/v1/auth/me').expect(200);

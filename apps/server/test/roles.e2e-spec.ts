@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestDatabase, startApp, type TestApp, withClient } from './helpers.js';
-import { as, type Browser, browserFrom, login, PASSWORD } from './people-helpers.js';
+import { as, type Browser, browserFrom, login, openLiveStream, PASSWORD } from './people-helpers.js';
 
 // Started while the file is collected: the matrix below is built from this app's router.
 const db = await createTestDatabase();
@@ -154,12 +154,17 @@ describe('sessions', () => {
 });
 
 describe('disabling a person', () => {
-  it('ends their sessions at once and refuses their sign-in; a reset link lets them back', async () => {
+  it('ends their sessions and their live streams at once and refuses their sign-in; a reset link lets them back', async () => {
     const b = await login(t, 'eddie@example.com');
     await as(t, b, 'get', '/api/v1/flags').expect(200);
+    const stream = await openLiveStream(t, b);
+    expect(stream.status).toBe(200);
     const viewerTry = await as(t, browsers.viewer, 'patch', `/api/v1/people/${ids['eddie@example.com']}`).send({ disabled: true });
     expect(viewerTry.status).toBe(403);
     await as(t, browsers.admin, 'patch', `/api/v1/people/${ids['eddie@example.com']}`).send({ disabled: true }).expect(200);
+    // Ended by the revocation, not by the 5-minute re-authentication: within the 5 s the helper allows.
+    await stream.ended();
+    expect((await openLiveStream(t, b)).status).toBe(401);
     expect((await as(t, b, 'get', '/api/v1/flags')).status).toBe(401);
     expect((await as(t, browsers.editor, 'get', '/api/v1/flags')).status).toBe(401);
     expect((await request(t.url).post('/api/v1/auth/login').send({ email: 'eddie@example.com', password: PASSWORD })).status).toBe(401);

@@ -1,19 +1,19 @@
 /**
- * What authenticated a request or a stream. API keys today; people's sign-in adds `session`
- * (signed out, expired) and `person` (disabled), revoked through the same path: a message to
- * every instance, and a periodic check with Postgres for the message that got lost.
+ * What authenticated a request or a stream: an API key, or a person's sign-in session (ended by
+ * signing out, by an admin, or by disabling the person). Both are revoked through the same path:
+ * a message to every instance, and a periodic check with Postgres for the message that got lost.
  */
-export type CredentialKind = 'api-key';
+export type CredentialKind = 'api-key' | 'session';
 
 export interface Credential {
   kind: CredentialKind;
   id: string;
 }
 
-/** A credential as one string, the way streams carry it: `api-key:<id>`. */
+/** A credential as one string, the way streams carry it: `api-key:<id>`, `session:<id>`. */
 export type CredentialRef = `${CredentialKind}:${string}`;
 
-const KINDS: ReadonlySet<string> = new Set<CredentialKind>(['api-key']);
+const KINDS: ReadonlySet<string> = new Set<CredentialKind>(['api-key', 'session']);
 
 export function credentialRef(credential: Credential): CredentialRef {
   return `${credential.kind}:${credential.id}`;

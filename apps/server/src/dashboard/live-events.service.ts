@@ -7,7 +7,8 @@ import { StreamHub } from '../stream/stream-hub.js';
 import { notifyDashboard } from './live-events.js';
 
 /** A session's stream ends after this long and the browser reconnects at once (`retry`), passing
- *  the auth guard again: a signed-out or disabled person stops receiving within this time. */
+ *  the auth guard again (and touching the session's idle clock). Signing out, an ended session and
+ *  a disabled person end the stream at once, as a revoked key does; this is the backstop. */
 export const SESSION_STREAM_MS = 5 * 60_000;
 
 /**
@@ -25,8 +26,12 @@ export class LiveEventsService {
     if (!this.hub.isAccepting) throw new ServiceUnavailableException('This instance is shutting down; connect to another one');
     const snapshot = await this.live.current(environment);
     if (!snapshot) throw new NotFoundException(`No environment "${environment}"`);
-    const credentials = req.apiKey ? [credentialRef({ kind: 'api-key', id: req.apiKey.id })] : [];
-    if (credentials.some((c) => this.hub.isRefused(c))) throw new UnauthorizedException('Unknown or revoked API key');
+    const credentials = req.apiKey
+      ? [credentialRef({ kind: 'api-key', id: req.apiKey.id })]
+      : req.person
+        ? [credentialRef({ kind: 'session', id: req.person.sessionId })]
+        : [];
+    if (credentials.some((c) => this.hub.isRefused(c))) throw new UnauthorizedException(req.apiKey ? 'Unknown or revoked API key' : 'This session has ended: sign in again');
     // Starts from now: the page reads the current state after it has subscribed.
     this.hub.open({ environment, res, credentials, revision: snapshot.revision, notify: notifyDashboard(res) }, snapshot, undefined);
     res.write('retry: 1000\n\n');

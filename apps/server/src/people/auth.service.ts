@@ -54,6 +54,7 @@ export class AuthService {
     const person = signedIn(req);
     await this.sessions.revoke(this.dataSource.manager, person.id, person.sessionId);
     clearSessionCookies(res, this.secure);
+    await this.sessions.ended([person.sessionId]);
   }
 
   sessionsOf(req: Request) {
@@ -63,6 +64,7 @@ export class AuthService {
 
   async revokeSession(req: Request, id: string): Promise<void> {
     await this.sessions.revoke(this.dataSource.manager, signedIn(req).id, id);
+    await this.sessions.ended([id]);
   }
 
   private signIn(result: { person: PersonView; session: NewSession }, res: ServerResponse): PersonView {

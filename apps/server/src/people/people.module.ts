@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CredentialsModule } from '../credentials/credentials.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { FirstRunService } from './first-run.service.js';
@@ -10,6 +11,7 @@ import { PeopleService } from './people.service.js';
 import { SessionsService } from './sessions.service.js';
 
 @Module({
+  imports: [CredentialsModule],
   controllers: [AuthController, OidcController, PeopleController],
   providers: [PeopleService, SessionsService, AuthService, LoginThrottle, FirstRunService, OidcService],
   exports: [SessionsService, FirstRunService],

@@ -149,11 +149,13 @@ export class PeopleService {
       await this.sessions.revoke(tx.manager, id, sessionId);
       await tx.record({ action: 'person.end-session', resourceType: 'person', resourceKey: person.email, after: { sessionId } });
     });
+    await this.sessions.ended([sessionId]);
   }
 
   /** Role, environments, name, or disabled (which ends their sessions in the same transaction). */
   async update(actor: Actor, id: string, dto: UpdatePersonDto): Promise<PersonView> {
-    return this.changes.write(actor, async (tx) => {
+    let ended: string[] = [];
+    const view = await this.changes.write(actor, async (tx) => {
       const before = await this.lock(tx.manager, id);
       const role = dto.role ?? before.role;
       const environments = dto.environments !== undefined || dto.role !== undefined ? environmentsFor(role, dto.environments ?? (role === 'editor' ? before.environments : null)) : before.environments;
@@ -165,10 +167,12 @@ export class PeopleService {
         [id, dto.name ?? before.name, role, environments, state],
       );
       await this.assertAnAdminRemains(tx.manager);
-      if (state === 'disabled') await this.sessions.revokeAll(tx.manager, id);
+      if (state === 'disabled') ended = await this.sessions.revokeAll(tx.manager, id);
       await tx.record({ action: state === 'disabled' && before.state !== 'disabled' ? 'person.disable' : 'person.update', resourceType: 'person', resourceKey: row.email, before: toView(before), after: toView(row) });
       return toView(row);
     });
+    await this.sessions.ended(ended);
+    return view;
   }
 
   /**
@@ -218,7 +222,8 @@ export class PeopleService {
     if (!person) throw refused;
     assertPassword(dto.password, person.email);
     const passwordHash = await hashPassword(dto.password);
-    return this.changes.write(personActor(person.id, person), async (tx) => {
+    let ended: string[] = [];
+    const result = await this.changes.write(personActor(person.id, person), async (tx) => {
       if ((await consumeLink(tx.manager, dto.token, purpose))?.personId !== person.id) throw refused;
       const [row] = await sql<PersonRow>(
         tx.manager,
@@ -226,10 +231,13 @@ export class PeopleService {
         [person.id, passwordHash, name ?? person.name],
       );
       if (!row) throw refused;
-      await this.sessions.revokeAll(tx.manager, person.id);
+      // A new password ends the sessions (and streams) signed in with the old one.
+      ended = await this.sessions.revokeAll(tx.manager, person.id);
       await tx.record({ action, resourceType: 'person', resourceKey: row.email });
       return { person: toView(row), session: await this.sessions.create(tx.manager, row.id, 'password', client) };
     });
+    await this.sessions.ended(ended);
+    return result;
   }
 
   private async insert(

@@ -1,10 +1,11 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, NotFoundException, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AuthenticatedPerson, Role } from '../common/actor.js';
 import { newToken, sha256 } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { CredentialRevocations } from '../credentials/credential-revocations.js';
 import { sql } from '../database/sql.js';
 
 export interface NewSession {
@@ -43,18 +44,43 @@ export interface VerifiedSession extends AuthenticatedPerson {
  * Sessions: random tokens stored as SHA-256, each with an absolute expiry (`expires_at`, from
  * AVIARY_SESSION_MAX_AGE_MS) and an idle one (`last_seen_at` + AVIARY_SESSION_IDLE_TIMEOUT_MS).
  * A session counts only while its person is active, so disabling someone ends theirs at once.
+ * Its open streams (the dashboard's live events) end at once too, on every instance: the callers
+ * of `revoke` and `revokeAll` pass the ids to `ended` once their transaction has committed.
  */
 @Injectable()
-export class SessionsService {
+export class SessionsService implements OnModuleInit {
   private readonly idleMs: number;
   private readonly maxAgeMs: number;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly revocations: CredentialRevocations,
   ) {
     this.idleMs = config.people.sessionIdleMs;
     this.maxAgeMs = config.people.sessionMaxAgeMs;
+  }
+
+  onModuleInit(): void {
+    // Sessions are verified with Postgres on every request: nothing is cached, only streams are held.
+    this.revocations.register('session', {
+      stillValid: async (ids) => {
+        const rows = await sql<{ id: string }>(
+          this.dataSource.manager,
+          `SELECT s.id FROM sessions s JOIN people p ON p.id = s.person_id
+            WHERE s.id = ANY($1::uuid[]) AND s.revoked_at IS NULL AND s.expires_at > now() AND p.state = 'active'`,
+          [ids],
+        );
+        return new Set(rows.map((r) => r.id));
+      },
+      cached: () => [],
+      forget: () => undefined,
+    });
+  }
+
+  /** Ends the streams of sessions that were revoked (call after the commit), here and on every instance. */
+  async ended(ids: readonly string[]): Promise<void> {
+    for (const id of ids) await this.revocations.revoked({ kind: 'session', id });
   }
 
   async create(manager: EntityManager, personId: string, method: 'password' | 'oidc', client: { userAgent?: string; address?: string }): Promise<NewSession> {
@@ -116,8 +142,9 @@ export class SessionsService {
     if (rows.length === 0) throw new NotFoundException(`No open session "${sessionId}"`);
   }
 
-  async revokeAll(manager: EntityManager, personId: string): Promise<number> {
-    const rows = await sql(manager, 'UPDATE sessions SET revoked_at = now() WHERE person_id = $1 AND revoked_at IS NULL RETURNING id', [personId]);
-    return rows.length;
+  /** Ends every open session of a person; the ids of those it ended. */
+  async revokeAll(manager: EntityManager, personId: string): Promise<string[]> {
+    const rows = await sql<{ id: string }>(manager, 'UPDATE sessions SET revoked_at = now() WHERE person_id = $1 AND revoked_at IS NULL RETURNING id', [personId]);
+    return rows.map((r) => r.id);
   }
 }
