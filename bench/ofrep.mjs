@@ -8,7 +8,6 @@
 //      second in one burst at the start of the second, and corrects for coordinated omission with
 //      an expected interval of ceil(1 / rate) = 1 ms, which adds T - 1 made-up samples for every
 //      answer that took T ms: its p99 at 1,000 req/s read 126 ms in a run where the paced one read 8.
-//   2b. GET /healthz paced the same way: the floor any route of this server has on this machine.
 //   3. POST /ofrep/v1/evaluate/flags (bulk: all 100 flags for one context),
 //   4. GET /sdk/v1/ruleset (the local-evaluation SDKs' path), in the same run,
 // with the server process's CPU (utime + stime from /proc) for each: as % of one core, and per
@@ -90,7 +89,7 @@ async function measured(pid, options) {
  * the client gets the CPU); its latency is from that due time to the end of the answer. Returns
  * autocannon's result shape for the fields the table reads.
  */
-function paced({ url, method = 'POST', headers, rate, requests }) {
+function paced({ url, headers, rate, requests }) {
   const target = new URL(url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   const total = rate * DURATION_S;
@@ -98,7 +97,7 @@ function paced({ url, method = 'POST', headers, rate, requests }) {
   let sent = 0;
   let errors = 0;
   let non2xx = 0;
-  const next = requests?.[0].setupRequest ?? (() => ({ path: target.pathname, body: '' }));
+  const next = requests[0].setupRequest;
   return new Promise((resolve) => {
     const t0 = performance.now();
     const finish = () => {
@@ -110,7 +109,7 @@ function paced({ url, method = 'POST', headers, rate, requests }) {
     };
     const fire = (due) => {
       const { path, body } = next({});
-      const req = http.request({ agent, host: target.hostname, port: target.port, method, path, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const req = http.request({ agent, host: target.hostname, port: target.port, method: 'POST', path, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
         if (res.statusCode >= 300) non2xx++;
         res.resume();
         res.on('end', () => {
@@ -182,7 +181,6 @@ async function main() {
     const runs = [
       ['single evaluation, max rate', { url: base, method: 'POST', headers, requests: rotating('/ofrep/v1/evaluate/flags', flags) }],
       [`single evaluation, ${RATE} req/s paced`, { url: base, headers, rate: RATE, requests: rotating('/ofrep/v1/evaluate/flags', flags) }],
-      [`GET /healthz, ${RATE} req/s paced`, { url: `${url}/healthz`, method: 'GET', headers: {}, rate: RATE }],
       [`bulk, ${FLAGS} flags, max rate`, { url: base, method: 'POST', headers, requests: rotating('/ofrep/v1/evaluate/flags') }],
       ['GET /sdk/v1/ruleset, max rate', { url: `${url}/sdk/v1/ruleset`, headers: { authorization: headers.authorization } }],
     ];
