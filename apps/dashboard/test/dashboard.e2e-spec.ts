@@ -292,6 +292,12 @@ describe('the dashboard in Chromium', () => {
     expect(await admin.getByLabel('Invite link').inputValue()).toContain(`${base}/invite?token=`);
     await admin.locator('tr[data-person="eddie@example.com"]').getByText('invited').waitFor();
     await expectAccessible(admin, 'keys and people');
+    // The links webhook messages carry (/api-keys, /people) open this page at their section.
+    for (const [path, section] of [['/api-keys', 'API keys'], ['/people', 'People']]) {
+      await admin.goto(`${base}${path}?env=development`);
+      await admin.getByRole('heading', { name: 'Keys and people' }).waitFor();
+      await admin.getByRole('heading', { name: section, exact: true }).waitFor();
+    }
     await shot(admin, 'admin');
     expect(await viewerCannotSeeAdmin()).toBe(0);
   });
@@ -350,6 +356,41 @@ describe('the dashboard in Chromium', () => {
     await row(phone, FLAG).locator('.state-off').waitFor();
     const audit = await call<{ items: Array<{ action: string; reason: string | null }> }>('GET', `/audit?resource=${FLAG}&action=flag-config.kill`);
     expect(audit.items[0].reason).toBe('paged at night');
+  });
+
+  it('kills with the keyboard alone: Tab to the row\'s Kill, Enter, type the reason, Enter; Escape cancels', async () => {
+    await call('POST', `/environments/development/flags/${FLAG}/revive`, {});
+    const page = await newPage();
+    await signIn(page, ADMIN);
+    await row(page, FLAG).locator('.state-on').waitFor();
+    const focused = () =>
+      page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        return { name: el?.getAttribute('aria-label') ?? el?.textContent?.trim() ?? '', flag: el?.closest('tr')?.getAttribute('data-flag') ?? null, label: (el as HTMLInputElement | null)?.labels?.[0]?.textContent?.trim() ?? null };
+      });
+    // From the top of the page, Tab alone reaches the row's Kill button (bounded: a focus trap fails here).
+    let reached = false;
+    for (let i = 0; i < 80 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      const at = await focused();
+      reached = at.flag === FLAG && at.name === 'Kill';
+    }
+    expect(reached, 'Tab reaches the Kill button of the row').toBe(true);
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: `Kill ${FLAG} in development` });
+    await dialog.waitFor();
+    // Escape closes the dialog and kills nothing.
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await row(page, FLAG).locator('.state-on').count()).toBe(1);
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    expect((await focused()).label).toBe('Reason');
+    await page.keyboard.type('rolled back from the keyboard');
+    await page.keyboard.press('Enter');
+    await row(page, FLAG).locator('.state-off').waitFor();
+    const audit = await call<{ items: Array<{ action: string; reason: string | null }> }>('GET', `/audit?resource=${FLAG}&action=flag-config.kill`);
+    expect(audit.items[0].reason).toBe('rolled back from the keyboard');
   });
 
   it("the playground shows every flag's result for a context, with its reason and rule", async () => {

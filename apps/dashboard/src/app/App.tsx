@@ -1,6 +1,6 @@
 import { useEffect } from 'react';
 import { ErrorNotice } from '../components/Notice';
-import { Admin } from '../features/admin/Admin';
+import { ADMIN_PATHS, Admin } from '../features/admin/Admin';
 import { AuditLog } from '../features/audit/AuditLog';
 import { useLogout, useMe } from '../features/auth/api';
 import { SignIn } from '../features/auth/SignIn';
@@ -78,7 +78,7 @@ function Shell() {
             </a>
           )}
           {can.admin && (
-            <a href={`/admin${envQuery}`} onClick={onLinkClick} aria-current={path === '/admin' ? 'page' : undefined}>
+            <a href={`/admin${envQuery}`} onClick={onLinkClick} aria-current={ADMIN_PATHS.has(path) ? 'page' : undefined}>
               Keys and people
             </a>
           )}
@@ -108,8 +108,8 @@ function Shell() {
             <AuditLog env={env} />
           ) : path === '/playground' ? (
             <Playground env={env} />
-          ) : path === '/admin' && can.admin ? (
-            <Admin environments={envs} selfId={me.id} />
+          ) : ADMIN_PATHS.has(path) && can.admin ? (
+            <Admin environments={envs} selfId={me.id} path={path} />
           ) : path === '/webhooks' && can.admin ? (
             <Webhooks />
           ) : webhookMatch && can.admin ? (
