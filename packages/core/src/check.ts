@@ -13,6 +13,8 @@ const optional = (v: unknown, type: string) => v === undefined || typeof v === t
 const isWeight = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
 const isValue = (v: unknown) => isString(v) || typeof v === 'boolean' || Number.isFinite(v);
 const isStrings = (v: unknown) => isArray(v) && v.every(isString);
+/** A cohort list: keys, or a `MemberSet` holding them (`has` is what JSON data cannot have). */
+const isKeys = (v: unknown) => isStrings(v) || typeof (v as { has?: unknown } | undefined)?.has == 'function';
 
 /** The paths of the `[ok, path]` pairs that are not ok. */
 const failing = (...checks: Array<[unknown, string]>) => checks.filter(([ok]) => !ok).map(([, path]) => path);
@@ -68,7 +70,7 @@ export function flagProblems(flag: unknown): string[] {
 export const cohortProblems = (cohort: unknown): string[] =>
   isObject(cohort)
     ? [
-        ...failing([cohort.included === undefined || isStrings(cohort.included), 'included'], [cohort.excluded === undefined || isStrings(cohort.excluded), 'excluded']),
+        ...failing([cohort.included === undefined || isKeys(cohort.included), 'included'], [cohort.excluded === undefined || isKeys(cohort.excluded), 'excluded']),
         ...conditionProblems(cohort.conditions, 'conditions'),
       ]
     : [''];

@@ -66,8 +66,10 @@ function predicate(source: unknown): Predicate | null {
   let member: Predicate | null = null;
   if (!cohortProblems(source).length) {
     const c = source as Cohort;
-    const included = new Set(c.included);
-    const excluded = new Set(c.excluded);
+    // A MemberSet (compactCohorts) answers `has` itself; an array becomes a Set.
+    const members = (list: unknown) => (typeof (list as Set<string> | undefined)?.has == 'function' ? (list as Set<string>) : new Set(list as string[]));
+    const included = members(c.included);
+    const excluded = members(c.excluded);
     const conditions = compileConditions(c.conditions);
     member = (context, now) => {
       const k = context.key;

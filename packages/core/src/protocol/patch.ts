@@ -27,6 +27,9 @@ export function diffRulesets(before: Ruleset, after: Ruleset): RulesetDiff {
 /** Whether two values of parsed JSON are the same data (object members in any order); stops at the first difference. */
 export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
+  // A cohort list held as a MemberSet (compactCohorts) compares itself, in any order.
+  const held = (v: unknown) => typeof (v as { equalsJson?: unknown } | null)?.equalsJson == 'function';
+  if (held(a) || held(b)) return held(a) ? (a as { equalsJson(o: unknown): boolean }).equalsJson(b) : sameJson(b, a);
   if (typeof a != 'object' || typeof b != 'object' || !a || !b || Array.isArray(a) != Array.isArray(b)) return false;
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
