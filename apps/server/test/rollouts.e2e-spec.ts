@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestDatabase, startApp, type TestApp } from './helpers.js';
+import { ADMIN_TOKEN, auth, createTestDatabase, startApp, type TestApp } from './helpers.js';
+import { SseReader } from './real-processes.js';
 import { testTempDir } from '@aviary/test-support';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -214,6 +215,34 @@ describe('plan lifecycle', () => {
     expect(stuck.warnings.map((w) => w.code)).toEqual(['flag-disabled', 'flag-disabled', 'step-failed']);
     expect(stuck.reason).toMatch(/ruleId: names no rule/);
     await act(next.id, 'cancel').expect(200);
+  });
+});
+
+describe('the dashboard hears plan changes', () => {
+  it('each committed plan change is one `event: plan` (no id) on the environment\'s live stream; SDK streams never get one', async () => {
+    await canaryFlag('heard');
+    const live = await SseReader.open(t.url, ADMIN_TOKEN, undefined, undefined, '/api/v1/environments/production/events');
+    const sdk = await SseReader.open(t.url, serverKey);
+    try {
+      const plan = await createPlan('heard', { steps: [{ percentage: 1, holdSeconds: 600 }, { percentage: 100, holdSeconds: 0 }] });
+      await act(plan.id, 'start').expect(200);
+      await act(plan.id, 'pause', 'a look at the logs').expect(200);
+      await act(plan.id, 'resume').expect(200);
+      await act(plan.id, 'cancel').expect(200);
+      const planEvents = () => live.events.filter((e) => e.event === 'plan');
+      for (const until = Date.now() + 5000; planEvents().length < 5 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+      expect(planEvents().map((e) => JSON.parse(e.data))).toEqual(
+        ['pending', 'running', 'paused', 'running', 'cancelled'].map((state) => ({ environment: 'production', plan: plan.id, flag: 'heard', state })),
+      );
+      expect(planEvents().every((e) => e.id === undefined)).toBe(true);
+      // The step the start wrote is an ordinary revision, on both streams.
+      expect(live.events.some((e) => e.event === 'change' && (JSON.parse(e.data) as { flags: string[] }).flags.includes('heard'))).toBe(true);
+      expect(sdk.events.some((e) => e.event === 'change')).toBe(true);
+      expect(sdk.events.filter((e) => e.event === 'plan')).toEqual([]);
+    } finally {
+      live.close();
+      sdk.close();
+    }
   });
 });
 

@@ -358,7 +358,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Server-sent events for people: one `change` event (data: LiveEventView, id: the revision) per committed revision of this environment */
+        /** Server-sent events for people: one `change` event (data: LiveEventView, id: the revision) per committed revision of this environment, and a `plan` event (data: PlanEventView, no id) whenever one of its rollout plans changes */
         get: operations["DashboardController_events"];
         put?: never;
         post?: never;
@@ -1494,6 +1494,17 @@ export interface components {
             role: "viewer" | "editor" | "admin";
             /** @enum {string} */
             state: "invited" | "active" | "disabled";
+        };
+        PlanEventView: {
+            environment: string;
+            flag: string;
+            /** @description The plan's id */
+            plan: string;
+            /**
+             * @description The state the change left it in
+             * @enum {string}
+             */
+            state: "pending" | "running" | "paused" | "awaiting-approval" | "completed" | "rolled-back" | "cancelled";
         };
         PlanGuardDto: {
             /**
