@@ -184,6 +184,28 @@ describe('plan lifecycle', () => {
     ]);
   });
 
+  it("an environment's plans of every flag, newest first, paged; 404 for an unknown environment", async () => {
+    await api().post('/api/v1/environments').set(auth()).send({ key: 'listing' }).expect(201);
+    const ids: string[] = [];
+    for (const key of ['list-a', 'list-b']) {
+      await api().post('/api/v1/flags').set(auth()).send({ key }).expect(201);
+      await api().put(`/api/v1/environments/listing/flags/${key}`).set(auth()).send({ enabled: true, rules: [{ id: 'r1', rollout: { percentage: 0 } }] }).expect(200);
+      const res = await api().post(`/api/v1/environments/listing/flags/${key}/rollout-plans`).set(auth()).send({ ruleId: 'r1', steps: [{ percentage: 100, holdSeconds: 0 }] }).expect(201);
+      ids.push(res.body.id);
+    }
+    const all = (await api().get('/api/v1/environments/listing/rollout-plans').set(auth()).expect(200)).body;
+    expect(all.items.map((p: Plan & { flag: string }) => [p.id, p.flag])).toEqual([[ids[1], 'list-b'], [ids[0], 'list-a']]);
+    expect(all.nextCursor).toBeNull();
+    const first = (await api().get('/api/v1/environments/listing/rollout-plans?limit=1').set(auth()).expect(200)).body;
+    expect(first.items.map((p: Plan) => p.id)).toEqual([ids[1]]);
+    const second = (await api().get(`/api/v1/environments/listing/rollout-plans?limit=1&cursor=${first.nextCursor}`).set(auth()).expect(200)).body;
+    expect(second.items.map((p: Plan) => p.id)).toEqual([ids[0]]);
+    // The one flag's list is still only its own.
+    const one = (await api().get('/api/v1/environments/listing/flags/list-a/rollout-plans').set(auth()).expect(200)).body;
+    expect(one.items.map((p: Plan) => p.id)).toEqual([ids[0]]);
+    await api().get('/api/v1/environments/nowhere/rollout-plans').set(auth()).expect(404);
+  });
+
   it('rollback by hand kills the flag; a killed flag pauses the plan instead of widening; a step the config refuses pauses it', async () => {
     await canaryFlag('manual');
     const plan = await createPlan('manual', { steps: [{ percentage: 5, holdSeconds: 60 }, { percentage: 100, holdSeconds: 0 }], start: true });

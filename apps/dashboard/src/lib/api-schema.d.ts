@@ -489,6 +489,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/environments/{env}/rollout-plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every flag's plans in this environment, newest first */
+        get: operations["RolloutPlansController_listEnvironment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/flags": {
         parameters: {
             query?: never;
@@ -1400,6 +1417,56 @@ export interface components {
             updatedAt: string;
             variants: components["schemas"]["VariantDto"][];
         };
+        GuardLookView: {
+            breached: boolean;
+            control: Record<string, never>;
+            controlMean?: number;
+            controlRatio?: number;
+            /** @description A ratio guard: { numerator, denominator }; a mean guard: { count, sum, sumSquares } */
+            exposed: Record<string, never>;
+            exposedMean?: number;
+            exposedRatio?: number;
+            /**
+             * @description `numerator/denominator`, or `mean <metric>`
+             * @example error/request
+             */
+            guard: string;
+            logLikelihoodRatio: number;
+            pValue: number;
+            /** @enum {string} */
+            status: "ok" | "breach" | "insufficient-data";
+            threshold: number;
+            z: number;
+        };
+        GuardVerdictView: {
+            at: string;
+            breached: boolean;
+            control: Record<string, never>;
+            controlMean?: number;
+            controlRatio?: number;
+            exposed: Record<string, never>;
+            exposedMean?: number;
+            exposedRatio?: number;
+            /** @description The deciding guard */
+            guard?: string;
+            /** @description Each guard's look, in the order of `guards` */
+            guards?: components["schemas"]["GuardLookView"][];
+            /** @description log of the mixture SPRT likelihood ratio at this look */
+            logLikelihoodRatio: number;
+            /** @description Looks taken with enough data so far */
+            looks: number;
+            /** @description Always-valid p-value of this look, min(1, 1/likelihood ratio): a breach when at most falseAlarmRate */
+            pValue: number;
+            /**
+             * @description breach if any guard breached; insufficient-data if any guard has not judged yet
+             * @enum {string}
+             */
+            status: "ok" | "breach" | "insufficient-data";
+            /** @description ln(1 / falseAlarmRate): the logLikelihoodRatio at which the guard breaches */
+            threshold: number;
+            /** @description The Wald statistic of exposed − (1 + maxRelativeIncrease) × control, for people; the decision is the mSPRT's */
+            z: number;
+        };
         InvitedPersonView: {
             createdAt: string;
             email: string;
@@ -1457,6 +1524,26 @@ export interface components {
             email: string;
             password: string;
         };
+        MetricsArm: {
+            enabled: boolean;
+            /** @description Buckets with data, oldest first */
+            points: components["schemas"]["MetricsPoint"][];
+            /** @description Sums over the whole range */
+            totals: Record<string, never>;
+            variant: string | null;
+        };
+        MetricsPoint: {
+            /** @description Per tracked event */
+            events: {
+                [key: string]: {
+                    count?: number;
+                    sum?: number;
+                };
+            };
+            exposures: number;
+            /** @description Start of the 10 s bucket */
+            time: string;
+        };
         MetricsReportDto: {
             /**
              * @description Window end, epoch milliseconds; the counts go to its 10 s bucket
@@ -1470,6 +1557,15 @@ export interface components {
              * @example 1764172800000
              */
             start: number;
+        };
+        MetricsSeries: {
+            arms: components["schemas"]["MetricsArm"][];
+            /** @example 10 */
+            bucketSeconds: number;
+            environment: string;
+            flag: string;
+            since: string;
+            until: string;
         };
         MeView: {
             createdAt: string;
@@ -1546,6 +1642,22 @@ export interface components {
              */
             sources: ("server" | "client")[];
         };
+        PlanHistoryView: {
+            /** @description An API key name, or rollout-plan:<id> for the scheduler */
+            actor: string;
+            at: string;
+            percentage: number | null;
+            reason: string | null;
+            /** @description The environment revision a step or kill committed */
+            revision: number | null;
+            stepIndex: number | null;
+            /**
+             * @description created, started, step, paused, resumed, awaiting-approval, approved, completed, cancelled, rolled-back, warning
+             * @example step
+             */
+            type: string;
+            verdict: components["schemas"]["GuardVerdictView"] | null;
+        };
         PlanStepDto: {
             /**
              * @description How long the step holds before the next one; at most three decimals
@@ -1562,6 +1674,13 @@ export interface components {
              * @example 5
              */
             percentage: number;
+        };
+        PlanWarningView: {
+            at: string;
+            /** @enum {string} */
+            code: "no-traffic" | "sample-ratio-mismatch" | "flag-disabled" | "step-failed" | "insufficient-data";
+            message: string;
+            stepIndex: number | null;
         };
         PrerequisiteDto: {
             /**
@@ -1614,6 +1733,48 @@ export interface components {
             percentage: number;
             /** @description Defaults to the flag's salt */
             salt?: string;
+        };
+        RolloutPlanPageView: {
+            items: components["schemas"]["RolloutPlanView"][];
+            nextCursor: string | null;
+        };
+        RolloutPlanView: {
+            createdAt: string;
+            createdBy: string;
+            environment: string;
+            /** @description A guarded running plan: past this, the current step pauses the plan unless the guard has judged it */
+            evidenceDeadlineAt: string | null;
+            finishedAt: string | null;
+            flag: string;
+            /** @description The first guard (of `guards`) */
+            guard: components["schemas"]["PlanGuardDto"] | null;
+            guards: components["schemas"]["PlanGuardDto"][];
+            /** @description GET /rollout-plans/:id only, oldest first */
+            history?: components["schemas"]["PlanHistoryView"][];
+            id: string;
+            /** @description The plan's maxHoldSeconds; null: 4 × each step's hold */
+            maxHoldSeconds: number | null;
+            /** @description When the scheduler acts next (running plans only) */
+            nextStepAt: string | null;
+            /** @enum {string} */
+            onInsufficientData: "pause" | "continue";
+            /** @enum {string|null} */
+            outcome: "completed" | "rolled-back" | "cancelled" | null;
+            /** @description Why the plan is in its state (a breach names the numbers) */
+            reason: string | null;
+            requireApproval: boolean;
+            ruleId: string;
+            startedAt: string | null;
+            /** @enum {string} */
+            state: "pending" | "running" | "paused" | "awaiting-approval" | "completed" | "rolled-back" | "cancelled";
+            /** @description The step whose percentage is live; null before start */
+            stepIndex: number | null;
+            steps: components["schemas"]["PlanStepDto"][];
+            stepStartedAt: string | null;
+            updatedAt: string;
+            /** @description The guard's last verdict */
+            verdict: components["schemas"]["GuardVerdictView"] | null;
+            warnings: components["schemas"]["PlanWarningView"][];
         };
         RotatedSecretView: {
             createdAt: string;
@@ -2567,7 +2728,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["MetricsSeries"];
+                };
             };
         };
     };
@@ -2649,7 +2812,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanPageView"];
+                };
             };
         };
     };
@@ -2673,7 +2838,34 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
+            };
+        };
+    };
+    RolloutPlansController_listEnvironment: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                env: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanPageView"];
+                };
             };
         };
     };
@@ -2947,7 +3139,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
             };
         };
     };
@@ -2970,7 +3164,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
             };
         };
     };
@@ -2993,7 +3189,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
             };
         };
     };
@@ -3016,7 +3214,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
             };
         };
     };
@@ -3039,7 +3239,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
             };
         };
     };
@@ -3062,7 +3264,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
             };
         };
     };
@@ -3085,7 +3289,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
             };
         };
     };

@@ -83,14 +83,15 @@ export class RolloutPlansService {
     });
   }
 
-  async list(environmentKey: string, flagKey: string, query: PageQuery): Promise<Page<RolloutPlanView>> {
+  /** One flag's plans, or with no flag every plan of the environment; newest first. */
+  async list(environmentKey: string, flagKey: string | undefined, query: PageQuery): Promise<Page<RolloutPlanView>> {
     const limit = query.limit ?? 100;
     if (query.cursor !== undefined && !UUID.test(query.cursor)) throw new BadRequestException('cursor: must be the nextCursor of a previous page');
     const manager = this.dataSource.manager;
     const environmentId = await this.plans.environmentId(manager, environmentKey);
     if (!environmentId) throw new NotFoundException(`No environment "${environmentKey}"`);
-    const flag = await findLiveFlag(manager, flagKey);
-    const rows = await this.plans.list(manager, environmentId, flag.id, query.cursor ?? null, limit + 1);
+    const flagId = flagKey === undefined ? null : (await findLiveFlag(manager, flagKey)).id;
+    const rows = await this.plans.list(manager, environmentId, flagId, query.cursor ?? null, limit + 1);
     return toPage(rows.map((row) => toPlanView(row)), limit, (last) => last.id);
   }
 

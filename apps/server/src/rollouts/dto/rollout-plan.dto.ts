@@ -260,3 +260,8 @@ export class RolloutPlanView {
   @ApiProperty({ type: String, nullable: true }) finishedAt!: string | null;
   @ApiPropertyOptional({ type: [PlanHistoryView], description: 'GET /rollout-plans/:id only, oldest first' }) history?: PlanHistoryView[];
 }
+
+export class RolloutPlanPageView {
+  @ApiProperty({ type: [RolloutPlanView] }) items!: RolloutPlanView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
