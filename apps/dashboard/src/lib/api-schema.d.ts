@@ -1066,6 +1066,15 @@ export interface components {
             readOnly: boolean;
             revokedAt: string | null;
         };
+        ArmCountsView: {
+            denominator: number;
+            numerator: number;
+        };
+        ArmMomentsView: {
+            count: number;
+            sum: number;
+            sumSquares: number;
+        };
         AuditActorView: {
             email: string | null;
             keyId: string | null;
@@ -1419,11 +1428,11 @@ export interface components {
         };
         GuardLookView: {
             breached: boolean;
-            control: Record<string, never>;
+            control: components["schemas"]["ArmCountsView"] | components["schemas"]["ArmMomentsView"];
             controlMean?: number;
             controlRatio?: number;
             /** @description A ratio guard: { numerator, denominator }; a mean guard: { count, sum, sumSquares } */
-            exposed: Record<string, never>;
+            exposed: components["schemas"]["ArmCountsView"] | components["schemas"]["ArmMomentsView"];
             exposedMean?: number;
             exposedRatio?: number;
             /**
@@ -1441,10 +1450,10 @@ export interface components {
         GuardVerdictView: {
             at: string;
             breached: boolean;
-            control: Record<string, never>;
+            control: components["schemas"]["ArmCountsView"] | components["schemas"]["ArmMomentsView"];
             controlMean?: number;
             controlRatio?: number;
-            exposed: Record<string, never>;
+            exposed: components["schemas"]["ArmCountsView"] | components["schemas"]["ArmMomentsView"];
             exposedMean?: number;
             exposedRatio?: number;
             /** @description The deciding guard */
@@ -1529,15 +1538,15 @@ export interface components {
             /** @description Buckets with data, oldest first */
             points: components["schemas"]["MetricsPoint"][];
             /** @description Sums over the whole range */
-            totals: Record<string, never>;
+            totals: components["schemas"]["MetricsTotals"];
             variant: string | null;
         };
         MetricsPoint: {
             /** @description Per tracked event */
             events: {
                 [key: string]: {
-                    count?: number;
-                    sum?: number;
+                    count: number;
+                    sum: number;
                 };
             };
             exposures: number;
@@ -1566,6 +1575,16 @@ export interface components {
             flag: string;
             since: string;
             until: string;
+        };
+        MetricsTotals: {
+            /** @description Per tracked event */
+            events: {
+                [key: string]: {
+                    count: number;
+                    sum: number;
+                };
+            };
+            exposures: number;
         };
         MeView: {
             createdAt: string;

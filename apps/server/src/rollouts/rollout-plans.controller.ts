@@ -1,16 +1,17 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EnvironmentScoped, StopOperation, WritableBy } from '../common/auth.js';
 import { type Actor, CurrentActor } from '../common/actor.js';
 import { PageQuery } from '../common/paging.js';
 import { ReasonDto } from '../common/reason.dto.js';
-import { CreateRolloutPlanDto, RolloutPlanPageView, RolloutPlanView } from './dto/rollout-plan.dto.js';
+import { ArmCountsView, ArmMomentsView, CreateRolloutPlanDto, RolloutPlanPageView, RolloutPlanView } from './dto/rollout-plan.dto.js';
 import { RolloutPlansService } from './rollout-plans.service.js';
 
 const PLAN_ID = new ParseUUIDPipe({ version: undefined });
 
 @ApiTags('rollout plans')
 @ApiBearerAuth()
+@ApiExtraModels(ArmCountsView, ArmMomentsView)
 @WritableBy('editor')
 @Controller('api/v1')
 export class RolloutPlansController {
