@@ -73,6 +73,7 @@ export function useLiveEvents(env: string): LiveState {
         const event = JSON.parse((message as MessageEvent<string>).data) as PlanEvent;
         void client.invalidateQueries({ queryKey: ['plans', 'detail', event.plan] });
         void client.invalidateQueries({ queryKey: ['plans', 'list', env] });
+        void client.invalidateQueries({ queryKey: ['plans', 'metrics', env, event.flag] });
         void client.invalidateQueries({ queryKey: ['flags', 'list', env] });
         void client.invalidateQueries({ queryKey: ['audit'] });
       });

@@ -48,10 +48,14 @@ export function usePlan(id: string) {
 /** The API answers at most 7 days at once. */
 const MAX_RANGE_MS = 7 * 86_400_000 - 60_000;
 
-/** The flag's per-arm series since the plan started (10 s buckets), or its last 7 days. */
+/** The flag's per-arm series since the plan started (10 s buckets, from the one holding the start,
+ *  as the guard counts), or its last 7 days. */
 export function usePlanMetrics(plan: Plan) {
   const since = plan.startedAt ?? plan.createdAt;
   const until = plan.finishedAt ?? undefined;
+  // What the guard counts: one kind of key's reports, when it counts only one.
+  const sources = plan.guard?.sources ?? [];
+  const source = sources.length === 1 ? sources[0] : undefined;
   return useQuery({
     queryKey: planKeys.metrics(plan.environment, plan.flag, since),
     queryFn: () => {
@@ -59,7 +63,7 @@ export function usePlanMetrics(plan: Plan) {
       const from = new Date(Math.max(new Date(since).getTime(), end - MAX_RANGE_MS)).toISOString();
       return unwrap(
         api.GET('/api/v1/environments/{env}/flags/{key}/metrics', {
-          params: { path: { env: plan.environment, key: plan.flag }, query: { since: from, ...(until ? { until } : {}) } },
+          params: { path: { env: plan.environment, key: plan.flag }, query: { since: from, ...(until ? { until } : {}), ...(source ? { source } : {}) } },
         }),
       );
     },
