@@ -59,6 +59,7 @@ export function FlagPlans({ env, flagKey, ruleIds, can }: { env: string; flagKey
         )}
       </div>
       {can.change && ruleIds.length === 0 && <p className="muted">A plan moves a rule's percentage: add a rule first.</p>}
+      {can.change && active && <p className="muted">One plan at a time: a new one can start once the active plan has finished or been cancelled.</p>}
       <ErrorNotice error={plans.error} />
       {plans.data && items.length === 0 && <p>No rollout plans for this flag in {env} yet.</p>}
       {items.length > 0 && <PlanTable plans={items} showFlag={false} />}

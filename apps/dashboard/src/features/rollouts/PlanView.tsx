@@ -143,6 +143,9 @@ function NextStep({ plan }: { plan: Plan }) {
     <p>
       {next} in <strong className="countdown">{left > 0 ? duration(left) : 'a moment'}</strong>
       {gated} <span className="muted">(due {when(plan.nextStepAt)})</span>
+      {plan.evidenceDeadlineAt && plan.onInsufficientData === 'pause' && !last && (
+        <span className="muted">. Without the guard's verdict by {when(plan.evidenceDeadlineAt)}, the plan pauses instead of widening.</span>
+      )}
     </p>
   );
 }

@@ -39,7 +39,7 @@ export const TEMPLATES: readonly Template[] = [
   {
     key: 'rolling',
     name: 'Rolling',
-    description: 'Even steps of a quarter or so, each one a gate a person approves after a look at the dashboards, with a guard watching all along.',
+    description: 'Even steps (10, 25, 50, 75, 100 %), each one a gate a person approves after a look at the dashboards, with a guard watching all along.',
     plan: {
       steps: [
         { percentage: 10, holdSeconds: 900 },
