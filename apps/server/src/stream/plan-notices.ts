@@ -40,8 +40,9 @@ export class PlanNotices {
     this.hub.planChanged(own);
   }
 
-  private async receive(notice: PlanNotice): Promise<void> {
-    if (notice.origin === this.origin || typeof notice.environment !== 'string') return;
+  private async receive(notice: PlanNotice | null): Promise<void> {
+    // Anything may arrive on a shared Redis channel.
+    if (typeof notice?.environment !== 'string' || typeof notice.environmentId !== 'string' || notice.origin === this.origin) return;
     // Several installations may share a Redis: only ours.
     if ((await this.live.environmentKey(notice.environmentId)) !== notice.environment) return;
     this.hub.planChanged(notice);
