@@ -98,14 +98,14 @@ describe('plan lifecycle', () => {
   it('pending → running → completed, each step one audited write by rollout-plan:<id>', async () => {
     await canaryFlag('life');
     const plan = await createPlan('life', { steps: [{ percentage: 1, holdSeconds: 0.3 }, { percentage: 50, holdSeconds: 0.2 }, { percentage: 100, holdSeconds: 0 }], reason: 'ship it' });
-    expect(plan).toMatchObject({ state: 'pending', stepIndex: null, outcome: null, guard: null, requireApproval: false, environment: 'production', flag: 'life', ruleId: 'r1' });
+    expect(plan).toMatchObject({ state: 'pending', actions: ['start', 'cancel', 'rollback'], stepIndex: null, outcome: null, guard: null, requireApproval: false, environment: 'production', flag: 'life', ruleId: 'r1' });
     expect(await percentage('life')).toBe(0);
 
     const started = (await act(plan.id, 'start').expect(200)).body;
-    expect(started).toMatchObject({ state: 'running', stepIndex: 0 });
+    expect(started).toMatchObject({ state: 'running', actions: ['pause', 'cancel', 'rollback'], stepIndex: 0 });
     expect(await percentage('life')).toBeGreaterThanOrEqual(1);
     const done = await waitFor(plan.id, (p) => p.state === 'completed');
-    expect(done).toMatchObject({ outcome: 'completed', stepIndex: 2, nextStepAt: null });
+    expect(done).toMatchObject({ outcome: 'completed', actions: [], stepIndex: 2, nextStepAt: null });
     expect(await percentage('life')).toBe(100);
     const writes = (await configWrites('life')).filter((w) => w.action === 'flag-config.rollout');
     expect(writes.map((w) => w.after.rules[0].rollout.percentage)).toEqual([1, 50, 100]);

@@ -1758,6 +1758,8 @@ export interface components {
             nextCursor: string | null;
         };
         RolloutPlanView: {
+            /** @description The actions (POST /rollout-plans/:id/<action>) its state accepts */
+            actions: ("start" | "pause" | "resume" | "approve" | "cancel" | "rollback")[];
             createdAt: string;
             createdBy: string;
             environment: string;

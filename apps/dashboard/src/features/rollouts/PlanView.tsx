@@ -21,15 +21,16 @@ const STATE_TEXT: Record<PlanState, string> = {
   cancelled: 'Cancelled',
 };
 
-/** The actions each state allows (docs/rollouts.md "States"), and who may take them: stopping is
- *  a kill (every editor), moving forward a change (editors of the environment). */
-const ACTIONS: Array<{ action: PlanAction; label: string; from: readonly PlanState[]; needs: 'kill' | 'change'; tone?: string }> = [
-  { action: 'start', label: 'Start', from: ['pending'], needs: 'change', tone: 'primary' },
-  { action: 'approve', label: 'Approve next step', from: ['awaiting-approval'], needs: 'change', tone: 'primary' },
-  { action: 'resume', label: 'Resume', from: ['paused'], needs: 'change', tone: 'primary' },
-  { action: 'pause', label: 'Pause', from: ['running'], needs: 'kill' },
-  { action: 'cancel', label: 'Cancel plan', from: ['pending', 'running', 'paused', 'awaiting-approval'], needs: 'kill' },
-  { action: 'rollback', label: 'Roll back', from: ['pending', 'running', 'paused', 'awaiting-approval'], needs: 'kill', tone: 'danger' },
+/** The buttons, in this order, for the actions the plan's state accepts (`plan.actions`, from the
+ *  server) and the person may take: stopping is a kill (every editor), moving forward a change
+ *  (editors of the environment). */
+const BUTTONS: Array<{ action: PlanAction; label: string; needs: 'kill' | 'change'; tone?: string }> = [
+  { action: 'start', label: 'Start', needs: 'change', tone: 'primary' },
+  { action: 'approve', label: 'Approve next step', needs: 'change', tone: 'primary' },
+  { action: 'resume', label: 'Resume', needs: 'change', tone: 'primary' },
+  { action: 'pause', label: 'Pause', needs: 'kill' },
+  { action: 'cancel', label: 'Cancel plan', needs: 'kill' },
+  { action: 'rollback', label: 'Roll back', needs: 'kill', tone: 'danger' },
 ];
 
 /** Now, every second while `on`: the countdown to the next step ticks. */
@@ -153,7 +154,7 @@ function NextStep({ plan }: { plan: Plan }) {
 function PlanActions({ plan, can }: { plan: Plan; can: Permissions }) {
   const act = usePlanAction();
   const [reason, setReason] = useState('');
-  const allowed = ACTIONS.filter((a) => a.from.includes(plan.state) && can[a.needs]);
+  const allowed = BUTTONS.filter((b) => plan.actions.includes(b.action) && can[b.needs]);
   if (allowed.length === 0) return null;
   return (
     <form className="plan-actions" onSubmit={(e) => e.preventDefault()}>

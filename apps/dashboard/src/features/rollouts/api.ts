@@ -4,7 +4,7 @@ import { api, unwrap, type Schemas } from '../../lib/api';
 export type Plan = Schemas['RolloutPlanView'];
 export type PlanState = Plan['state'];
 export type NewPlan = Schemas['CreateRolloutPlanDto'];
-export type PlanAction = 'start' | 'pause' | 'resume' | 'approve' | 'cancel' | 'rollback';
+export type PlanAction = Plan['actions'][number];
 
 /** The live stream invalidates `['plans']` on every `event: plan` (features/live). */
 export const planKeys = {

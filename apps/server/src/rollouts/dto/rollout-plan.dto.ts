@@ -6,7 +6,7 @@ import {
 import { ReasonDto } from '../../common/reason.dto.js';
 import { IsFiniteNumber, IsNumberWithDecimals, IsResourceKey, KnownElsewhere, NOT_EMPTY } from '../../common/validation.js';
 import { METRIC_SOURCES, type MetricSource } from '../../metrics/metric-source.js';
-import { INSUFFICIENT_DATA_POLICIES, type InsufficientDataPolicy, PLAN_STATES, type PlanState } from '../plan-lifecycle.js';
+import { INSUFFICIENT_DATA_POLICIES, type InsufficientDataPolicy, PLAN_ACTIONS, PLAN_STATES, type PlanAction, type PlanState } from '../plan-lifecycle.js';
 
 export const MAX_STEPS = 20;
 /** 30 days. */
@@ -242,6 +242,7 @@ export class RolloutPlanView {
   @ApiProperty() flag!: string;
   @ApiProperty() ruleId!: string;
   @ApiProperty({ enum: PLAN_STATES }) state!: PlanState;
+  @ApiProperty({ enum: PLAN_ACTIONS, isArray: true, description: 'The actions (POST /rollout-plans/:id/<action>) its state accepts' }) actions!: PlanAction[];
   @ApiProperty({ type: Number, nullable: true, description: 'The step whose percentage is live; null before start' }) stepIndex!: number | null;
   @ApiProperty({ type: [PlanStepDto] }) steps!: PlanStepDto[];
   @ApiProperty({ type: PlanGuardDto, nullable: true, description: 'The first guard (of `guards`)' }) guard!: PlanGuardDto | null;
