@@ -131,8 +131,17 @@ describe('rollout plans in Chromium', () => {
     await admin.goto(`${base}/flags/${FLAG}?env=${ENV}`);
     await admin.getByRole('heading', { name: 'Rollout plans' }).waitFor();
     await admin.getByText(`No rollout plans for this flag in ${ENV} yet.`).waitFor();
-    await admin.getByRole('button', { name: 'New rollout plan' }).click();
+    // The keyboard alone: Enter opens the dialog, Escape closes it, the template is a radio group.
     const dialog = admin.getByRole('dialog', { name: `New rollout plan for ${FLAG}` });
+    await admin.getByRole('button', { name: 'New rollout plan' }).focus();
+    await admin.keyboard.press('Enter');
+    await dialog.waitFor();
+    expect(await admin.evaluate(() => (document.activeElement as HTMLInputElement | null)?.type)).toBe('radio');
+    await admin.keyboard.press('ArrowDown');
+    expect(await dialog.getByRole('radio', { name: 'Blue-green' }).isChecked()).toBe(true);
+    await admin.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    await admin.getByRole('button', { name: 'New rollout plan' }).click();
     await dialog.waitFor();
     // Each template prefills steps, holds and the guard; the choice is explained in a sentence.
     await dialog.getByRole('radio', { name: 'Blue-green' }).check();
