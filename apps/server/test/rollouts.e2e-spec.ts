@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestDatabase, startApp, type TestApp } from './helpers.js';
+import { ADMIN_TOKEN, auth, createTestDatabase, startApp, type TestApp } from './helpers.js';
+import { SseReader } from './real-processes.js';
 import { testTempDir } from '@aviary/test-support';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -97,14 +98,14 @@ describe('plan lifecycle', () => {
   it('pending → running → completed, each step one audited write by rollout-plan:<id>', async () => {
     await canaryFlag('life');
     const plan = await createPlan('life', { steps: [{ percentage: 1, holdSeconds: 0.3 }, { percentage: 50, holdSeconds: 0.2 }, { percentage: 100, holdSeconds: 0 }], reason: 'ship it' });
-    expect(plan).toMatchObject({ state: 'pending', stepIndex: null, outcome: null, guard: null, requireApproval: false, environment: 'production', flag: 'life', ruleId: 'r1' });
+    expect(plan).toMatchObject({ state: 'pending', actions: ['start', 'cancel', 'rollback'], stepIndex: null, outcome: null, guard: null, requireApproval: false, environment: 'production', flag: 'life', ruleId: 'r1' });
     expect(await percentage('life')).toBe(0);
 
     const started = (await act(plan.id, 'start').expect(200)).body;
-    expect(started).toMatchObject({ state: 'running', stepIndex: 0 });
+    expect(started).toMatchObject({ state: 'running', actions: ['pause', 'cancel', 'rollback'], stepIndex: 0 });
     expect(await percentage('life')).toBeGreaterThanOrEqual(1);
     const done = await waitFor(plan.id, (p) => p.state === 'completed');
-    expect(done).toMatchObject({ outcome: 'completed', stepIndex: 2, nextStepAt: null });
+    expect(done).toMatchObject({ outcome: 'completed', actions: [], stepIndex: 2, nextStepAt: null });
     expect(await percentage('life')).toBe(100);
     const writes = (await configWrites('life')).filter((w) => w.action === 'flag-config.rollout');
     expect(writes.map((w) => w.after.rules[0].rollout.percentage)).toEqual([1, 50, 100]);
@@ -183,6 +184,28 @@ describe('plan lifecycle', () => {
     ]);
   });
 
+  it("an environment's plans of every flag, newest first, paged; 404 for an unknown environment", async () => {
+    await api().post('/api/v1/environments').set(auth()).send({ key: 'listing' }).expect(201);
+    const ids: string[] = [];
+    for (const key of ['list-a', 'list-b']) {
+      await api().post('/api/v1/flags').set(auth()).send({ key }).expect(201);
+      await api().put(`/api/v1/environments/listing/flags/${key}`).set(auth()).send({ enabled: true, rules: [{ id: 'r1', rollout: { percentage: 0 } }] }).expect(200);
+      const res = await api().post(`/api/v1/environments/listing/flags/${key}/rollout-plans`).set(auth()).send({ ruleId: 'r1', steps: [{ percentage: 100, holdSeconds: 0 }] }).expect(201);
+      ids.push(res.body.id);
+    }
+    const all = (await api().get('/api/v1/environments/listing/rollout-plans').set(auth()).expect(200)).body;
+    expect(all.items.map((p: Plan & { flag: string }) => [p.id, p.flag])).toEqual([[ids[1], 'list-b'], [ids[0], 'list-a']]);
+    expect(all.nextCursor).toBeNull();
+    const first = (await api().get('/api/v1/environments/listing/rollout-plans?limit=1').set(auth()).expect(200)).body;
+    expect(first.items.map((p: Plan) => p.id)).toEqual([ids[1]]);
+    const second = (await api().get(`/api/v1/environments/listing/rollout-plans?limit=1&cursor=${first.nextCursor}`).set(auth()).expect(200)).body;
+    expect(second.items.map((p: Plan) => p.id)).toEqual([ids[0]]);
+    // The one flag's list is still only its own.
+    const one = (await api().get('/api/v1/environments/listing/flags/list-a/rollout-plans').set(auth()).expect(200)).body;
+    expect(one.items.map((p: Plan) => p.id)).toEqual([ids[0]]);
+    await api().get('/api/v1/environments/nowhere/rollout-plans').set(auth()).expect(404);
+  });
+
   it('rollback by hand kills the flag; a killed flag pauses the plan instead of widening; a step the config refuses pauses it', async () => {
     await canaryFlag('manual');
     const plan = await createPlan('manual', { steps: [{ percentage: 5, holdSeconds: 60 }, { percentage: 100, holdSeconds: 0 }], start: true });
@@ -214,6 +237,34 @@ describe('plan lifecycle', () => {
     expect(stuck.warnings.map((w) => w.code)).toEqual(['flag-disabled', 'flag-disabled', 'step-failed']);
     expect(stuck.reason).toMatch(/ruleId: names no rule/);
     await act(next.id, 'cancel').expect(200);
+  });
+});
+
+describe('the dashboard hears plan changes', () => {
+  it('each committed plan change is one `event: plan` (no id) on the environment\'s live stream; SDK streams never get one', async () => {
+    await canaryFlag('heard');
+    const live = await SseReader.open(t.url, ADMIN_TOKEN, undefined, undefined, '/api/v1/environments/production/events');
+    const sdk = await SseReader.open(t.url, serverKey);
+    try {
+      const plan = await createPlan('heard', { steps: [{ percentage: 1, holdSeconds: 600 }, { percentage: 100, holdSeconds: 0 }] });
+      await act(plan.id, 'start').expect(200);
+      await act(plan.id, 'pause', 'a look at the logs').expect(200);
+      await act(plan.id, 'resume').expect(200);
+      await act(plan.id, 'cancel').expect(200);
+      const planEvents = () => live.events.filter((e) => e.event === 'plan');
+      for (const until = Date.now() + 5000; planEvents().length < 5 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+      expect(planEvents().map((e) => JSON.parse(e.data))).toEqual(
+        ['pending', 'running', 'paused', 'running', 'cancelled'].map((state) => ({ environment: 'production', plan: plan.id, flag: 'heard', state })),
+      );
+      expect(planEvents().every((e) => e.id === undefined)).toBe(true);
+      // The step the start wrote is an ordinary revision, on both streams.
+      expect(live.events.some((e) => e.event === 'change' && (JSON.parse(e.data) as { flags: string[] }).flags.includes('heard'))).toBe(true);
+      expect(sdk.events.some((e) => e.event === 'change')).toBe(true);
+      expect(sdk.events.filter((e) => e.event === 'plan')).toEqual([]);
+    } finally {
+      live.close();
+      sdk.close();
+    }
   });
 });
 

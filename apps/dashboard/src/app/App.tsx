@@ -10,6 +10,8 @@ import { EnvironmentSwitcher } from '../features/environments/EnvironmentSwitche
 import { FlagDetail } from '../features/flags/FlagDetail';
 import { FlagList } from '../features/flags/FlagList';
 import { Playground } from '../features/playground/Playground';
+import { FlagPlans, RolloutsPage } from '../features/rollouts/PlanList';
+import { PlanView } from '../features/rollouts/PlanView';
 import { WebhookDetail, Webhooks } from '../features/webhooks/Webhooks';
 import { useLiveEvents, type LiveState } from '../features/live/useLiveEvents';
 import { permissionsOf } from '../lib/permissions';
@@ -56,6 +58,7 @@ function Shell() {
   const envQuery = env ? `?env=${encodeURIComponent(env)}` : '';
   const flagMatch = /^\/flags\/([^/]+)$/.exec(path);
   const webhookMatch = /^\/webhooks\/([^/]+)$/.exec(path);
+  const planMatch = /^\/rollouts\/([^/]+)$/.exec(path);
   return (
     <div className={production ? 'app env-production' : 'app'}>
       <a href="#content" className="skip-link">
@@ -68,6 +71,9 @@ function Shell() {
         <nav aria-label="Main">
           <a href={`/${envQuery}`} onClick={onLinkClick} aria-current={path === '/' ? 'page' : undefined}>
             Flags
+          </a>
+          <a href={`/rollouts${envQuery}`} onClick={onLinkClick} aria-current={path.startsWith('/rollouts') ? 'page' : undefined}>
+            Rollouts
           </a>
           <a href={`/audit${envQuery}`} onClick={onLinkClick} aria-current={path === '/audit' ? 'page' : undefined}>
             Audit log
@@ -103,7 +109,17 @@ function Shell() {
       <div id="content">
         {env &&
           (flagMatch ? (
-            <FlagDetail env={env} flagKey={decodeURIComponent(flagMatch[1])} production={production} can={can} />
+            <FlagDetail
+              env={env}
+              flagKey={decodeURIComponent(flagMatch[1])}
+              production={production}
+              can={can}
+              extra={(config) => <FlagPlans env={env} flagKey={decodeURIComponent(flagMatch[1])} ruleIds={config.rules.map((r) => r.id)} can={can} />}
+            />
+          ) : planMatch ? (
+            <PlanView id={decodeURIComponent(planMatch[1])} env={env} can={can} />
+          ) : path === '/rollouts' ? (
+            <RolloutsPage env={env} />
           ) : path === '/audit' ? (
             <AuditLog env={env} />
           ) : path === '/playground' ? (

@@ -358,7 +358,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Server-sent events for people: one `change` event (data: LiveEventView, id: the revision) per committed revision of this environment */
+        /** Server-sent events for people: one `change` event (data: LiveEventView, id: the revision) per committed revision of this environment, and a `plan` event (data: PlanEventView, no id) whenever one of its rollout plans changes */
         get: operations["DashboardController_events"];
         put?: never;
         post?: never;
@@ -483,6 +483,23 @@ export interface paths {
         put?: never;
         /** Create a plan that widens a rule's percentage step by step (pending, or running with start: true) */
         post: operations["RolloutPlansController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/environments/{env}/rollout-plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every flag's plans in this environment, newest first */
+        get: operations["RolloutPlansController_listEnvironment"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1049,6 +1066,15 @@ export interface components {
             readOnly: boolean;
             revokedAt: string | null;
         };
+        ArmCountsView: {
+            denominator: number;
+            numerator: number;
+        };
+        ArmMomentsView: {
+            count: number;
+            sum: number;
+            sumSquares: number;
+        };
         AuditActorView: {
             email: string | null;
             keyId: string | null;
@@ -1400,6 +1426,56 @@ export interface components {
             updatedAt: string;
             variants: components["schemas"]["VariantDto"][];
         };
+        GuardLookView: {
+            breached: boolean;
+            control: components["schemas"]["ArmCountsView"] | components["schemas"]["ArmMomentsView"];
+            controlMean?: number;
+            controlRatio?: number;
+            /** @description A ratio guard: { numerator, denominator }; a mean guard: { count, sum, sumSquares } */
+            exposed: components["schemas"]["ArmCountsView"] | components["schemas"]["ArmMomentsView"];
+            exposedMean?: number;
+            exposedRatio?: number;
+            /**
+             * @description `numerator/denominator`, or `mean <metric>`
+             * @example error/request
+             */
+            guard: string;
+            logLikelihoodRatio: number;
+            pValue: number;
+            /** @enum {string} */
+            status: "ok" | "breach" | "insufficient-data";
+            threshold: number;
+            z: number;
+        };
+        GuardVerdictView: {
+            at: string;
+            breached: boolean;
+            control: components["schemas"]["ArmCountsView"] | components["schemas"]["ArmMomentsView"];
+            controlMean?: number;
+            controlRatio?: number;
+            exposed: components["schemas"]["ArmCountsView"] | components["schemas"]["ArmMomentsView"];
+            exposedMean?: number;
+            exposedRatio?: number;
+            /** @description The deciding guard */
+            guard?: string;
+            /** @description Each guard's look, in the order of `guards` */
+            guards?: components["schemas"]["GuardLookView"][];
+            /** @description log of the mixture SPRT likelihood ratio at this look */
+            logLikelihoodRatio: number;
+            /** @description Looks taken with enough data so far */
+            looks: number;
+            /** @description Always-valid p-value of this look, min(1, 1/likelihood ratio): a breach when at most falseAlarmRate */
+            pValue: number;
+            /**
+             * @description breach if any guard breached; insufficient-data if any guard has not judged yet
+             * @enum {string}
+             */
+            status: "ok" | "breach" | "insufficient-data";
+            /** @description ln(1 / falseAlarmRate): the logLikelihoodRatio at which the guard breaches */
+            threshold: number;
+            /** @description The Wald statistic of exposed − (1 + maxRelativeIncrease) × control, for people; the decision is the mSPRT's */
+            z: number;
+        };
         InvitedPersonView: {
             createdAt: string;
             email: string;
@@ -1457,6 +1533,26 @@ export interface components {
             email: string;
             password: string;
         };
+        MetricsArm: {
+            enabled: boolean;
+            /** @description Buckets with data, oldest first */
+            points: components["schemas"]["MetricsPoint"][];
+            /** @description Sums over the whole range */
+            totals: components["schemas"]["MetricsTotals"];
+            variant: string | null;
+        };
+        MetricsPoint: {
+            /** @description Per tracked event */
+            events: {
+                [key: string]: {
+                    count: number;
+                    sum: number;
+                };
+            };
+            exposures: number;
+            /** @description Start of the 10 s bucket */
+            time: string;
+        };
         MetricsReportDto: {
             /**
              * @description Window end, epoch milliseconds; the counts go to its 10 s bucket
@@ -1470,6 +1566,25 @@ export interface components {
              * @example 1764172800000
              */
             start: number;
+        };
+        MetricsSeries: {
+            arms: components["schemas"]["MetricsArm"][];
+            /** @example 10 */
+            bucketSeconds: number;
+            environment: string;
+            flag: string;
+            since: string;
+            until: string;
+        };
+        MetricsTotals: {
+            /** @description Per tracked event */
+            events: {
+                [key: string]: {
+                    count: number;
+                    sum: number;
+                };
+            };
+            exposures: number;
         };
         MeView: {
             createdAt: string;
@@ -1494,6 +1609,17 @@ export interface components {
             role: "viewer" | "editor" | "admin";
             /** @enum {string} */
             state: "invited" | "active" | "disabled";
+        };
+        PlanEventView: {
+            environment: string;
+            flag: string;
+            /** @description The plan's id */
+            plan: string;
+            /**
+             * @description The state the change left it in
+             * @enum {string}
+             */
+            state: "pending" | "running" | "paused" | "awaiting-approval" | "completed" | "rolled-back" | "cancelled";
         };
         PlanGuardDto: {
             /**
@@ -1535,6 +1661,22 @@ export interface components {
              */
             sources: ("server" | "client")[];
         };
+        PlanHistoryView: {
+            /** @description An API key name, or rollout-plan:<id> for the scheduler */
+            actor: string;
+            at: string;
+            percentage: number | null;
+            reason: string | null;
+            /** @description The environment revision a step or kill committed */
+            revision: number | null;
+            stepIndex: number | null;
+            /**
+             * @description created, started, step, paused, resumed, awaiting-approval, approved, completed, cancelled, rolled-back, warning
+             * @example step
+             */
+            type: string;
+            verdict: components["schemas"]["GuardVerdictView"] | null;
+        };
         PlanStepDto: {
             /**
              * @description How long the step holds before the next one; at most three decimals
@@ -1551,6 +1693,13 @@ export interface components {
              * @example 5
              */
             percentage: number;
+        };
+        PlanWarningView: {
+            at: string;
+            /** @enum {string} */
+            code: "no-traffic" | "sample-ratio-mismatch" | "flag-disabled" | "step-failed" | "insufficient-data";
+            message: string;
+            stepIndex: number | null;
         };
         PrerequisiteDto: {
             /**
@@ -1603,6 +1752,50 @@ export interface components {
             percentage: number;
             /** @description Defaults to the flag's salt */
             salt?: string;
+        };
+        RolloutPlanPageView: {
+            items: components["schemas"]["RolloutPlanView"][];
+            nextCursor: string | null;
+        };
+        RolloutPlanView: {
+            /** @description The actions (POST /rollout-plans/:id/<action>) its state accepts */
+            actions: ("start" | "pause" | "resume" | "approve" | "cancel" | "rollback")[];
+            createdAt: string;
+            createdBy: string;
+            environment: string;
+            /** @description A guarded running plan: past this, the current step pauses the plan unless the guard has judged it */
+            evidenceDeadlineAt: string | null;
+            finishedAt: string | null;
+            flag: string;
+            /** @description The first guard (of `guards`) */
+            guard: components["schemas"]["PlanGuardDto"] | null;
+            guards: components["schemas"]["PlanGuardDto"][];
+            /** @description GET /rollout-plans/:id only, oldest first */
+            history?: components["schemas"]["PlanHistoryView"][];
+            id: string;
+            /** @description The plan's maxHoldSeconds; null: 4 × each step's hold */
+            maxHoldSeconds: number | null;
+            /** @description When the scheduler acts next (running plans only) */
+            nextStepAt: string | null;
+            /** @enum {string} */
+            onInsufficientData: "pause" | "continue";
+            /** @enum {string|null} */
+            outcome: "completed" | "rolled-back" | "cancelled" | null;
+            /** @description Why the plan is in its state (a breach names the numbers) */
+            reason: string | null;
+            requireApproval: boolean;
+            ruleId: string;
+            startedAt: string | null;
+            /** @enum {string} */
+            state: "pending" | "running" | "paused" | "awaiting-approval" | "completed" | "rolled-back" | "cancelled";
+            /** @description The step whose percentage is live; null before start */
+            stepIndex: number | null;
+            steps: components["schemas"]["PlanStepDto"][];
+            stepStartedAt: string | null;
+            updatedAt: string;
+            /** @description The guard's last verdict */
+            verdict: components["schemas"]["GuardVerdictView"] | null;
+            warnings: components["schemas"]["PlanWarningView"][];
         };
         RotatedSecretView: {
             createdAt: string;
@@ -2556,7 +2749,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["MetricsSeries"];
+                };
             };
         };
     };
@@ -2638,7 +2833,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanPageView"];
+                };
             };
         };
     };
@@ -2662,7 +2859,34 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
+            };
+        };
+    };
+    RolloutPlansController_listEnvironment: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                env: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanPageView"];
+                };
             };
         };
     };
@@ -2936,7 +3160,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
             };
         };
     };
@@ -2959,7 +3185,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
             };
         };
     };
@@ -2982,7 +3210,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
             };
         };
     };
@@ -3005,7 +3235,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
             };
         };
     };
@@ -3028,7 +3260,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
             };
         };
     };
@@ -3051,7 +3285,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
             };
         };
     };
@@ -3074,7 +3310,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RolloutPlanView"];
+                };
             };
         };
     };

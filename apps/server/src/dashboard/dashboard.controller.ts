@@ -1,9 +1,9 @@
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { ServerResponse } from 'node:http';
 import type { AviaryRequest } from '../common/actor.js';
 import { FlagListService } from './flag-list.service.js';
-import { FlagListView, LiveEventView } from './flag-list.view.js';
+import { FlagListView, LiveEventView, PlanEventView } from './flag-list.view.js';
 import { LiveEventsService } from './live-events.service.js';
 
 /** Reads shaped for the dashboard: open to every role and to admin keys. */
@@ -25,7 +25,12 @@ export class DashboardController {
   }
 
   @Get('events')
-  @ApiOperation({ summary: 'Server-sent events for people: one `change` event (data: LiveEventView, id: the revision) per committed revision of this environment' })
+  @ApiOperation({
+    summary:
+      'Server-sent events for people: one `change` event (data: LiveEventView, id: the revision) per committed revision of this environment, ' +
+      'and a `plan` event (data: PlanEventView, no id) whenever one of its rollout plans changes',
+  })
+  @ApiExtraModels(PlanEventView)
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ type: LiveEventView, description: 'The data of each `change` event' })
   events(@Req() req: AviaryRequest, @Res() res: ServerResponse, @Param('env') env: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { PLAN_STATES, type PlanState } from '../rollouts/plan-lifecycle.js';
 
 /** Who made the last change to a flag in one environment, and how (from the audit log). */
 export class LastChangeView {
@@ -51,4 +52,12 @@ export class LiveEventView {
   @ApiProperty({ enum: ['change', 'kill', 'ruleset'] }) kind!: 'change' | 'kill' | 'ruleset';
   @ApiProperty({ type: [String], description: 'Flags upserted or deleted (empty for `ruleset`: reload everything)' }) flags!: string[];
   @ApiProperty({ type: [String] }) cohorts!: string[];
+}
+
+/** An `event: plan` of the dashboard's live stream: a rollout plan changed (docs/dashboard.md). */
+export class PlanEventView {
+  @ApiProperty() environment!: string;
+  @ApiProperty({ description: 'The plan\'s id' }) plan!: string;
+  @ApiProperty() flag!: string;
+  @ApiProperty({ enum: PLAN_STATES, description: 'The state the change left it in' }) state!: PlanState;
 }

@@ -4,7 +4,7 @@ import type { AviaryRequest } from '../common/actor.js';
 import { credentialRef } from '../credentials/credential.js';
 import { LiveRulesets } from '../stream/live-rulesets.js';
 import { StreamHub } from '../stream/stream-hub.js';
-import { notifyDashboard } from './live-events.js';
+import { notifyDashboard, notifyDashboardOfPlan } from './live-events.js';
 
 /** A session's stream ends after this long and the browser reconnects at once (`retry`), passing
  *  the auth guard again (and touching the session's idle clock). Signing out, an ended session and
@@ -33,7 +33,7 @@ export class LiveEventsService {
         : [];
     if (credentials.some((c) => this.hub.isRefused(c))) throw new UnauthorizedException(req.apiKey ? 'Unknown or revoked API key' : 'This session has ended: sign in again');
     // Starts from now: the page reads the current state after it has subscribed.
-    this.hub.open({ environment, res, credentials, revision: snapshot.revision, notify: notifyDashboard(res) }, snapshot, undefined);
+    this.hub.open({ environment, res, credentials, revision: snapshot.revision, notify: notifyDashboard(res), onPlan: notifyDashboardOfPlan(res) }, snapshot, undefined);
     res.write('retry: 1000\n\n');
     if (req.person) {
       const timer = setTimeout(() => res.end(), SESSION_STREAM_MS);

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { AviaryRequest } from '../common/actor.js';
 import { AllowKeys } from '../common/auth.js';
-import { MetricsQuery } from './dto/metrics-query.dto.js';
+import { MetricsQuery, MetricsSeries } from './dto/metrics-query.dto.js';
 import { MetricsReportDto } from './dto/metrics-report.dto.js';
 import { MetricsService } from './metrics.service.js';
 
@@ -30,6 +30,7 @@ export class FlagMetricsController {
 
   @Get()
   @ApiOperation({ summary: "A flag's per-arm series of exposures and tracked events, in 10 s buckets" })
+  @ApiOkResponse({ type: MetricsSeries })
   series(@Param('env') env: string, @Param('key') key: string, @Query() query: MetricsQuery) {
     return this.metrics.series(env, key, query);
   }

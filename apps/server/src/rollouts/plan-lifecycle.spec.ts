@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  afterHold, approved, awaitingApproval, finished, firstNarrowingStep, gate, held, isActive, isGuarded, maxHoldMs, PLAN_ACTIONS, PLAN_STATES,
+  actionsFrom, afterHold, approved, awaitingApproval, finished, firstNarrowingStep, gate, held, isActive, isGuarded, maxHoldMs, PLAN_ACTIONS, PLAN_STATES,
   type PlanAction, type PlanState, PlanTransitionError, paused, resumed, started, stepped, transition,
 } from './plan-lifecycle.js';
 
@@ -20,6 +20,10 @@ describe('transition', () => {
   it.each(cases)('%s + %s → %s', (state, action, expected) => {
     if (expected) expect(transition(state, action)).toBe(expected);
     else expect(() => transition(state, action)).toThrow(PlanTransitionError);
+  });
+
+  it.each(PLAN_STATES)('actionsFrom(%s) is the table\'s row', (state) => {
+    expect(actionsFrom(state)).toEqual(PLAN_ACTIONS.filter((action) => table[state][action] !== undefined));
   });
 
   it('names what the action needs', () => {

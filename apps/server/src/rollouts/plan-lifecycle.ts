@@ -79,6 +79,11 @@ export function transition(state: PlanState, action: PlanAction): PlanState {
   return rule.to;
 }
 
+/** The actions a plan in this state accepts, in PLAN_ACTIONS order (the dashboard shows these). */
+export function actionsFrom(state: PlanState): PlanAction[] {
+  return PLAN_ACTIONS.filter((action) => TRANSITIONS[action].from.includes(state));
+}
+
 export function isActive(state: PlanState): boolean {
   return (ACTIVE_STATES as readonly PlanState[]).includes(state);
 }

@@ -1,6 +1,6 @@
 import type { GuardLookView, GuardVerdictView, PlanHistoryView, PlanWarningView, RolloutPlanView } from './dto/rollout-plan.dto.js';
 import { METRIC_SOURCES, type MetricSource } from '../metrics/metric-source.js';
-import { type InsufficientDataPolicy, isActive, type PlanFields, type PlanStep } from './plan-lifecycle.js';
+import { actionsFrom, type InsufficientDataPolicy, isActive, type PlanFields, type PlanStep } from './plan-lifecycle.js';
 import type { GuardSpec, MeanGuardSpec } from '@aviary/guard';
 
 /** A guard as stored: the request's, with the false-alarm rate filled in. Without `sources` it
@@ -67,6 +67,7 @@ export function toPlanView(row: PlanRow, history?: HistoryRow[]): RolloutPlanVie
     flag: row.flag,
     ruleId: row.rule_id,
     state: row.state,
+    actions: actionsFrom(row.state),
     stepIndex: row.step_index,
     steps: row.steps,
     guard: row.guards[0] ? { sources: [...METRIC_SOURCES], ...row.guards[0] } : null,

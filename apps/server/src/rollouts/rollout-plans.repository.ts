@@ -91,11 +91,11 @@ export class RolloutPlansRepository {
     }
   }
 
-  /** One page of a flag's plans, newest first, after the plan `cursor` names. */
-  list(manager: EntityManager, environmentId: string, flagId: string, cursor: string | null, limit: number): Promise<PlanRow[]> {
+  /** One page of a flag's plans (all flags' with `flagId` null), newest first, after the plan `cursor` names. */
+  list(manager: EntityManager, environmentId: string, flagId: string | null, cursor: string | null, limit: number): Promise<PlanRow[]> {
     return sql<PlanRow>(
       manager,
-      `${PLAN_SELECT} WHERE p.environment_id = $1 AND p.flag_id = $2
+      `${PLAN_SELECT} WHERE p.environment_id = $1 AND ($2::uuid IS NULL OR p.flag_id = $2)
           AND ($3::uuid IS NULL OR (p.created_at, p.id) < (SELECT created_at, id FROM rollout_plans WHERE id = $3))
         ORDER BY p.created_at DESC, p.id DESC LIMIT $4`,
       [environmentId, flagId, cursor, limit],

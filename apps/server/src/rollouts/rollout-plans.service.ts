@@ -12,6 +12,7 @@ import type { WriteTransaction } from '../changes/write-transaction.js';
 import type { FlagConfigView } from '../flags/dto/flag-config.dto.js';
 import { FlagConfigsService } from '../flags/flag-configs.service.js';
 import { findLiveFlag } from '../flags/flags.service.js';
+import { PlanNotices } from '../stream/plan-notices.js';
 import { DEFAULT_FALSE_ALARM_RATE } from '@aviary/guard';
 import type { CreateRolloutPlanDto, GuardLookView, GuardVerdictView, PlanWarningView, RolloutPlanView } from './dto/rollout-plan.dto.js';
 import { GuardMonitor } from './guard-monitor.js';
@@ -39,7 +40,11 @@ export class RolloutPlansService {
     private readonly configs: FlagConfigsService,
     private readonly audit: AuditService,
     private readonly serverMetrics: ServerMetrics,
+    private readonly notices: PlanNotices,
   ) {}
+
+  /** Writes that already announce their plan once they commit. */
+  private readonly announced = new WeakSet<WriteTransaction>();
 
   create(actor: Actor, environmentKey: string, flagKey: string, dto: CreateRolloutPlanDto): Promise<RolloutPlanView> {
     checkPlan(dto);
@@ -78,14 +83,15 @@ export class RolloutPlansService {
     });
   }
 
-  async list(environmentKey: string, flagKey: string, query: PageQuery): Promise<Page<RolloutPlanView>> {
+  /** One flag's plans, or with no flag every plan of the environment; newest first. */
+  async list(environmentKey: string, flagKey: string | undefined, query: PageQuery): Promise<Page<RolloutPlanView>> {
     const limit = query.limit ?? 100;
     if (query.cursor !== undefined && !UUID.test(query.cursor)) throw new BadRequestException('cursor: must be the nextCursor of a previous page');
     const manager = this.dataSource.manager;
     const environmentId = await this.plans.environmentId(manager, environmentKey);
     if (!environmentId) throw new NotFoundException(`No environment "${environmentKey}"`);
-    const flag = await findLiveFlag(manager, flagKey);
-    const rows = await this.plans.list(manager, environmentId, flag.id, query.cursor ?? null, limit + 1);
+    const flagId = flagKey === undefined ? null : (await findLiveFlag(manager, flagKey)).id;
+    const rows = await this.plans.list(manager, environmentId, flagId, query.cursor ?? null, limit + 1);
     return toPage(rows.map((row) => toPlanView(row)), limit, (last) => last.id);
   }
 
@@ -324,6 +330,14 @@ export class RolloutPlansService {
     const counted = STEP_ACTIONS[entry.type];
     if (counted) tx.afterCommit(() => this.serverMetrics.rolloutSteps.inc({ environment: plan.environment, action: counted }));
     await this.plans.addHistory(tx.manager, plan.id, entry);
+    // Whatever goes into the history is a change the dashboard shows: tell it once, after commit,
+    // with the state the write ends in.
+    if (!this.announced.has(tx)) {
+      this.announced.add(tx);
+      tx.afterCommit(() =>
+        this.notices.committed({ environment: plan.environment, environmentId: plan.environment_id, plan: plan.id, flag: plan.flag, state: plan.state }),
+      );
+    }
   }
 
   private async save(tx: WriteTransaction, plan: PlanRow, now: Date): Promise<RolloutPlanView> {

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { type Credential, parseCredential } from '../credentials/credential.js';
+import type { PlanNotice } from './plan-notices.js';
 import type { RulesetChange } from './snapshot.js';
 
 /** The instance's `ChangeBus` (provided by the stream module). */
@@ -7,6 +8,7 @@ export const CHANGE_BUS = Symbol('CHANGE_BUS');
 
 export type ChangeHandler = (change: RulesetChange) => void;
 export type RevocationHandler = (credential: Credential) => void;
+export type PlanHandler = (notice: PlanNotice) => void;
 
 /** Carries committed changes and revoked credentials to the other server instances (Redis echoes
  *  them to the sender too, which has applied them already and drops them by revision). Delivery is
@@ -17,6 +19,9 @@ export interface ChangeBus {
   /** A credential was revoked (committed): every instance ends the streams it authenticated. */
   publishRevocation(credential: Credential): Promise<void>;
   onRevocation(handler: RevocationHandler): void;
+  /** A rollout plan changed (committed): every instance tells its dashboard streams. */
+  publishPlan(notice: PlanNotice): Promise<void>;
+  onPlan(handler: PlanHandler): void;
   /** Called when the bus comes back after an outage, when messages may have been lost. */
   onReconnect(handler: () => void): void;
   readonly healthy: boolean;
@@ -36,6 +41,10 @@ export class SingleInstanceBus implements ChangeBus {
 
   onRevocation(_handler: RevocationHandler): void {}
 
+  async publishPlan(_notice: PlanNotice): Promise<void> {}
+
+  onPlan(_handler: PlanHandler): void {}
+
   onReconnect(_handler: () => void): void {}
 
   async close(): Promise<void> {}
@@ -44,6 +53,8 @@ export class SingleInstanceBus implements ChangeBus {
 export const CHANGES_CHANNEL = 'aviary:changes';
 /** Its own channel, so an instance of an older version never reads a revocation as a change. */
 export const CREDENTIALS_CHANNEL = 'aviary:credentials';
+/** Plan notices carry no revision: an older instance must not read them as changes either. */
+export const PLANS_CHANNEL = 'aviary:plans';
 
 interface Logger {
   log(message: string): void;
@@ -56,6 +67,7 @@ export class RedisChangeBus implements ChangeBus {
   private readonly subscriber: Redis;
   private readonly handlers: ChangeHandler[] = [];
   private readonly revocationHandlers: RevocationHandler[] = [];
+  private readonly planHandlers: PlanHandler[] = [];
   private readonly reconnectHandlers: Array<() => void> = [];
   private down = false;
   private errors = 0;
@@ -89,9 +101,13 @@ export class RedisChangeBus implements ChangeBus {
         if (credential) for (const handler of this.revocationHandlers) handler(credential);
         return;
       }
+      if (channel === PLANS_CHANNEL) {
+        for (const handler of this.planHandlers) handler(parsed as PlanNotice);
+        return;
+      }
       for (const handler of this.handlers) handler(parsed as RulesetChange);
     });
-    void this.subscriber.subscribe(CHANGES_CHANNEL, CREDENTIALS_CHANNEL).catch(() => undefined);
+    void this.subscriber.subscribe(CHANGES_CHANNEL, CREDENTIALS_CHANNEL, PLANS_CHANNEL).catch(() => undefined);
   }
 
   get healthy(): boolean {
@@ -124,6 +140,18 @@ export class RedisChangeBus implements ChangeBus {
 
   onRevocation(handler: RevocationHandler): void {
     this.revocationHandlers.push(handler);
+  }
+
+  async publishPlan(notice: PlanNotice): Promise<void> {
+    try {
+      await this.publisher.publish(PLANS_CHANNEL, JSON.stringify(notice));
+    } catch {
+      // Best effort: the dashboard also refetches an active plan every few seconds.
+    }
+  }
+
+  onPlan(handler: PlanHandler): void {
+    this.planHandlers.push(handler);
   }
 
   onReconnect(handler: () => void): void {

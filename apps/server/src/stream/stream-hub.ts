@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { CredentialRef } from '../credentials/credential.js';
+import type { PlanNotice } from './plan-notices.js';
 import { clientPatch, publicPatch, type RulesetChange, type RulesetSnapshot } from './snapshot.js';
 import { SSE_HEARTBEAT, openEventStream, sseEvent, writeFrame } from './sse.js';
 
@@ -18,6 +19,8 @@ export interface Subscriber {
   revision: number;
   /** Set for streams of another protocol (OFREP's): told of each revision instead of sent it. */
   readonly notify?: (change: RulesetChange, snapshot: RulesetSnapshot) => void;
+  /** Set for the dashboard's streams: told when a rollout plan of its environment changed. */
+  readonly onPlan?: (notice: PlanNotice) => void;
 }
 
 /**
@@ -113,6 +116,13 @@ export class StreamHub {
         if (writeFrame(sub.res, shared)) sub.revision = change.revision;
       } else this.send(sub, change, snapshot, false);
     }
+  }
+
+  /** Tells the streams that want it (the dashboard's) that a plan of their environment changed. */
+  planChanged(notice: PlanNotice): void {
+    this.defer(() => {
+      for (const sub of this.byEnvironment.get(notice.environment) ?? []) sub.onPlan?.(notice);
+    });
   }
 
   /** The credentials the open streams were authenticated with. */

@@ -6,13 +6,15 @@ import { ServerMetrics } from '../observability/server-metrics.js';
 import { RulesetService } from '../ruleset/ruleset.service.js';
 import { CHANGE_BUS, type ChangeBus, RedisChangeBus, SingleInstanceBus } from './change-bus.js';
 import { LiveRulesets } from './live-rulesets.js';
+import { PlanNotices } from './plan-notices.js';
 import { PostgresRulesetSource } from './postgres-ruleset-source.js';
 import { StreamHub } from './stream-hub.js';
 
 /**
  * The one change path: every environment's ruleset in memory (`LiveRulesets`), kept current by the
  * writes this instance commits, by the bus from the others and by the revision check; the open
- * streams (`StreamHub`); and the gauges that describe them.
+ * streams (`StreamHub`); rollout plans' notices for the dashboard (`PlanNotices`); and the gauges
+ * that describe them.
  */
 @Module({
   providers: [
@@ -29,8 +31,13 @@ import { StreamHub } from './stream-hub.js';
       useFactory: (dataSource: DataSource, rulesets: RulesetService, bus: ChangeBus, hub: StreamHub, config: AppConfig) =>
         new LiveRulesets(new PostgresRulesetSource(dataSource, rulesets), bus, hub, new Logger('LiveRulesets'), config.revisionCheckMs),
     },
+    {
+      provide: PlanNotices,
+      inject: [CHANGE_BUS, StreamHub, LiveRulesets],
+      useFactory: (bus: ChangeBus, hub: StreamHub, live: LiveRulesets) => new PlanNotices(bus, hub, live),
+    },
   ],
-  exports: [LiveRulesets, StreamHub, CHANGE_BUS],
+  exports: [LiveRulesets, StreamHub, CHANGE_BUS, PlanNotices],
 })
 export class StreamModule implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
@@ -38,6 +45,7 @@ export class StreamModule implements OnModuleInit, OnApplicationBootstrap, OnApp
     private readonly hub: StreamHub,
     @Inject(CHANGE_BUS) private readonly bus: ChangeBus,
     private readonly metrics: ServerMetrics,
+    private readonly plans: PlanNotices,
   ) {}
 
   onModuleInit(): void {
@@ -51,6 +59,7 @@ export class StreamModule implements OnModuleInit, OnApplicationBootstrap, OnApp
 
   async onApplicationBootstrap(): Promise<void> {
     await this.live.start();
+    this.plans.start();
   }
 
   async onApplicationShutdown(): Promise<void> {

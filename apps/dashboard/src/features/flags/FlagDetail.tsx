@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { Field } from '../../components/Field';
 import { ErrorNotice, Notice } from '../../components/Notice';
 import { ApiError } from '../../lib/api';
@@ -13,12 +13,14 @@ interface Props {
   flagKey: string;
   production: boolean;
   can: Permissions;
+  /** What other features show about the flag in this environment (the app passes its rollout plans). */
+  extra?: (config: FlagConfig) => ReactNode;
 }
 
 const fieldError = (error: unknown, path: string) => (error instanceof ApiError ? error.fields.find((f) => f.path === path || f.path.startsWith(`${path}[`) || f.path.startsWith(`${path}.`)) : undefined);
 
 /** One flag in the selected environment: its state, the canary dial and its rules. */
-export function FlagDetail({ env, flagKey, production, can }: Props) {
+export function FlagDetail({ env, flagKey, production, can, extra }: Props) {
   const config = useFlagConfig(env, flagKey);
   const [target, setTarget] = useState<SwitchTarget | null>(null);
   return (
@@ -54,6 +56,7 @@ export function FlagDetail({ env, flagKey, production, can }: Props) {
             )}
           </section>
           <RolloutDial env={env} flagKey={flagKey} config={config.data} can={can} />
+          {extra?.(config.data)}
           <RulesEditor env={env} flagKey={flagKey} config={config.data} can={can} />
         </>
       )}

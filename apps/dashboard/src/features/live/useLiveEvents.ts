@@ -4,14 +4,16 @@ import type { Schemas } from '../../lib/api';
 
 export type LiveState = 'connecting' | 'live' | 'lost';
 type LiveEvent = Schemas['LiveEventView'];
+type PlanEvent = Schemas['PlanEventView'];
 
 /** The server pings every 15 s: this long without a frame means the stream is dead although the socket may look open. */
 const SILENCE_MS = 40_000;
 
 /**
  * Follows one environment's changes (`GET /api/v1/environments/:env/events`, the same change path
- * as the SDK stream) and invalidates exactly what a change touches. EventSource reconnects by
- * itself; after a gap everything of the environment is refetched, since changes may have been missed.
+ * as the SDK stream) and invalidates exactly what a change touches, rollout plans' changes
+ * (`event: plan`) included. EventSource reconnects by itself; after a gap everything of the
+ * environment is refetched, since changes may have been missed.
  */
 export function useLiveEvents(env: string): LiveState {
   const client = useQueryClient();
@@ -28,6 +30,7 @@ export function useLiveEvents(env: string): LiveState {
     const refetchAll = () => {
       void client.invalidateQueries({ queryKey: ['flags'] });
       void client.invalidateQueries({ queryKey: ['audit'] });
+      void client.invalidateQueries({ queryKey: ['plans'] });
     };
     const heard = () => {
       clearTimeout(silence);
@@ -62,6 +65,16 @@ export function useLiveEvents(env: string): LiveState {
         if (event.kind === 'ruleset') return refetchAll();
         void client.invalidateQueries({ queryKey: ['flags', 'list', env] });
         for (const key of event.flags) void client.invalidateQueries({ queryKey: ['flags', 'config', env, key] });
+        void client.invalidateQueries({ queryKey: ['audit'] });
+      });
+      // A rollout plan changed (no revision): its page, the plan lists, the flag list's plan column.
+      source.addEventListener('plan', (message) => {
+        heard();
+        const event = JSON.parse((message as MessageEvent<string>).data) as PlanEvent;
+        void client.invalidateQueries({ queryKey: ['plans', 'detail', event.plan] });
+        void client.invalidateQueries({ queryKey: ['plans', 'list', env] });
+        void client.invalidateQueries({ queryKey: ['plans', 'metrics', env, event.flag] });
+        void client.invalidateQueries({ queryKey: ['flags', 'list', env] });
         void client.invalidateQueries({ queryKey: ['audit'] });
       });
     };

@@ -47,7 +47,7 @@ export class EventTotals {
   @ApiProperty() sum!: number;
 }
 
-const EVENT_TOTALS_SCHEMA = { type: 'object', properties: { count: { type: 'number' }, sum: { type: 'number' } } } as const;
+const EVENT_TOTALS_SCHEMA = { type: 'object' as const, properties: { count: { type: 'number' as const }, sum: { type: 'number' as const } }, required: ['count', 'sum'] };
 
 export class MetricsPoint {
   @ApiProperty({ description: 'Start of the 10 s bucket' }) time!: string;
@@ -56,10 +56,16 @@ export class MetricsPoint {
   events!: Record<string, EventTotals>;
 }
 
+export class MetricsTotals {
+  @ApiProperty() exposures!: number;
+  @ApiProperty({ type: 'object', additionalProperties: EVENT_TOTALS_SCHEMA, description: 'Per tracked event' })
+  events!: Record<string, EventTotals>;
+}
+
 export class MetricsArm {
   @ApiProperty() enabled!: boolean;
   @ApiProperty({ type: String, nullable: true }) variant!: string | null;
-  @ApiProperty({ description: 'Sums over the whole range' }) totals!: Omit<MetricsPoint, 'time'>;
+  @ApiProperty({ type: MetricsTotals, description: 'Sums over the whole range' }) totals!: MetricsTotals;
   @ApiProperty({ type: [MetricsPoint], description: 'Buckets with data, oldest first' }) points!: MetricsPoint[];
 }
 

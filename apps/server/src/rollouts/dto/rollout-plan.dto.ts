@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateIf, ValidateNested,
@@ -6,7 +6,7 @@ import {
 import { ReasonDto } from '../../common/reason.dto.js';
 import { IsFiniteNumber, IsNumberWithDecimals, IsResourceKey, KnownElsewhere, NOT_EMPTY } from '../../common/validation.js';
 import { METRIC_SOURCES, type MetricSource } from '../../metrics/metric-source.js';
-import { INSUFFICIENT_DATA_POLICIES, type InsufficientDataPolicy, PLAN_STATES, type PlanState } from '../plan-lifecycle.js';
+import { INSUFFICIENT_DATA_POLICIES, type InsufficientDataPolicy, PLAN_ACTIONS, PLAN_STATES, type PlanAction, type PlanState } from '../plan-lifecycle.js';
 
 export const MAX_STEPS = 20;
 /** 30 days. */
@@ -168,6 +168,15 @@ export class ArmCountsView {
   @ApiProperty() denominator!: number;
 }
 
+export class ArmMomentsView {
+  @ApiProperty() count!: number;
+  @ApiProperty() sum!: number;
+  @ApiProperty() sumSquares!: number;
+}
+
+/** An arm's counts (a ratio guard) or moments (a mean guard), as one schema. */
+const ARM = { oneOf: [{ $ref: getSchemaPath(ArmCountsView) }, { $ref: getSchemaPath(ArmMomentsView) }] };
+
 /** One guard's look. A ratio guard has ratios and counts, a mean guard means and moments. */
 export class GuardLookView {
   @ApiProperty({ example: 'error/request', description: '`numerator/denominator`, or `mean <metric>`' }) guard!: string;
@@ -181,15 +190,10 @@ export class GuardLookView {
   @ApiPropertyOptional() controlRatio?: number;
   @ApiPropertyOptional() exposedMean?: number;
   @ApiPropertyOptional() controlMean?: number;
-  @ApiProperty({ description: 'A ratio guard: { numerator, denominator }; a mean guard: { count, sum, sumSquares }' }) exposed!: ArmCountsView | ArmMomentsView;
-  @ApiProperty() control!: ArmCountsView | ArmMomentsView;
+  @ApiProperty({ ...ARM, description: 'A ratio guard: { numerator, denominator }; a mean guard: { count, sum, sumSquares }' }) exposed!: ArmCountsView | ArmMomentsView;
+  @ApiProperty(ARM) control!: ArmCountsView | ArmMomentsView;
 }
 
-export class ArmMomentsView {
-  @ApiProperty() count!: number;
-  @ApiProperty() sum!: number;
-  @ApiProperty() sumSquares!: number;
-}
 
 /** The plan's verdict: every guard's look, and at the top the deciding one's (a breach, else one
  *  still without evidence, else the first guard), so a one-guard plan reads as before. */
@@ -206,8 +210,8 @@ export class GuardVerdictView {
   @ApiPropertyOptional() controlRatio?: number;
   @ApiPropertyOptional() exposedMean?: number;
   @ApiPropertyOptional() controlMean?: number;
-  @ApiProperty() exposed!: ArmCountsView | ArmMomentsView;
-  @ApiProperty() control!: ArmCountsView | ArmMomentsView;
+  @ApiProperty(ARM) exposed!: ArmCountsView | ArmMomentsView;
+  @ApiProperty(ARM) control!: ArmCountsView | ArmMomentsView;
   @ApiPropertyOptional({ type: [GuardLookView], description: 'Each guard\'s look, in the order of `guards`' }) guards?: GuardLookView[];
   @ApiProperty({ description: 'Looks taken with enough data so far' }) looks!: number;
   @ApiProperty() at!: string;
@@ -238,6 +242,7 @@ export class RolloutPlanView {
   @ApiProperty() flag!: string;
   @ApiProperty() ruleId!: string;
   @ApiProperty({ enum: PLAN_STATES }) state!: PlanState;
+  @ApiProperty({ enum: PLAN_ACTIONS, isArray: true, description: 'The actions (POST /rollout-plans/:id/<action>) its state accepts' }) actions!: PlanAction[];
   @ApiProperty({ type: Number, nullable: true, description: 'The step whose percentage is live; null before start' }) stepIndex!: number | null;
   @ApiProperty({ type: [PlanStepDto] }) steps!: PlanStepDto[];
   @ApiProperty({ type: PlanGuardDto, nullable: true, description: 'The first guard (of `guards`)' }) guard!: PlanGuardDto | null;
@@ -259,4 +264,9 @@ export class RolloutPlanView {
   @ApiProperty() updatedAt!: string;
   @ApiProperty({ type: String, nullable: true }) finishedAt!: string | null;
   @ApiPropertyOptional({ type: [PlanHistoryView], description: 'GET /rollout-plans/:id only, oldest first' }) history?: PlanHistoryView[];
+}
+
+export class RolloutPlanPageView {
+  @ApiProperty({ type: [RolloutPlanView] }) items!: RolloutPlanView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
 }
