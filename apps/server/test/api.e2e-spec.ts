@@ -145,6 +145,17 @@ describe('cohorts', () => {
     await api().delete('/api/v1/cohorts/gone').set(auth()).expect(204);
   });
 
+  it('answers whether one key is in the included or the excluded list', async () => {
+    await api().post('/api/v1/cohorts').set(auth()).send({ key: 'lookup' }).expect(201);
+    await api().post('/api/v1/cohorts/lookup/members').set(auth()).send({ add: ['user-1', 'user 2/ü'], exclude: ['user-9'] }).expect(200);
+    const ask = async (member: string) => (await api().get(`/api/v1/cohorts/lookup/members/${encodeURIComponent(member)}`).set(auth()).expect(200)).body;
+    expect(await ask('user-1')).toEqual({ member: 'user-1', list: 'included' });
+    expect(await ask('user 2/ü')).toEqual({ member: 'user 2/ü', list: 'included' });
+    expect(await ask('user-9')).toEqual({ member: 'user-9', list: 'excluded' });
+    expect(await ask('user-3')).toEqual({ member: 'user-3', list: null });
+    expectError(await api().get('/api/v1/cohorts/nope/members/user-1').set(auth()), 404);
+  });
+
   it('a member change of a large cohort reaches every environment, which share one copy of it', async () => {
     await api().post('/api/v1/flags').set(auth()).send({ key: 'beta-gate' }).expect(201);
     const environments = ['production', 'development'];

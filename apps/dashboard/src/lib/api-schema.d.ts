@@ -297,6 +297,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cohorts/{key}/members/{member}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether one key is in the included or the excluded list (one indexed lookup) */
+        get: operations["CohortsController_member"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/environments": {
         parameters: {
             query?: never;
@@ -1092,6 +1109,20 @@ export interface components {
             /** @description Keys to drop from either list */
             remove?: string[];
         };
+        CohortPageView: {
+            items: components["schemas"]["CohortView"][];
+            nextCursor: string | null;
+        };
+        CohortView: {
+            conditions: components["schemas"]["ConditionDto"][];
+            /** @description Member counts, kept with every write */
+            counts: components["schemas"]["MemberCountsView"];
+            createdAt: string;
+            description: string;
+            key: string;
+            name: string;
+            updatedAt: string;
+        };
         ConditionDto: {
             /** @example country */
             attribute: string;
@@ -1368,6 +1399,25 @@ export interface components {
             /** @description Grows with every write; send it back as If-Match */
             version: number;
         };
+        FlagDetailView: {
+            clientVisible: boolean;
+            createdAt: string;
+            description: string;
+            /** @description By environment key */
+            environments: {
+                [key: string]: components["schemas"]["FlagEnvironmentStateView"];
+            };
+            key: string;
+            name: string;
+            tags: string[];
+            updatedAt: string;
+            variants: components["schemas"]["VariantDto"][];
+        };
+        FlagEnvironmentStateView: {
+            enabled: boolean;
+            /** @description The environment's config version (If-Match of its PUT) */
+            version: number;
+        };
         FlagListItemView: {
             description: string;
             /** @description On in this environment (false: killed or never switched on) */
@@ -1456,6 +1506,35 @@ export interface components {
             /** @example ada@example.com */
             email: string;
             password: string;
+        };
+        MemberCountsView: {
+            excluded: number;
+            included: number;
+        };
+        MemberLookupView: {
+            /**
+             * @description The list that holds the key, or null when neither does (conditions may still make the context a member)
+             * @enum {string|null}
+             */
+            list: "included" | "excluded" | null;
+            /** @description The member key asked about */
+            member: string;
+        };
+        MembersAppliedView: {
+            added: number;
+            excluded: number;
+            removed: number;
+        };
+        MembersPageView: {
+            counts: components["schemas"]["MemberCountsView"];
+            items: string[];
+            nextCursor: string | null;
+        };
+        MembersResultView: {
+            /** @description What this call changed */
+            applied: components["schemas"]["MembersAppliedView"];
+            counts: components["schemas"]["MemberCountsView"];
+            key: string;
         };
         MetricsReportDto: {
             /**
@@ -2139,7 +2218,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CohortPageView"];
+                };
             };
         };
     };
@@ -2160,7 +2241,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CohortView"];
+                };
             };
         };
     };
@@ -2179,7 +2262,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CohortView"];
+                };
             };
         };
     };
@@ -2225,7 +2310,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CohortView"];
+                };
             };
         };
     };
@@ -2249,7 +2336,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["MembersPageView"];
+                };
             };
         };
     };
@@ -2272,7 +2361,31 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["MembersResultView"];
+                };
+            };
+        };
+    };
+    CohortsController_member: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+                member: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberLookupView"];
+                };
             };
         };
     };
@@ -2727,7 +2840,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["FlagDetailView"];
+                };
             };
         };
     };
@@ -2773,7 +2888,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["FlagView"];
+                };
             };
         };
     };
