@@ -2,6 +2,8 @@ import { useEffect } from 'react';
 import { ErrorNotice } from '../components/Notice';
 import { Admin } from '../features/admin/Admin';
 import { AuditLog } from '../features/audit/AuditLog';
+import { CohortDetail } from '../features/cohorts/CohortDetail';
+import { Cohorts } from '../features/cohorts/Cohorts';
 import { useLogout, useMe } from '../features/auth/api';
 import { SignIn } from '../features/auth/SignIn';
 import { AcceptInvite, Setup } from '../features/auth/Setup';
@@ -56,6 +58,7 @@ function Shell() {
   const envQuery = env ? `?env=${encodeURIComponent(env)}` : '';
   const flagMatch = /^\/flags\/([^/]+)$/.exec(path);
   const webhookMatch = /^\/webhooks\/([^/]+)$/.exec(path);
+  const cohortMatch = /^\/cohorts\/([^/]+)$/.exec(path);
   return (
     <div className={production ? 'app env-production' : 'app'}>
       <a href="#content" className="skip-link">
@@ -68,6 +71,9 @@ function Shell() {
         <nav aria-label="Main">
           <a href={`/${envQuery}`} onClick={onLinkClick} aria-current={path === '/' ? 'page' : undefined}>
             Flags
+          </a>
+          <a href={`/cohorts${envQuery}`} onClick={onLinkClick} aria-current={path.startsWith('/cohorts') ? 'page' : undefined}>
+            Cohorts
           </a>
           <a href={`/audit${envQuery}`} onClick={onLinkClick} aria-current={path === '/audit' ? 'page' : undefined}>
             Audit log
@@ -104,6 +110,10 @@ function Shell() {
         {env &&
           (flagMatch ? (
             <FlagDetail env={env} flagKey={decodeURIComponent(flagMatch[1])} production={production} can={can} />
+          ) : path === '/cohorts' ? (
+            <Cohorts can={can} />
+          ) : cohortMatch ? (
+            <CohortDetail cohortKey={decodeURIComponent(cohortMatch[1])} can={can} />
           ) : path === '/audit' ? (
             <AuditLog env={env} />
           ) : path === '/playground' ? (
