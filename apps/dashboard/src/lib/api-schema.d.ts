@@ -2872,7 +2872,10 @@ export interface operations {
     FlagsController_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the definition you edited (GET answers it); 412 when it changed since */
+                "If-Match"?: string;
+            };
             path: {
                 key: string;
             };
