@@ -185,4 +185,118 @@ describe('cohorts and the flag editor in Chromium', () => {
     expect(await viewer.getByRole('button', { name: /Remove user-1/ }).count()).toBe(0);
     await expectAccessible(viewer, 'cohort (viewer)');
   });
+
+  it('builds a rule with the condition builder (an `in` condition and a cohort) that the server then evaluates', async () => {
+    await call('POST', '/flags', { key: FLAG, name: 'New checkout', variants: [{ key: 'blue', value: { color: '#00f' }, weight: 1 }, { key: 'green', weight: 1 }] });
+    await call('POST', `/environments/development/flags/${FLAG}/revive`, {});
+    await admin.goto(`${base}/flags/${FLAG}?env=development`);
+    await admin.getByRole('heading', { name: FLAG }).waitFor();
+    await admin.getByRole('button', { name: 'Add rule' }).click();
+    const rule = admin.locator('fieldset[data-rule="rule-1"]');
+    await rule.getByRole('button', { name: 'Add condition', exact: true }).click();
+    const country = rule.getByRole('group', { name: 'Rule 1, condition 1' });
+    await country.getByLabel('Attribute').fill('country');
+    expect(await country.getByLabel('Operator').inputValue()).toBe('in');
+    await country.getByLabel('Values (one per line)').fill('NL\nDE');
+    await rule.getByRole('button', { name: 'Add cohort condition' }).click();
+    const cohort = rule.getByRole('group', { name: 'Rule 1, condition 2' });
+    await cohort.getByLabel('Cohort').selectOption(COHORT);
+    await rule.getByLabel('Share of the matching audience (%)').fill('100');
+    await rule.getByLabel('Serves').selectOption('variant');
+    await rule.getByLabel('Variant', { exact: true }).selectOption('green');
+    // Each operator asks for its own kind of value.
+    const probe = rule.getByRole('group', { name: 'Rule 1, condition 1' });
+    await probe.getByLabel('Operator').selectOption('numGte');
+    await probe.getByLabel('Number').fill('many');
+    await probe.getByText('Enter a number').waitFor();
+    await probe.getByLabel('Operator').selectOption('before');
+    await probe.getByLabel('Date (ISO-8601, UTC)').waitFor();
+    await probe.getByLabel('Operator').selectOption('inCidr');
+    await probe.getByLabel('CIDR blocks (one per line)').waitFor();
+    await probe.getByLabel('Operator').selectOption('exists');
+    expect(await probe.getByRole('textbox').count()).toBe(1);
+    await probe.getByLabel('Operator').selectOption('in');
+    await probe.getByLabel('Values (one per line)').fill('NL\nDE');
+    const json = JSON.parse(await admin.getByLabel('Rules (JSON)').inputValue()) as unknown;
+    const expected = [
+      {
+        id: 'rule-1',
+        conditions: [{ attribute: 'country', operator: 'in', values: ['NL', 'DE'] }],
+        rollout: { percentage: 100 },
+        cohorts: [COHORT],
+        variant: 'green',
+      },
+    ];
+    expect(json).toEqual(expected);
+    await expectAccessible(admin, 'flag editor (rules)');
+    await admin.getByRole('button', { name: 'Save rules' }).click();
+    await admin.getByText(/^Rules saved \(version \d+\)\.$/).waitFor();
+    expect((await call<{ rules: unknown }>('GET', `/environments/development/flags/${FLAG}`)).rules).toEqual(expected);
+    const evaluate = (context: Record<string, string>) => call<{ enabled: boolean; reason: string; variant?: string }>('POST', '/environments/development/evaluate', { flag: FLAG, context });
+    expect(await evaluate({ key: 'user-1', country: 'NL' })).toMatchObject({ enabled: true, reason: 'RULE_MATCH', ruleId: 'rule-1', variant: 'green' });
+    expect(await evaluate({ key: 'user-1', country: 'FR' })).toMatchObject({ enabled: false, reason: 'NO_MATCH' });
+    // user-7 was removed from the list; the cohort's condition (appVersion >= 2.3.0) still lets it in.
+    expect(await evaluate({ key: 'user-7', country: 'DE' })).toMatchObject({ enabled: false, reason: 'NO_MATCH' });
+    expect(await evaluate({ key: 'user-7', country: 'DE', appVersion: '2.4.0' })).toMatchObject({ enabled: true, reason: 'RULE_MATCH' });
+    expect(await evaluate({ key: 'user-250000', country: 'NL' })).toMatchObject({ enabled: false, reason: 'NO_MATCH' });
+  });
+
+  it('a 400 of the rules appears at the builder field it names', async () => {
+    const rule = admin.locator('fieldset[data-rule="rule-1"]');
+    const first = rule.getByRole('group', { name: 'Rule 1, condition 1' });
+    await first.getByLabel('Operator').selectOption('matches');
+    await first.getByLabel('Regular expression (RE2)').fill('(?<=a)b');
+    await admin.getByRole('button', { name: 'Save rules' }).click();
+    await first.locator('.field-error').waitFor();
+    await admin.locator('#rules-errors').getByText('rules[0].conditions[0].values').waitFor();
+    await expectAccessible(admin, 'flag editor (400)');
+    await first.getByLabel('Operator').selectOption('in');
+    await first.getByLabel('Values (one per line)').fill('NL\nDE');
+    expect(await admin.getByRole('button', { name: 'Save rules' }).isDisabled()).toBe(true);
+  });
+
+  it('edits the definition: invalid variant JSON is an error at its field, valid JSON is saved, a 412 is re-applied', async () => {
+    await admin.getByLabel('Flag name').fill('New checkout flow');
+    await admin.getByLabel('Flag tags').fill('checkout, canary');
+    const green = admin.getByRole('group', { name: 'Variant 2' });
+    await green.getByLabel('Value (JSON)').fill('{"color": #0f0}');
+    await admin.getByRole('button', { name: 'Save definition' }).click();
+    await green.getByText(/^The value is not valid JSON/).waitFor();
+    expect(await green.getByLabel('Value (JSON)').getAttribute('aria-invalid')).toBe('true');
+    expect((await call<{ name: string }>('GET', `/flags/${FLAG}`)).name).toBe('New checkout');
+    await green.getByLabel('Value (JSON)').fill('{"color": "#0f0"}');
+    await admin.getByRole('button', { name: 'Save definition' }).click();
+    await admin.getByText('Definition saved.').waitFor();
+    const saved = await call<{ name: string; tags: string[]; variants: Array<{ key: string; value?: unknown }> }>('GET', `/flags/${FLAG}`);
+    expect(saved).toMatchObject({ name: 'New checkout flow', tags: ['checkout', 'canary'] });
+    expect(saved.variants[1]).toEqual({ key: 'green', value: { color: '#0f0' }, weight: 1 });
+    // Someone else changes the description while this page edits the name: 412, then re-apply.
+    await admin.getByLabel('Flag name').fill('Checkout, new');
+    await call('PATCH', `/flags/${FLAG}`, { description: 'changed by someone else' });
+    await admin.getByRole('button', { name: 'Save definition' }).click();
+    const conflict = admin.getByRole('alert').filter({ hasText: "Someone else changed this flag's definition" });
+    await conflict.getByText('changed by someone else').waitFor();
+    await expectAccessible(admin, 'flag editor (definition 412)');
+    await conflict.getByRole('button', { name: 'Re-apply my change' }).click();
+    await admin.getByText('Definition saved.').waitFor();
+    expect(await call('GET', `/flags/${FLAG}`)).toMatchObject({ name: 'Checkout, new' });
+  });
+
+  it('sets a prerequisite and the salt in one environment', async () => {
+    await call('POST', '/flags', { key: 'payments-v2' });
+    await admin.reload();
+    await admin.getByRole('heading', { name: FLAG }).waitFor();
+    await admin.getByRole('button', { name: 'Add prerequisite' }).click();
+    const pre = admin.getByRole('group', { name: 'Prerequisite 1' });
+    await pre.getByLabel('Prerequisite flag').fill('payments-v2');
+    await admin.getByLabel('Salt', { exact: true }).fill('checkout-2026');
+    await admin.getByRole('button', { name: 'Save salt and prerequisites' }).click();
+    await admin.getByText(/^Salt and prerequisites saved/).waitFor();
+    const config = await call<{ salt: string; prerequisites: unknown }>('GET', `/environments/development/flags/${FLAG}`);
+    expect(config).toMatchObject({ salt: 'checkout-2026', prerequisites: [{ flag: 'payments-v2', enabled: true }] });
+    // payments-v2 is off, so the rule that matched before now fails its prerequisite.
+    expect(await call('POST', '/environments/development/evaluate', { flag: FLAG, context: { key: 'user-1', country: 'NL' } })).toMatchObject({ reason: 'PREREQUISITE_FAILED' });
+    await expectAccessible(admin, 'flag editor');
+    await shot(admin, 'flag-editor');
+  });
 });

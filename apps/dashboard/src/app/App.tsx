@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { ErrorNotice } from '../components/Notice';
 import { Admin } from '../features/admin/Admin';
 import { AuditLog } from '../features/audit/AuditLog';
+import { useCohorts } from '../features/cohorts/api';
 import { CohortDetail } from '../features/cohorts/CohortDetail';
 import { Cohorts } from '../features/cohorts/Cohorts';
 import { useLogout, useMe } from '../features/auth/api';
@@ -109,7 +110,7 @@ function Shell() {
       <div id="content">
         {env &&
           (flagMatch ? (
-            <FlagDetail env={env} flagKey={decodeURIComponent(flagMatch[1])} production={production} can={can} />
+            <FlagPage env={env} flagKey={decodeURIComponent(flagMatch[1])} production={production} can={can} />
           ) : path === '/cohorts' ? (
             <Cohorts can={can} />
           ) : cohortMatch ? (
@@ -140,6 +141,12 @@ function Shell() {
       </div>
     </div>
   );
+}
+
+/** The flag page with the cohort keys its rule builder offers (features do not import each other). */
+function FlagPage(props: Omit<React.ComponentProps<typeof FlagDetail>, 'cohorts'>) {
+  const cohorts = useCohorts();
+  return <FlagDetail {...props} cohorts={cohorts.data?.items.map((c) => c.key) ?? []} />;
 }
 
 function LiveBanner({ state }: { state: LiveState }) {

@@ -80,7 +80,8 @@ export function ConditionBuilder({ label, conditions, onChange, cohorts, readOnl
           onChange={(next) => set(i, next)}
           onCohort={() => toCohort(i)}
           onRemove={() => remove(i)}
-          error={(field) => errorAt(`conditions[${i}].${field}`) ?? (field === 'attribute' ? errorAt(`conditions[${i}]`) : undefined)}
+          error={(field) => errorAt(`conditions[${i}].${field}`)}
+          rowError={errorAt(`conditions[${i}]`)}
         />
       ))}
       {cohorts?.selected.map((cohort, i) => (
@@ -124,9 +125,11 @@ interface RowProps {
   onCohort: () => void;
   onRemove: () => void;
   error: (field: 'attribute' | 'operator' | 'values') => string | undefined;
+  /** An error somewhere in this condition, shown on the row when no input of it is named. */
+  rowError?: string;
 }
 
-function ConditionRow({ legend, condition, readOnly, withCohorts, onChange, onCohort, onRemove, error }: RowProps) {
+function ConditionRow({ legend, condition, readOnly, withCohorts, onChange, onCohort, onRemove, error, rowError }: RowProps) {
   const id = useId();
   const kind = kindOf(condition.operator);
   const changeOperator = (op: string) => {
@@ -185,6 +188,7 @@ function ConditionRow({ legend, condition, readOnly, withCohorts, onChange, onCo
           Remove
         </button>
       )}
+      {rowError && !error('attribute') && !error('operator') && !error('values') && <p className="field-error">{rowError}</p>}
     </fieldset>
   );
 }
