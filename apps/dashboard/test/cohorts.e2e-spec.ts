@@ -279,7 +279,8 @@ describe('cohorts and the flag editor in Chromium', () => {
     await expectAccessible(admin, 'flag editor (definition 412)');
     await conflict.getByRole('button', { name: 'Re-apply my change' }).click();
     await admin.getByText('Definition saved.').waitFor();
-    expect(await call('GET', `/flags/${FLAG}`)).toMatchObject({ name: 'Checkout, new' });
+    // Only the name was mine: the other person's description stays.
+    expect(await call('GET', `/flags/${FLAG}`)).toMatchObject({ name: 'Checkout, new', description: 'changed by someone else' });
   });
 
   it('sets a prerequisite and the salt in one environment', async () => {

@@ -33,8 +33,9 @@ function draftOf(flag: FlagDefinition): Draft {
 
 type Body = Schemas['UpdateFlagDto'];
 
-/** The draft as the PATCH body, or the per-variant JSON errors that stop it from being sent. */
-function bodyOf(draft: Draft): { body: Body; errors: Record<number, string> } {
+/** The fields the draft changed from what was read, as the PATCH body (so re-applying after a 412
+ *  keeps the other person's change to the rest), or the per-variant JSON errors that stop it. */
+function bodyOf(draft: Draft, original: Draft): { body: Body; errors: Record<number, string> } {
   const errors: Record<number, string> = {};
   const variants = draft.variants.map((v, i) => {
     const variant: Schemas['VariantDto'] = { key: v.key.trim() };
@@ -49,8 +50,14 @@ function bodyOf(draft: Draft): { body: Body; errors: Record<number, string> } {
     if (v.weight.trim() !== '') variant.weight = Number.isFinite(Number(v.weight)) ? Number(v.weight) : (v.weight as unknown as number);
     return variant;
   });
-  const tags = draft.tags.split(',').map((t) => t.trim()).filter(Boolean);
-  return { body: { name: draft.name, description: draft.description, tags, clientVisible: draft.clientVisible, variants }, errors };
+  const body: Partial<Body> = {};
+  if (draft.name !== original.name) body.name = draft.name;
+  if (draft.description !== original.description) body.description = draft.description;
+  if (draft.tags !== original.tags) body.tags = draft.tags.split(',').map((t) => t.trim()).filter(Boolean);
+  if (draft.clientVisible !== original.clientVisible) body.clientVisible = draft.clientVisible;
+  if (JSON.stringify(draft.variants) !== JSON.stringify(original.variants)) body.variants = variants;
+  // `clientVisible` has a default, so the generated type calls it required; PATCH takes it omitted.
+  return { body: body as Body, errors };
 }
 
 const definitionText = (flag: FlagDefinition) =>
@@ -62,18 +69,18 @@ export function DefinitionEditor({ definition, can }: { definition: FlagDefiniti
   const save = useUpdateDefinition();
   const id = useId();
   // Null while nothing is edited: the form then follows what is stored.
-  const [draft, setDraft] = useState<{ value: Draft; base: string | null } | null>(null);
+  const [draft, setDraft] = useState<{ value: Draft; original: Draft; base: string | null } | null>(null);
   const [jsonErrors, setJsonErrors] = useState<Record<number, string>>({});
   const value = draft?.value ?? draftOf(definition);
   const readOnly = !can.define;
-  const edit = (patch: Partial<Draft>) => setDraft({ value: { ...value, ...patch }, base: draft?.base ?? definition.etag });
+  const edit = (patch: Partial<Draft>) => setDraft({ value: { ...value, ...patch }, original: draft?.original ?? draftOf(definition), base: draft?.base ?? definition.etag });
   const setVariant = (i: number, patch: Partial<VariantDraft>) => edit({ variants: value.variants.map((v, j) => (j === i ? { ...v, ...patch } : v)) });
   const badRequest = save.error instanceof ApiError && save.error.status === 400 ? save.error : undefined;
   const conflict = save.error instanceof ApiError && save.error.status === 412;
   const at = (path: string) => fieldErrorUnder(badRequest, path);
   const dirty = draft !== null && JSON.stringify(draft.value) !== JSON.stringify(draftOf(definition));
   const submit = (etag: string | null) => {
-    const { body, errors } = bodyOf(value);
+    const { body, errors } = bodyOf(value, draft?.original ?? draftOf(definition));
     setJsonErrors(errors);
     if (Object.keys(errors).length > 0) return;
     save.mutate({ key: definition.key, etag, ...body }, { onSuccess: () => setDraft(null) });
