@@ -151,6 +151,36 @@ describe('cohorts and the flag editor in Chromium', () => {
     await admin.getByTestId('cohort-counts').getByText('249,999 listed members').waitFor();
   });
 
+  it('a refused batch ends the upload with a sentence, and nothing of it is applied', async () => {
+    await admin.getByLabel('File of keys (.txt or .csv)').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(`key,name\n"user-a",A\n${'x'.repeat(300)},B\n`) });
+    await admin.getByRole('button', { name: 'Upload keys' }).click();
+    const error = admin.getByRole('alert').filter({ hasText: /^Batch 1 of 1 failed: / });
+    await error.waitFor();
+    expect(await error.innerText()).toMatch(/^Batch 1 of 1 failed: .*256 characters.* Nothing was applied\.$/);
+    expect((await call<{ counts: { included: number } }>('GET', `/cohorts/${COHORT}`)).counts.included).toBe(KEYS - 1);
+  });
+
+  it('the condition builder works with the keyboard alone', async () => {
+    await admin.getByRole('button', { name: 'Add condition' }).focus();
+    await admin.keyboard.press('Enter');
+    const row = admin.getByRole('group', { name: 'Cohort, condition 1' });
+    await expect.poll(() => row.getByLabel('Attribute').evaluate((el) => el === document.activeElement)).toBe(true);
+    await admin.keyboard.type('country');
+    await admin.keyboard.press('Tab');
+    expect(await row.getByLabel('Operator').evaluate((el) => el === document.activeElement)).toBe(true);
+    await admin.keyboard.press('Tab');
+    await admin.keyboard.type('NL');
+    await admin.keyboard.press('Tab');
+    await admin.keyboard.press('Tab');
+    await admin.keyboard.press('Space');
+    expect(await row.getByLabel('Ignore case').isChecked()).toBe(true);
+    expect(await admin.getByRole('button', { name: 'Save conditions' }).isEnabled()).toBe(true);
+    await row.getByRole('button', { name: 'Remove cohort, condition 1' }).focus();
+    await admin.keyboard.press('Enter');
+    expect(await admin.getByRole('group', { name: 'Cohort, condition 1' }).count()).toBe(0);
+    expect(await admin.getByRole('button', { name: 'Save conditions' }).isDisabled()).toBe(true);
+  });
+
   it("edits the cohort's conditions with the condition builder", async () => {
     await admin.getByRole('button', { name: 'Add condition' }).click();
     const row = admin.getByRole('group', { name: 'Cohort, condition 1' });

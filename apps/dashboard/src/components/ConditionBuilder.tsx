@@ -59,12 +59,18 @@ export interface ConditionBuilderProps {
 
 /** Conditions as rows of attribute, operator and a value input fitting the operator; all must hold. */
 export function ConditionBuilder({ label, conditions, onChange, cohorts, readOnly = false, errorAt = () => undefined }: ConditionBuilderProps) {
+  // The row a keyboard user just created (added, or turned into the other kind): its first input takes the focus.
+  const [focus, setFocus] = useState<{ kind: 'condition' | 'cohort'; index: number; field: 'attr' | 'op' } | null>(null);
   const set = (i: number, next: Condition) => onChange(conditions.map((c, j) => (j === i ? next : c)));
   const remove = (i: number) => onChange(conditions.filter((_, j) => j !== i));
-  const toCohort = (i: number) => {
+  const addCohort = (field: 'attr' | 'op') => {
     if (!cohorts) return;
-    remove(i);
+    setFocus({ kind: 'cohort', index: cohorts.selected.length, field });
     cohorts.onChange([...cohorts.selected, cohorts.options.find((o) => !cohorts.selected.includes(o)) ?? '']);
+  };
+  const toCohort = (i: number) => {
+    remove(i);
+    addCohort('op');
   };
   const total = conditions.length + (cohorts?.selected.length ?? 0);
   return (
@@ -80,6 +86,7 @@ export function ConditionBuilder({ label, conditions, onChange, cohorts, readOnl
           onChange={(next) => set(i, next)}
           onCohort={() => toCohort(i)}
           onRemove={() => remove(i)}
+          focus={focus?.kind === 'condition' && focus.index === i ? focus.field : undefined}
           error={(field) => errorAt(`conditions[${i}].${field}`)}
           rowError={errorAt(`conditions[${i}]`)}
         />
@@ -93,20 +100,28 @@ export function ConditionBuilder({ label, conditions, onChange, cohorts, readOnl
           readOnly={readOnly}
           onChange={(next) => cohorts.onChange(cohorts.selected.map((c, j) => (j === i ? next : c)))}
           onOperator={(op) => {
+            setFocus({ kind: 'condition', index: conditions.length, field: 'op' });
             cohorts.onChange(cohorts.selected.filter((_, j) => j !== i));
             onChange([...conditions, { attribute: 'key', operator: op, values: [] }]);
           }}
+          focus={focus?.kind === 'cohort' && focus.index === i}
           onRemove={() => cohorts.onChange(cohorts.selected.filter((_, j) => j !== i))}
           error={errorAt(`cohorts[${i}]`)}
         />
       ))}
       {!readOnly && (
         <div className="actions actions-start">
-          <button type="button" onClick={() => onChange([...conditions, { attribute: '', operator: 'in', values: [] }])}>
+          <button
+            type="button"
+            onClick={() => {
+              setFocus({ kind: 'condition', index: conditions.length, field: 'attr' });
+              onChange([...conditions, { attribute: '', operator: 'in', values: [] }]);
+            }}
+          >
             Add condition
           </button>
           {cohorts && (
-            <button type="button" onClick={() => cohorts.onChange([...cohorts.selected, cohorts.options.find((o) => !cohorts.selected.includes(o)) ?? ''])}>
+            <button type="button" onClick={() => addCohort('op')}>
               Add cohort condition
             </button>
           )}
@@ -127,9 +142,11 @@ interface RowProps {
   error: (field: 'attribute' | 'operator' | 'values') => string | undefined;
   /** An error somewhere in this condition, shown on the row when no input of it is named. */
   rowError?: string;
+  /** The input that takes the focus when the row appears. */
+  focus?: 'attr' | 'op';
 }
 
-function ConditionRow({ legend, condition, readOnly, withCohorts, onChange, onCohort, onRemove, error, rowError }: RowProps) {
+function ConditionRow({ legend, condition, readOnly, withCohorts, onChange, onCohort, onRemove, error, rowError, focus }: RowProps) {
   const id = useId();
   const kind = kindOf(condition.operator);
   const changeOperator = (op: string) => {
@@ -147,6 +164,7 @@ function ConditionRow({ legend, condition, readOnly, withCohorts, onChange, onCo
       <Labelled id={`${id}-attr`} label="Attribute" error={error('attribute')}>
         <input
           id={`${id}-attr`}
+          autoFocus={focus === 'attr'}
           value={condition.attribute}
           readOnly={readOnly}
           required
@@ -157,7 +175,7 @@ function ConditionRow({ legend, condition, readOnly, withCohorts, onChange, onCo
         />
       </Labelled>
       <Labelled id={`${id}-op`} label="Operator" error={error('operator')}>
-        <select id={`${id}-op`} value={condition.operator} disabled={readOnly} onChange={(e) => changeOperator(e.target.value)}>
+        <select id={`${id}-op`} autoFocus={focus === 'op'} value={condition.operator} disabled={readOnly} onChange={(e) => changeOperator(e.target.value)}>
           {OPERATORS.map((o) => (
             <option key={o.op} value={o.op}>
               {o.label}
@@ -209,8 +227,9 @@ function CohortRow(props: {
   onOperator: (op: Operator) => void;
   onRemove: () => void;
   error?: string;
+  focus?: boolean;
 }) {
-  const { legend, cohort, options, readOnly, onChange, onOperator, onRemove, error } = props;
+  const { legend, cohort, options, readOnly, onChange, onOperator, onRemove, error, focus } = props;
   const id = useId();
   const choices = options.includes(cohort) || cohort === '' ? options : [cohort, ...options];
   return (
@@ -223,7 +242,7 @@ function CohortRow(props: {
         </small>
       </Labelled>
       <Labelled id={`${id}-op`} label="Operator">
-        <select id={`${id}-op`} value={IN_COHORT} disabled={readOnly} onChange={(e) => onOperator(e.target.value as Operator)}>
+        <select id={`${id}-op`} autoFocus={focus} value={IN_COHORT} disabled={readOnly} onChange={(e) => onOperator(e.target.value as Operator)}>
           {OPERATORS.map((o) => (
             <option key={o.op} value={o.op}>
               {o.label}

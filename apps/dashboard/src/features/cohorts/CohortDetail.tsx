@@ -82,10 +82,13 @@ function FindMember({ cohortKey, can }: { cohortKey: string; can: Permissions })
   );
 }
 
-/** Keys from a file: one per line (.txt), or the first column (.csv); blank lines are skipped. */
+/** Keys from a file: one per line (.txt), or the first column (.csv, whose header row is skipped
+ *  when its first cell is "key"); blank lines are skipped. */
 export function keysOf(text: string, csv: boolean): string[] {
   const keys: string[] = [];
-  for (const line of text.split(/\r?\n/)) {
+  const lines = text.split(/\r?\n/);
+  if (csv && /^"?key"?$/i.test((lines[0] ?? '').split(',')[0].trim())) lines.shift();
+  for (const line of lines) {
     let key = csv ? line.split(',')[0] : line;
     key = key.trim();
     if (csv && key.length >= 2 && key.startsWith('"') && key.endsWith('"')) key = key.slice(1, -1).replaceAll('""', '"');
@@ -134,7 +137,7 @@ function UploadMembers({ cohortKey }: { cohortKey: string }) {
           <label htmlFor="members-file">File of keys (.txt or .csv)</label>
           <input id="members-file" type="file" accept=".txt,.csv,text/plain,text/csv" aria-describedby="members-file-hint" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
           <small id="members-file-hint" className="hint">
-            One key per line (a .csv: the first column). Sent in batches of {n(MEMBERS_PER_CALL)} keys.
+            One key per line (a .csv: the first column; a header named key is skipped). Sent in batches of {n(MEMBERS_PER_CALL)} keys.
           </small>
         </div>
         <div className="field">

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, unwrap, type Schemas } from '../../lib/api';
+import { ApiError, api, unwrap, type Schemas } from '../../lib/api';
 
 export type Cohort = Schemas['CohortView'];
 export type Condition = Schemas['ConditionDto'];
@@ -114,8 +114,11 @@ export class UploadError extends Error {
     readonly sentBefore: number,
     override readonly cause: unknown,
   ) {
+    const said = cause instanceof Error ? cause.message : 'Something went wrong.';
+    const field = cause instanceof ApiError ? cause.fields[0] : undefined;
     super(
-      `Batch ${batch} of ${batches} failed: ${cause instanceof Error ? cause.message : 'something went wrong.'}` +
+      `Batch ${batch} of ${batches} failed: ${said}` +
+        (field && !said.includes(field.message) ? ` ${field.path}: ${field.message}.` : '') +
         (sentBefore > 0 ? ` The ${sentBefore.toLocaleString('en')} keys before it were applied.` : ' Nothing was applied.'),
     );
     this.name = 'UploadError';

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Field } from '../../components/Field';
 import { ErrorNotice, Notice } from '../../components/Notice';
-import { ApiError, type Schemas } from '../../lib/api';
+import { ApiError, fieldErrorUnder, type Schemas } from '../../lib/api';
 import type { Permissions } from '../../lib/permissions';
 import { onLinkClick } from '../../lib/router';
 import { when } from '../../lib/time';
@@ -21,7 +21,6 @@ interface Props {
   cohorts: string[];
 }
 
-const fieldError = (error: unknown, path: string) => (error instanceof ApiError ? error.fields.find((f) => f.path === path || f.path.startsWith(`${path}[`) || f.path.startsWith(`${path}.`)) : undefined);
 
 /** One flag in the selected environment: its state, the canary dial and its rules. */
 export function FlagDetail({ env, flagKey, production, can, cohorts }: Props) {
@@ -107,7 +106,7 @@ function RolloutDial({ env, flagKey, config, can }: { env: string; flagKey: stri
             step="any"
             value={value}
             onChange={(e) => setValue(e.target.value)}
-            error={fieldError(dial.error, 'percentage')?.message}
+            error={fieldErrorUnder(dial.error, 'percentage')}
           />
           <button type="submit" className="primary" disabled={dial.isPending}>
             Set rollout
