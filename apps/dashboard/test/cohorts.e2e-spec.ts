@@ -330,4 +330,27 @@ describe('cohorts and the flag editor in Chromium', () => {
     await expectAccessible(admin, 'flag editor');
     await shot(admin, 'flag-editor');
   });
+
+  it('renames a cohort; deleting one that a rule uses is refused with a sentence, an unused one goes', async () => {
+    await admin.goto(`${base}/cohorts/${COHORT}?env=development`);
+    await admin.getByRole('heading', { name: `Cohort ${COHORT}` }).waitFor();
+    await admin.getByLabel('Cohort description').fill('people who asked for early features');
+    await admin.getByRole('button', { name: 'Save name and description' }).click();
+    await admin.getByText('Name and description saved.').waitFor();
+    expect(await call('GET', `/cohorts/${COHORT}`)).toMatchObject({ description: 'people who asked for early features' });
+    await admin.getByRole('button', { name: 'Delete cohort' }).click();
+    const dialog = admin.getByRole('dialog', { name: `Delete cohort ${COHORT}` });
+    await dialog.getByLabel('Reason').fill('cleanup');
+    await expectAccessible(admin, 'delete cohort');
+    await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
+    await dialog.getByRole('alert').getByText(`is used by ${FLAG} (development)`, { exact: false }).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await call('POST', '/cohorts', { key: 'short-lived' });
+    await admin.goto(`${base}/cohorts/short-lived?env=development`);
+    await admin.getByRole('button', { name: 'Delete cohort' }).click();
+    await admin.getByRole('dialog', { name: 'Delete cohort short-lived' }).getByRole('button', { name: 'Delete', exact: true }).click();
+    await admin.getByRole('heading', { name: 'Cohorts', level: 1 }).waitFor();
+    await admin.locator(`tr[data-cohort="${COHORT}"]`).waitFor();
+    expect(await admin.locator('tr[data-cohort="short-lived"]').count()).toBe(0);
+  });
 });

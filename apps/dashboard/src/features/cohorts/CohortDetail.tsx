@@ -1,12 +1,13 @@
 import { useState, type FormEvent } from 'react';
 import { ConditionBuilder, type Condition } from '../../components/ConditionBuilder';
+import { Dialog } from '../../components/Dialog';
 import { Field } from '../../components/Field';
 import { ErrorNotice, Notice } from '../../components/Notice';
 import { ApiError, fieldErrorUnder } from '../../lib/api';
 import type { Permissions } from '../../lib/permissions';
-import { onLinkClick } from '../../lib/router';
+import { navigate, onLinkClick } from '../../lib/router';
 import { when } from '../../lib/time';
-import { MEMBERS_PER_CALL, useCohort, useMemberLookup, useRemoveMember, useUpdateCohort, useUploadMembers, type Cohort, type MemberAction, type UploadProgress } from './api';
+import { MEMBERS_PER_CALL, useCohort, useDeleteCohort, useMemberLookup, useRemoveMember, useUpdateCohort, useUploadMembers, type Cohort, type MemberAction, type UploadProgress } from './api';
 
 const n = (value: number) => value.toLocaleString('en');
 
@@ -37,6 +38,7 @@ export function CohortDetail({ cohortKey, can }: { cohortKey: string; can: Permi
           </section>
           {can.define && <UploadMembers cohortKey={cohortKey} />}
           <ConditionsEditor cohort={cohort.data} can={can} />
+          {can.define && <AboutCohort cohort={cohort.data} />}
         </>
       )}
     </main>
@@ -217,6 +219,65 @@ function ConditionsEditor({ cohort, can }: { cohort: Cohort; can: Permissions })
           </div>
         )}
       </form>
+    </section>
+  );
+}
+
+/** Name and description (PATCH), and deleting the cohort with a reason. */
+function AboutCohort({ cohort }: { cohort: Cohort }) {
+  const save = useUpdateCohort();
+  const remove = useDeleteCohort();
+  const [draft, setDraft] = useState<{ name: string; description: string } | null>(null);
+  const [deleting, setDeleting] = useState(false);
+  const [reason, setReason] = useState('');
+  const value = draft ?? { name: cohort.name, description: cohort.description };
+  const dirty = draft !== null && (draft.name !== cohort.name || draft.description !== cohort.description);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    save.mutate({ key: cohort.key, name: value.name, description: value.description }, { onSuccess: () => setDraft(null) });
+  };
+  const close = () => {
+    setDeleting(false);
+    setReason('');
+    remove.reset();
+  };
+  const confirm = (e: FormEvent) => {
+    e.preventDefault();
+    remove.mutate({ key: cohort.key, reason: reason.trim() || undefined }, { onSuccess: () => navigate(`/cohorts${window.location.search}`) });
+  };
+  const known = save.error && ['name', 'description'].some((p) => fieldErrorUnder(save.error, p));
+  return (
+    <section className="card" aria-labelledby="about-heading">
+      <h2 id="about-heading">Name, description, delete</h2>
+      <form onSubmit={submit} className="stack" noValidate>
+        <Field label="Cohort name" value={value.name} onChange={(e) => setDraft({ ...value, name: e.target.value })} error={fieldErrorUnder(save.error, 'name')} />
+        <Field label="Cohort description" value={value.description} onChange={(e) => setDraft({ ...value, description: e.target.value })} error={fieldErrorUnder(save.error, 'description')} />
+        {!known && <ErrorNotice error={save.error} />}
+        {save.isSuccess && draft === null && <Notice>Name and description saved.</Notice>}
+        <div className="actions">
+          <button type="button" className="danger" onClick={() => setDeleting(true)}>
+            Delete cohort
+          </button>
+          <button type="submit" className="primary" disabled={!dirty || save.isPending}>
+            Save name and description
+          </button>
+        </div>
+      </form>
+      <Dialog title={`Delete cohort ${cohort.key}`} open={deleting} onClose={close}>
+        <form onSubmit={confirm} className="stack">
+          <p>The cohort and its {n(cohort.counts.included + cohort.counts.excluded)} listed keys go, in every environment. Refused while a flag&apos;s rule uses it.</p>
+          <Field label="Reason" value={reason} onChange={(e) => setReason(e.target.value)} hint="Kept in the audit log." autoFocus maxLength={1000} />
+          <ErrorNotice error={remove.error} />
+          <div className="actions">
+            <button type="button" onClick={close}>
+              Cancel
+            </button>
+            <button type="submit" className="danger" disabled={remove.isPending}>
+              Delete
+            </button>
+          </div>
+        </form>
+      </Dialog>
     </section>
   );
 }

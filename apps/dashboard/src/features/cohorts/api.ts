@@ -133,3 +133,15 @@ export function useRemoveMember() {
     onSettled: (_data, _error, { key }) => invalidate(key),
   });
 }
+
+/** Refused (409) while a live flag's rule names the cohort. */
+export function useDeleteCohort() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ key, reason }: { key: string; reason?: string }) => unwrap(api.DELETE('/api/v1/cohorts/{key}', { params: { path: { key } }, body: reason ? { reason } : {} })),
+    onSuccess: (_data, { key }) => {
+      client.removeQueries({ queryKey: cohortKeys.detail(key) });
+      return Promise.all([client.invalidateQueries({ queryKey: cohortKeys.list() }), client.invalidateQueries({ queryKey: ['audit'] })]);
+    },
+  });
+}
