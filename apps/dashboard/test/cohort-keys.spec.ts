@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keysOf } from '../src/features/cohorts/keys';
+import { keysOf } from '../src/features/cohorts/keys.js';
 
 describe('keysOf (the keys of an uploaded file)', () => {
   it.each([
