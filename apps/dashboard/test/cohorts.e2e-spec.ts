@@ -232,8 +232,13 @@ describe('cohorts and the flag editor in Chromium', () => {
     const cohort = rule.getByRole('group', { name: 'Rule 1, condition 2' });
     await cohort.getByLabel('Cohort').selectOption(COHORT);
     await rule.getByLabel('Share of the matching audience (%)').fill('100');
+    await rule.getByLabel('Serves').selectOption('split');
+    await rule.getByLabel('Weight of green').fill('3');
+    const rulesJson = async () => JSON.parse(await admin.getByLabel('Rules (JSON)').inputValue()) as Array<Record<string, unknown>>;
+    expect((await rulesJson())[0].split).toEqual([{ variant: 'blue', weight: 1 }, { variant: 'green', weight: 3 }]);
     await rule.getByLabel('Serves').selectOption('variant');
     await rule.getByLabel('Variant', { exact: true }).selectOption('green');
+    expect((await rulesJson())[0].split).toBeUndefined();
     // Each operator asks for its own kind of value.
     const probe = rule.getByRole('group', { name: 'Rule 1, condition 1' });
     await probe.getByLabel('Operator').selectOption('numGte');
