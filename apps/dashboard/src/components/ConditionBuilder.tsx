@@ -153,7 +153,7 @@ function ConditionRow({ legend, condition, readOnly, withCohorts, onChange, onCo
     if (op === IN_COHORT) return onCohort();
     const nextKind = kindOf(op);
     // Values that mean something to both operators stay; a list does not become a number.
-    const values = nextKind === kind ? condition.values : nextKind === 'none' ? [] : [];
+    const values = nextKind === kind ? condition.values : [];
     const next: Condition = { ...condition, operator: op as Operator, values };
     if (!STRING_OPERATORS.has(op)) delete next.caseInsensitive;
     onChange(next);
