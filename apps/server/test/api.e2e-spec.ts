@@ -111,6 +111,23 @@ describe('flags', () => {
     await api().post('/api/v1/flags').set(auth()).send({ key: 'temp' }).expect(201); // an archived key is free again
   });
 
+  it('PATCH with If-Match: the ETag of GET; 412 once someone else changed the definition', async () => {
+    await api().post('/api/v1/flags').set(auth()).send({ key: 'etagged', name: 'E' }).expect(201);
+    const read = await api().get('/api/v1/flags/etagged').set(auth()).expect(200);
+    const etag = read.headers.etag as string;
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]+"$/);
+    const other = await api().patch('/api/v1/flags/etagged').set(auth()).set('If-Match', etag).send({ description: 'theirs' }).expect(200);
+    expect(other.headers.etag).not.toBe(etag);
+    expectError(await api().patch('/api/v1/flags/etagged').set(auth()).set('If-Match', etag).send({ description: 'mine' }), 412);
+    expect((await api().get('/api/v1/flags/etagged').set(auth()).expect(200)).body.description).toBe('theirs');
+    await api().patch('/api/v1/flags/etagged').set(auth()).set('If-Match', other.headers.etag as string).send({ description: 'mine' }).expect(200);
+    // Writing the same content again keeps the ETag: it names the definition, not the write.
+    const same = await api().patch('/api/v1/flags/etagged').set(auth()).send({ description: 'mine' }).expect(200);
+    expect((await api().get('/api/v1/flags/etagged').set(auth())).headers.etag).toBe(same.headers.etag);
+    expectError(await api().patch('/api/v1/flags/etagged').set(auth()).set('If-Match', '7 8').send({ name: 'x' }), 400);
+    await api().patch('/api/v1/flags/etagged').set(auth()).set('If-Match', '*').send({ name: 'any' }).expect(200);
+  });
+
   it('400, 404, 409', async () => {
     const bad = await api().post('/api/v1/flags').set(auth()).send({ key: 'x', variants: [{ key: 'a', weight: 1.5 }, { key: 'a' }] });
     expectError(bad, 400);
@@ -143,6 +160,17 @@ describe('cohorts', () => {
     await api().get('/api/v1/cohorts').set(auth()).expect(200);
     await api().post('/api/v1/cohorts').set(auth()).send({ key: 'gone' }).expect(201);
     await api().delete('/api/v1/cohorts/gone').set(auth()).expect(204);
+  });
+
+  it('answers whether one key is in the included or the excluded list', async () => {
+    await api().post('/api/v1/cohorts').set(auth()).send({ key: 'lookup' }).expect(201);
+    await api().post('/api/v1/cohorts/lookup/members').set(auth()).send({ add: ['user-1', 'user 2/ü'], exclude: ['user-9'] }).expect(200);
+    const ask = async (member: string) => (await api().get(`/api/v1/cohorts/lookup/members/${encodeURIComponent(member)}`).set(auth()).expect(200)).body;
+    expect(await ask('user-1')).toEqual({ member: 'user-1', list: 'included' });
+    expect(await ask('user 2/ü')).toEqual({ member: 'user 2/ü', list: 'included' });
+    expect(await ask('user-9')).toEqual({ member: 'user-9', list: 'excluded' });
+    expect(await ask('user-3')).toEqual({ member: 'user-3', list: null });
+    expectError(await api().get('/api/v1/cohorts/nope/members/user-1').set(auth()), 404);
   });
 
   it('a member change of a large cohort reaches every environment, which share one copy of it', async () => {

@@ -2,6 +2,9 @@ import { useEffect } from 'react';
 import { ErrorNotice } from '../components/Notice';
 import { ADMIN_PATHS, Admin } from '../features/admin/Admin';
 import { AuditLog } from '../features/audit/AuditLog';
+import { useCohorts } from '../features/cohorts/api';
+import { CohortDetail } from '../features/cohorts/CohortDetail';
+import { Cohorts } from '../features/cohorts/Cohorts';
 import { useLogout, useMe } from '../features/auth/api';
 import { SignIn } from '../features/auth/SignIn';
 import { AcceptInvite, Setup } from '../features/auth/Setup';
@@ -59,6 +62,7 @@ function Shell() {
   const flagMatch = /^\/flags\/([^/]+)$/.exec(path);
   const webhookMatch = /^\/webhooks\/([^/]+)$/.exec(path);
   const planMatch = /^\/rollouts\/([^/]+)$/.exec(path);
+  const cohortMatch = /^\/cohorts\/([^/]+)$/.exec(path);
   return (
     <div className={production ? 'app env-production' : 'app'}>
       <a href="#content" className="skip-link">
@@ -74,6 +78,9 @@ function Shell() {
           </a>
           <a href={`/rollouts${envQuery}`} onClick={onLinkClick} aria-current={path.startsWith('/rollouts') ? 'page' : undefined}>
             Rollouts
+          </a>
+          <a href={`/cohorts${envQuery}`} onClick={onLinkClick} aria-current={path.startsWith('/cohorts') ? 'page' : undefined}>
+            Cohorts
           </a>
           <a href={`/audit${envQuery}`} onClick={onLinkClick} aria-current={path === '/audit' ? 'page' : undefined}>
             Audit log
@@ -109,7 +116,7 @@ function Shell() {
       <div id="content">
         {env &&
           (flagMatch ? (
-            <FlagDetail
+            <FlagPage
               env={env}
               flagKey={decodeURIComponent(flagMatch[1])}
               production={production}
@@ -120,6 +127,10 @@ function Shell() {
             <PlanView id={decodeURIComponent(planMatch[1])} env={env} can={can} />
           ) : path === '/rollouts' ? (
             <RolloutsPage env={env} />
+          ) : path === '/cohorts' ? (
+            <Cohorts can={can} />
+          ) : cohortMatch ? (
+            <CohortDetail cohortKey={decodeURIComponent(cohortMatch[1])} can={can} />
           ) : path === '/audit' ? (
             <AuditLog env={env} />
           ) : path === '/playground' ? (
@@ -146,6 +157,12 @@ function Shell() {
       </div>
     </div>
   );
+}
+
+/** The flag page with the cohort keys its rule builder offers (features do not import each other). */
+function FlagPage(props: Omit<React.ComponentProps<typeof FlagDetail>, 'cohorts'>) {
+  const cohorts = useCohorts();
+  return <FlagDetail {...props} cohorts={cohorts.data?.items.map((c) => c.key) ?? []} />;
 }
 
 function LiveBanner({ state }: { state: LiveState }) {

@@ -297,6 +297,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cohorts/{key}/members/{member}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether one key is in the included or the excluded list (one indexed lookup) */
+        get: operations["CohortsController_member"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/environments": {
         parameters: {
             query?: never;
@@ -1118,6 +1135,20 @@ export interface components {
             /** @description Keys to drop from either list */
             remove?: string[];
         };
+        CohortPageView: {
+            items: components["schemas"]["CohortView"][];
+            nextCursor: string | null;
+        };
+        CohortView: {
+            conditions: components["schemas"]["ConditionDto"][];
+            /** @description Member counts, kept with every write */
+            counts: components["schemas"]["MemberCountsView"];
+            createdAt: string;
+            description: string;
+            key: string;
+            name: string;
+            updatedAt: string;
+        };
         ConditionDto: {
             /** @example country */
             attribute: string;
@@ -1394,6 +1425,25 @@ export interface components {
             /** @description Grows with every write; send it back as If-Match */
             version: number;
         };
+        FlagDetailView: {
+            clientVisible: boolean;
+            createdAt: string;
+            description: string;
+            /** @description By environment key */
+            environments: {
+                [key: string]: components["schemas"]["FlagEnvironmentStateView"];
+            };
+            key: string;
+            name: string;
+            tags: string[];
+            updatedAt: string;
+            variants: components["schemas"]["VariantDto"][];
+        };
+        FlagEnvironmentStateView: {
+            enabled: boolean;
+            /** @description The environment's config version (If-Match of its PUT) */
+            version: number;
+        };
         FlagListItemView: {
             description: string;
             /** @description On in this environment (false: killed or never switched on) */
@@ -1532,6 +1582,35 @@ export interface components {
             /** @example ada@example.com */
             email: string;
             password: string;
+        };
+        MemberCountsView: {
+            excluded: number;
+            included: number;
+        };
+        MemberLookupView: {
+            /**
+             * @description The list that holds the key, or null when neither does (conditions may still make the context a member)
+             * @enum {string|null}
+             */
+            list: "included" | "excluded" | null;
+            /** @description The member key asked about */
+            member: string;
+        };
+        MembersAppliedView: {
+            added: number;
+            excluded: number;
+            removed: number;
+        };
+        MembersPageView: {
+            counts: components["schemas"]["MemberCountsView"];
+            items: string[];
+            nextCursor: string | null;
+        };
+        MembersResultView: {
+            /** @description What this call changed */
+            applied: components["schemas"]["MembersAppliedView"];
+            counts: components["schemas"]["MemberCountsView"];
+            key: string;
         };
         MetricsArm: {
             enabled: boolean;
@@ -2332,7 +2411,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CohortPageView"];
+                };
             };
         };
     };
@@ -2353,7 +2434,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CohortView"];
+                };
             };
         };
     };
@@ -2372,7 +2455,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CohortView"];
+                };
             };
         };
     };
@@ -2418,7 +2503,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CohortView"];
+                };
             };
         };
     };
@@ -2442,7 +2529,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["MembersPageView"];
+                };
             };
         };
     };
@@ -2465,7 +2554,31 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["MembersResultView"];
+                };
+            };
+        };
+    };
+    CohortsController_member: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+                member: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberLookupView"];
+                };
             };
         };
     };
@@ -2951,7 +3064,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["FlagDetailView"];
+                };
             };
         };
     };
@@ -2981,7 +3096,10 @@ export interface operations {
     FlagsController_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the definition you edited (GET answers it); 412 when it changed since */
+                "If-Match"?: string;
+            };
             path: {
                 key: string;
             };
@@ -2997,7 +3115,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["FlagView"];
+                };
             };
         };
     };

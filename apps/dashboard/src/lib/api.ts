@@ -74,6 +74,11 @@ export function fieldError(error: unknown, path: string): string | undefined {
   return error instanceof ApiError ? error.fields.find((f) => f.path === path)?.message : undefined;
 }
 
+/** The first message the API gave for a field or anything inside it (`rules[0]` finds `rules[0].conditions[1].values`). */
+export function fieldErrorUnder(error: unknown, path: string): string | undefined {
+  return error instanceof ApiError ? error.fields.find((f) => f.path === path || f.path.startsWith(`${path}[`) || f.path.startsWith(`${path}.`))?.message : undefined;
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : 'Something went wrong.';
 }

@@ -202,6 +202,13 @@ export class CohortsService {
     return { ...page, counts: toView(cohort).counts };
   }
 
+  /** Which list holds one key: the primary key (cohort_id, key) answers it without a scan. */
+  async member(key: string, member: string): Promise<{ member: string; list: 'included' | 'excluded' | null }> {
+    const cohort = await findCohort(this.dataSource.manager, key);
+    const [row] = await sql<{ excluded: boolean }>(this.dataSource.manager, 'SELECT excluded FROM cohort_members WHERE cohort_id = $1 AND key = $2', [cohort.id, member]);
+    return { member, list: row ? (row.excluded ? 'excluded' : 'included') : null };
+  }
+
   /** Moves every environment by one revision: a patch with the whole cohort when it is small,
    *  a `ruleset` change (reload) when it is large. */
   private async publish(tx: WriteTransaction, envs: Array<{ id: string; key: string }>, row: CohortRow): Promise<Record<string, number>> {

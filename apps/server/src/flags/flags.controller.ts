@@ -1,11 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, UseInterceptors } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { WritableBy } from '../common/auth.js';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Actor, CurrentActor } from '../common/actor.js';
 import { PageQuery } from '../common/paging.js';
 import { ReasonDto } from '../common/reason.dto.js';
-import { CreateFlagDto, FlagView, UpdateFlagDto } from './dto/flag.dto.js';
+import { CreateFlagDto, FlagDetailView, FlagEnvironmentStateView, FlagView, UpdateFlagDto } from './dto/flag.dto.js';
+import { DefinitionETagInterceptor, parseDefinitionIfMatch } from './definition-etag.js';
 import { FlagsService } from './flags.service.js';
 
 class FlagListQuery extends PageQuery {
@@ -18,6 +19,7 @@ class FlagListQuery extends PageQuery {
 
 @ApiTags('flags')
 @ApiBearerAuth()
+@ApiExtraModels(FlagEnvironmentStateView)
 @WritableBy('editor')
 @Controller('api/v1/flags')
 export class FlagsController {
@@ -37,15 +39,20 @@ export class FlagsController {
   }
 
   @Get(':key')
+  @UseInterceptors(DefinitionETagInterceptor)
+  @ApiOkResponse({ type: FlagDetailView })
   @ApiOperation({ summary: 'A flag definition, with its state per environment' })
   get(@Param('key') key: string) {
     return this.flags.get(key);
   }
 
   @Patch(':key')
+  @UseInterceptors(DefinitionETagInterceptor)
+  @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag of the definition you edited (GET answers it); 412 when it changed since' })
+  @ApiOkResponse({ type: FlagView })
   @ApiOperation({ summary: 'Change name, description, tags, variants or client visibility' })
-  update(@CurrentActor() actor: Actor, @Param('key') key: string, @Body() dto: UpdateFlagDto) {
-    return this.flags.update(actor, key, dto);
+  update(@CurrentActor() actor: Actor, @Param('key') key: string, @Headers('if-match') ifMatch: string | undefined, @Body() dto: UpdateFlagDto) {
+    return this.flags.update(actor, key, parseDefinitionIfMatch(ifMatch), dto);
   }
 
   @Delete(':key')

@@ -10,6 +10,7 @@ import { ChangeLogService } from '../changes/change-log.service.js';
 import type { WriteTransaction } from '../changes/write-transaction.js';
 import { sql } from '../database/sql.js';
 import { RulesetService } from '../ruleset/ruleset.service.js';
+import { assertDefinitionETag } from './definition-etag.js';
 import type { CreateFlagDto, FlagView, UpdateFlagDto } from './dto/flag.dto.js';
 
 export interface FlagRow {
@@ -80,10 +81,11 @@ export class FlagsService {
     });
   }
 
-  update(actor: Actor, key: string, dto: UpdateFlagDto): Promise<FlagView> {
+  update(actor: Actor, key: string, ifMatch: string | undefined, dto: UpdateFlagDto): Promise<FlagView> {
     return this.changes.write(actor, async (tx) => {
       const envs = await tx.lockAllEnvironments();
       const before = await findLiveFlag(tx.manager, key, true);
+      assertDefinitionETag(ifMatch, toView(before));
       const variants = dto.variants === undefined ? before.variants : plain(dto.variants);
       if (dto.variants !== undefined) {
         checkVariants(key, variants);

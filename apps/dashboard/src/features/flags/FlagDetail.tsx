@@ -1,11 +1,15 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { Field } from '../../components/Field';
 import { ErrorNotice, Notice } from '../../components/Notice';
-import { ApiError } from '../../lib/api';
+import { ApiError, fieldErrorUnder, type Schemas } from '../../lib/api';
 import type { Permissions } from '../../lib/permissions';
 import { onLinkClick } from '../../lib/router';
 import { when } from '../../lib/time';
-import { useFlagConfig, useSaveConfig, useSetRollout, type FlagConfig } from './api';
+import { useFlagConfig, useFlagDefinition, useSaveConfig, useSetRollout, type FlagConfig } from './api';
+import { ConflictNotice } from './ConflictNotice';
+import { DefinitionEditor } from './DefinitionEditor';
+import { EnvironmentSettings } from './EnvironmentSettings';
+import { RuleBuilder, type Rule } from './RuleBuilder';
 import { SwitchDialog, type SwitchTarget } from './SwitchDialog';
 
 interface Props {
@@ -15,13 +19,15 @@ interface Props {
   can: Permissions;
   /** What other features show about the flag in this environment (the app passes its rollout plans). */
   extra?: (config: FlagConfig) => ReactNode;
+  /** Cohort keys for the rules' cohort conditions. */
+  cohorts: string[];
 }
 
-const fieldError = (error: unknown, path: string) => (error instanceof ApiError ? error.fields.find((f) => f.path === path || f.path.startsWith(`${path}[`) || f.path.startsWith(`${path}.`)) : undefined);
 
 /** One flag in the selected environment: its state, the canary dial and its rules. */
-export function FlagDetail({ env, flagKey, production, can, extra }: Props) {
+export function FlagDetail({ env, flagKey, production, can, extra, cohorts }: Props) {
   const config = useFlagConfig(env, flagKey);
+  const definition = useFlagDefinition(flagKey);
   const [target, setTarget] = useState<SwitchTarget | null>(null);
   return (
     <main className="page">
@@ -57,9 +63,12 @@ export function FlagDetail({ env, flagKey, production, can, extra }: Props) {
           </section>
           <RolloutDial env={env} flagKey={flagKey} config={config.data} can={can} />
           {extra?.(config.data)}
-          <RulesEditor env={env} flagKey={flagKey} config={config.data} can={can} />
+          <RulesEditor env={env} flagKey={flagKey} config={config.data} can={can} variants={definition.data?.variants ?? []} cohorts={cohorts} />
+          <EnvironmentSettings env={env} flagKey={flagKey} config={config.data} can={can} />
         </>
       )}
+      <ErrorNotice error={definition.error} />
+      {definition.data && <DefinitionEditor definition={definition.data} can={can} />}
       <SwitchDialog target={target} onClose={() => setTarget(null)} />
     </main>
   );
@@ -100,7 +109,7 @@ function RolloutDial({ env, flagKey, config, can }: { env: string; flagKey: stri
             step="any"
             value={value}
             onChange={(e) => setValue(e.target.value)}
-            error={fieldError(dial.error, 'percentage')?.message}
+            error={fieldErrorUnder(dial.error, 'percentage')}
           />
           <button type="submit" className="primary" disabled={dial.isPending}>
             Set rollout
@@ -113,11 +122,31 @@ function RolloutDial({ env, flagKey, config, can }: { env: string; flagKey: stri
   );
 }
 
+interface RulesEditorProps {
+  env: string;
+  flagKey: string;
+  config: FlagConfig;
+  can: Permissions;
+  variants: Schemas['VariantDto'][];
+  cohorts: string[];
+}
+
+/** The draft's rules when its JSON is an array, else null (the builder then waits for the JSON to parse). */
+function parseRules(text: string): Rule[] | null {
+  try {
+    const rules: unknown = JSON.parse(text);
+    return Array.isArray(rules) && rules.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r)) ? (rules as Rule[]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * The rules as JSON, saved with If-Match. A 412 shows what is stored now (someone else's change)
- * next to yours, and offers to re-apply yours on top; a 400 names the fields.
+ * The rules, edited with the builder or as JSON (two views of one draft), saved with If-Match. A
+ * 412 shows what is stored now (someone else's change) next to yours, and offers to re-apply yours
+ * on top; a 400 names the fields, at the builder's inputs and in the list under the JSON.
  */
-function RulesEditor({ env, flagKey, config, can }: { env: string; flagKey: string; config: FlagConfig; can: Permissions }) {
+function RulesEditor({ env, flagKey, config, can, variants, cohorts }: RulesEditorProps) {
   const save = useSaveConfig();
   const stored = JSON.stringify(config.rules, null, 2);
   // Null while nothing is edited: the editor then follows what is stored (other people's saves arrive live).
@@ -143,6 +172,8 @@ function RulesEditor({ env, flagKey, config, can }: { env: string; flagKey: stri
     );
   };
   const rulesError = save.error instanceof ApiError && save.error.status === 400 ? save.error : undefined;
+  const parsed = parseRules(text);
+  const [showJson, setShowJson] = useState(true);
   return (
     <section className="card" aria-labelledby="rules-heading">
       <h2 id="rules-heading">Rules</h2>
@@ -153,6 +184,23 @@ function RulesEditor({ env, flagKey, config, can }: { env: string; flagKey: stri
           submit(draft?.base ?? config.version);
         }}
       >
+        {parsed ? (
+          <RuleBuilder
+            rules={parsed}
+            onChange={(rules) => setDraft({ text: JSON.stringify(rules, null, 2), base: draft?.base ?? config.version })}
+            variants={variants}
+            cohorts={cohorts}
+            readOnly={!can.change}
+            error={rulesError}
+          />
+        ) : (
+          <p className="notice notice-warning">The JSON below is not a list of rules yet; the builder returns once it is.</p>
+        )}
+        <div className="field checkbox">
+          <input id="rules-show-json" type="checkbox" checked={showJson} onChange={(e) => setShowJson(e.target.checked)} />
+          <label htmlFor="rules-show-json">Show the rules as JSON</label>
+        </div>
+        {showJson && (
         <div className="field">
           <label htmlFor="rules-json">Rules (JSON)</label>
           <textarea
@@ -180,25 +228,23 @@ function RulesEditor({ env, flagKey, config, can }: { env: string; flagKey: stri
             </div>
           )}
         </div>
-        {conflict && (
-          <div role="alert" className="notice notice-warning">
-            <p>{save.error!.message} Someone else saved this flag while you were editing. What is stored now (version {config.version}):</p>
-            <pre className="json">{stored}</pre>
-            <div className="actions">
-              <button type="button" className="primary" onClick={() => submit(config.version)}>
-                Re-apply my change
-              </button>
-              <button
-                type="button"
-                onClick={() => {
-                  setDraft(null);
-                  save.reset();
-                }}
-              >
-                Discard my change
-              </button>
-            </div>
+        )}
+        {!showJson && (rulesError || parseError) && (
+          <div className="field-error" role="alert">
+            {parseError ?? rulesError!.message}
           </div>
+        )}
+        {conflict && (
+          <ConflictNotice
+            message={save.error!.message}
+            what={`Someone else saved this flag while you were editing (version ${config.version}).`}
+            stored={stored}
+            onReapply={() => submit(config.version)}
+            onDiscard={() => {
+              setDraft(null);
+              save.reset();
+            }}
+          />
         )}
         {save.error instanceof ApiError && save.error.status !== 400 && save.error.status !== 412 && <ErrorNotice error={save.error} />}
         {save.isSuccess && draft === null && <Notice>Rules saved (version {save.data.version}).</Notice>}

@@ -3,6 +3,7 @@ import { api, unwrap, type Schemas } from '../../lib/api';
 
 export type FlagListItem = Schemas['FlagListItemView'];
 export type FlagConfig = Schemas['FlagConfigView'];
+export type FlagDefinition = Schemas['FlagDetailView'] & { etag: string | null };
 
 export const flagKeys = {
   all: ['flags'] as const,
@@ -10,7 +11,35 @@ export const flagKeys = {
   list: (env: string) => [...flagKeys.lists(), env] as const,
   configs: (env: string) => [...flagKeys.all, 'config', env] as const,
   config: (env: string, key: string) => [...flagKeys.configs(env), key] as const,
+  definition: (key: string) => [...flagKeys.all, 'definition', key] as const,
 };
+
+/** The definition with its ETag, which PATCH takes back as If-Match. */
+export function useFlagDefinition(key: string) {
+  return useQuery({
+    queryKey: flagKeys.definition(key),
+    queryFn: async (): Promise<FlagDefinition> => {
+      const call = api.GET('/api/v1/flags/{key}', { params: { path: { key } } });
+      const data = await unwrap(call);
+      return { ...data, etag: (await call).response.headers.get('ETag') };
+    },
+  });
+}
+
+/** A definition is shared by every environment: every list and config shows its name or variants. */
+export function useUpdateDefinition() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ key, etag, ...body }: { key: string; etag: string | null } & Schemas['UpdateFlagDto']) =>
+      unwrap(api.PATCH('/api/v1/flags/{key}', { params: { path: { key }, header: etag ? { 'If-Match': etag } : undefined }, body })),
+    onSettled: (_data, _error, { key }) =>
+      Promise.all([
+        client.invalidateQueries({ queryKey: flagKeys.definition(key) }),
+        client.invalidateQueries({ queryKey: flagKeys.lists() }),
+        client.invalidateQueries({ queryKey: ['audit'] }),
+      ]),
+  });
+}
 
 export function useFlagList(env: string) {
   return useQuery({

@@ -64,7 +64,11 @@ export function useLiveEvents(env: string): LiveState {
         const event = JSON.parse((message as MessageEvent<string>).data) as LiveEvent;
         if (event.kind === 'ruleset') return refetchAll();
         void client.invalidateQueries({ queryKey: ['flags', 'list', env] });
-        for (const key of event.flags) void client.invalidateQueries({ queryKey: ['flags', 'config', env, key] });
+        for (const key of event.flags) {
+          void client.invalidateQueries({ queryKey: ['flags', 'config', env, key] });
+          void client.invalidateQueries({ queryKey: ['flags', 'definition', key] });
+        }
+        if (event.cohorts.length > 0) void client.invalidateQueries({ queryKey: ['cohorts'] });
         void client.invalidateQueries({ queryKey: ['audit'] });
       });
       // A rollout plan changed (no revision): its page, the plan lists, the flag list's plan column.

@@ -64,12 +64,50 @@ export class MembersQuery extends PageQuery {
   list?: 'included' | 'excluded';
 }
 
+export class MemberCountsView {
+  @ApiProperty() included!: number;
+  @ApiProperty() excluded!: number;
+}
+
 export class CohortView {
   @ApiProperty() key!: string;
   @ApiProperty() name!: string;
   @ApiProperty() description!: string;
   @ApiProperty({ type: [ConditionDto] }) conditions!: ConditionDto[];
-  @ApiProperty({ description: 'Member counts, kept with every write' }) counts!: { included: number; excluded: number };
+  @ApiProperty({ type: () => MemberCountsView, description: 'Member counts, kept with every write' }) counts!: MemberCountsView;
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
+}
+
+export class CohortPageView {
+  @ApiProperty({ type: [CohortView] }) items!: CohortView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class MembersAppliedView {
+  @ApiProperty() added!: number;
+  @ApiProperty() removed!: number;
+  @ApiProperty() excluded!: number;
+}
+
+export class MembersResultView {
+  @ApiProperty() key!: string;
+  @ApiProperty({ type: MemberCountsView }) counts!: MemberCountsView;
+  @ApiProperty({ type: MembersAppliedView, description: 'What this call changed' }) applied!: MembersAppliedView;
+}
+
+export class MembersPageView {
+  @ApiProperty({ type: [String] }) items!: string[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+  @ApiProperty({ type: MemberCountsView }) counts!: MemberCountsView;
+}
+
+export class MemberLookupView {
+  @ApiProperty({ description: 'The member key asked about' }) member!: string;
+  @ApiProperty({
+    enum: ['included', 'excluded'],
+    nullable: true,
+    description: 'The list that holds the key, or null when neither does (conditions may still make the context a member)',
+  })
+  list!: 'included' | 'excluded' | null;
 }

@@ -74,3 +74,13 @@ export class FlagView {
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
 }
+
+export class FlagEnvironmentStateView {
+  @ApiProperty() enabled!: boolean;
+  @ApiProperty({ description: "The environment's config version (If-Match of its PUT)" }) version!: number;
+}
+
+export class FlagDetailView extends FlagView {
+  @ApiProperty({ type: 'object', additionalProperties: { $ref: '#/components/schemas/FlagEnvironmentStateView' }, description: 'By environment key' })
+  environments!: Record<string, FlagEnvironmentStateView>;
+}
