@@ -1,9 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ServerProcess, adminRequest, createTestDatabase, freePort, launchChromium, type TestDatabase } from '@aviary/test-support';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
+import { expectAccessible, shot } from './browser-checks.js';
 
 /**
  * The cohorts screens and the flag editor in real headless Chromium against the real built server:
@@ -18,33 +16,6 @@ const VIEWER = { email: 'vic@example.com', name: 'Vic Viewer', password: 'a long
 const COHORT = 'beta-testers';
 const FLAG = 'new-checkout';
 const KEYS = 250_000;
-const IMAGES = fileURLToPath(new URL('../../../docs/images/', import.meta.url));
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: string[] }>;
-}
-
-/** axe-core inside the page (evaluated through the DevTools protocol, which the page's CSP does not govern). */
-async function expectAccessible(page: Page, screen: string): Promise<void> {
-  const violations = await page.evaluate(async (source) => {
-    const w = window as unknown as { axe?: { run: (ctx: Document, opts: object) => Promise<{ violations: AxeViolation[] }> } };
-    if (!w.axe) new Function(source)();
-    const result = await w.axe!.run(document, { resultTypes: ['violations'] });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
-  }, AXE);
-  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(serious, `${screen}: ${JSON.stringify(serious, null, 2)}`).toEqual([]);
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(IMAGES, { recursive: true });
-  await page.screenshot({ path: `${IMAGES}dashboard-${name}.png`, fullPage: true });
-}
-
 describe('cohorts and the flag editor in Chromium', () => {
   let db: TestDatabase;
   let server: ServerProcess;

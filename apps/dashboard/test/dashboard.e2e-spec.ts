@@ -1,11 +1,9 @@
-import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ServerProcess, adminRequest, createTestDatabase, freePort, launchChromium, type TestDatabase } from '@aviary/test-support';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { expectAccessible, shot } from './browser-checks.js';
 
 /**
  * The dashboard in real headless Chromium, served by the real built server on real Postgres:
@@ -19,33 +17,6 @@ const ADMIN_TOKEN = 'ava_dashboard_test_admin_token_0123';
 const ADMIN = { email: 'ada@example.com', name: 'Ada Admin', password: 'a long admin passphrase' };
 const VIEWER = { email: 'vic@example.com', name: 'Vic Viewer', password: 'a long viewer passphrase' };
 const FLAG = 'checkout-v2';
-const IMAGES = fileURLToPath(new URL('../../../docs/images/', import.meta.url));
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: string[] }>;
-}
-
-/** axe-core inside the page (evaluated through the DevTools protocol, which the page's CSP does not govern). */
-async function expectAccessible(page: Page, screen: string): Promise<void> {
-  const violations = await page.evaluate(async (source) => {
-    const w = window as unknown as { axe?: { run: (ctx: Document, opts: object) => Promise<{ violations: AxeViolation[] }> } };
-    if (!w.axe) new Function(source)();
-    const result = await w.axe!.run(document, { resultTypes: ['violations'] });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
-  }, AXE);
-  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(serious, `${screen}: ${JSON.stringify(serious, null, 2)}`).toEqual([]);
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(IMAGES, { recursive: true });
-  await page.screenshot({ path: `${IMAGES}dashboard-${name}.png`, fullPage: true });
-}
-
 describe('the dashboard in Chromium', () => {
   let db: TestDatabase;
   let server: ServerProcess;

@@ -5,7 +5,7 @@ import { AuditLog } from '../features/audit/AuditLog';
 import { useCohorts } from '../features/cohorts/api';
 import { CohortDetail } from '../features/cohorts/CohortDetail';
 import { Cohorts } from '../features/cohorts/Cohorts';
-import { useLogout, useMe } from '../features/auth/api';
+import { useLogout, useMe, type Me } from '../features/auth/api';
 import { SignIn } from '../features/auth/SignIn';
 import { AcceptInvite, Setup } from '../features/auth/Setup';
 import { isProduction, useEnvironments } from '../features/environments/api';
@@ -36,12 +36,13 @@ function SignedIn() {
   if (me.isPending) return <p role="status" className="page">Loading…</p>;
   if (me.error) return <main className="page"><ErrorNotice error={me.error} /></main>;
   if (me.data === null) return <SignIn />;
-  return <Shell />;
+  return <Shell me={me.data} />;
 }
 
-function Shell() {
+/** The signed-in app. `me` comes from `SignedIn`, which unmounts this once nobody is signed in:
+ *  after a sign-out the other queries may re-render this first, and must not find `me` gone. */
+function Shell({ me }: { me: Me }) {
   const { path, query } = useLocation();
-  const me = useMe().data!;
   const environments = useEnvironments();
   const logout = useLogout();
   const envs = environments.data ?? [];

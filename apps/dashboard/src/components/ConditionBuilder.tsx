@@ -1,4 +1,5 @@
 import { useId, useState } from 'react';
+import { Labelled } from './Field';
 import type { Schemas } from '../lib/api';
 
 export type Condition = Schemas['ConditionDto'];
@@ -278,19 +279,6 @@ function CohortRow(props: {
   );
 }
 
-function Labelled({ id, label, error, children }: { id: string; label: string; error?: string; children: React.ReactNode }) {
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      {children}
-      {error && (
-        <small id={`${id}-error`} className="field-error">
-          {error}
-        </small>
-      )}
-    </div>
-  );
-}
 
 interface ValueInputProps {
   id: string;

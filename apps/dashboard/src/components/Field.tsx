@@ -1,4 +1,4 @@
-import { useId, type InputHTMLAttributes } from 'react';
+import { useId, type InputHTMLAttributes, type ReactNode } from 'react';
 
 interface FieldProps extends InputHTMLAttributes<HTMLInputElement> {
   label: string;
@@ -20,6 +20,21 @@ export function Field({ label, error, hint, ...input }: FieldProps) {
           {hint}
         </small>
       )}
+      {error && (
+        <small id={`${id}-error`} className="field-error">
+          {error}
+        </small>
+      )}
+    </div>
+  );
+}
+
+/** A label, the control it names (`id`: the caller's input, select or textarea) and its error, as `Field` lays them out. */
+export function Labelled({ id, label, error, children }: { id: string; label: string; error?: string; children: ReactNode }) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      {children}
       {error && (
         <small id={`${id}-error`} className="field-error">
           {error}

@@ -63,6 +63,10 @@ export function useLogout() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: () => unwrap(api.POST('/api/v1/auth/logout')),
-    onSuccess: () => client.resetQueries(),
+    // Nobody first (the signed-in screens unmount), then nothing of theirs stays in the cache.
+    onSuccess: () => {
+      client.setQueryData(authKeys.me(), null);
+      client.removeQueries({ predicate: (query) => query.queryKey[0] !== authKeys.all[0] });
+    },
   });
 }

@@ -1,4 +1,5 @@
 import { useId, useState } from 'react';
+import { Labelled } from '../../components/Field';
 import { ConditionBuilder } from '../../components/ConditionBuilder';
 import { fieldErrorUnder, type Schemas } from '../../lib/api';
 
@@ -183,26 +184,13 @@ function RuleCard({ index, count, rule, variants, cohorts, readOnly, onChange, o
   );
 }
 
-function Described({ id, error, children, label }: { id: string; label: string; error?: string; children: React.ReactNode }) {
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      {children}
-      {error && (
-        <small id={`${id}-error`} className="field-error">
-          {error}
-        </small>
-      )}
-    </div>
-  );
-}
 
 function TextInput(props: { id: string; label: string; value: string; placeholder?: string; readOnly: boolean; onChange: (v: string) => void; error?: string }) {
   const { id, label, value, placeholder, readOnly, onChange, error } = props;
   return (
-    <Described id={id} label={label} error={error}>
+    <Labelled id={id} label={label} error={error}>
       <input id={id} value={value} placeholder={placeholder} readOnly={readOnly} onChange={(e) => onChange(e.target.value)} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : undefined} />
-    </Described>
+    </Labelled>
   );
 }
 
@@ -216,7 +204,7 @@ function PercentInput(props: { id: string; label: string; value: unknown; readOn
   const bad = text.trim() === '' || !Number.isFinite(Number(text));
   const problem = bad ? 'Enter a number.' : error;
   return (
-    <Described id={id} label={label} error={problem}>
+    <Labelled id={id} label={label} error={problem}>
       <input
         id={id}
         value={text}
@@ -230,6 +218,6 @@ function PercentInput(props: { id: string; label: string; value: unknown; readOn
         aria-invalid={problem ? true : undefined}
         aria-describedby={problem ? `${id}-error` : undefined}
       />
-    </Described>
+    </Labelled>
   );
 }
