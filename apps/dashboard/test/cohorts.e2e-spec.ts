@@ -1,7 +1,7 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ServerProcess, adminRequest, createTestDatabase, freePort, launchChromium, type TestDatabase } from '@aviary/test-support';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible, shot } from './browser-checks.js';
+import { DashboardFixture } from './dashboard-fixture.js';
 
 /**
  * The cohorts screens and the flag editor in real headless Chromium against the real built server:
@@ -17,52 +17,22 @@ const COHORT = 'beta-testers';
 const FLAG = 'new-checkout';
 const KEYS = 250_000;
 describe('cohorts and the flag editor in Chromium', () => {
-  let db: TestDatabase;
-  let server: ServerProcess;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  let f: DashboardFixture;
   let admin: Page;
   let base: string;
-  const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => adminRequest<T>(server.url, ADMIN_TOKEN, method, path, body);
-
-  async function newPage(): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    return page;
-  }
-
-  const pageErrors: string[] = [];
-  beforeEach(() => onTestFailed(() => console.error(`page errors: ${pageErrors.join('\n') || 'none'}\nserver:\n${server.output.slice(-30).join('\n')}`)));
+  const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => f.call<T>(method, path, body);
+  const newPage = () => f.newPage({ height: 900 });
+  DashboardFixture.reportFailures(() => f);
 
   beforeAll(async () => {
-    db = await createTestDatabase('dashboard-cohorts');
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = await ServerProcess.start({
-      name: 'dashboard-cohorts',
-      port,
-      env: { DATABASE_URL: db.url, AVIARY_ADMIN_TOKEN: ADMIN_TOKEN, AVIARY_PUBLIC_URL: base, AVIARY_STREAM_HEARTBEAT_MS: '1000' },
-    });
-    browser = await launchChromium();
-    const line = server.output.find((l) => l.includes('/setup?token='));
-    expect(line, server.output.join('\n')).toBeDefined();
+    f = await DashboardFixture.start('dashboard-cohorts', ADMIN_TOKEN);
+    ({ base } = f);
     admin = await newPage();
-    await admin.goto(line!.trim());
-    await admin.getByLabel('Email').fill(ADMIN.email);
-    await admin.getByLabel('Name').fill(ADMIN.name);
-    await admin.getByLabel('Password').fill(ADMIN.password);
-    await admin.getByRole('button', { name: 'Create admin' }).click();
-    await admin.getByRole('heading', { name: 'Flags' }).waitFor();
+    await admin.goto(f.setupUrl());
+    await f.createFirstAdmin(admin, ADMIN);
   });
 
-  afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser?.close();
-    await server?.stop();
-    await db?.drop();
-  });
+  afterAll(() => f?.close());
 
   it('lists and creates cohorts from the "Cohorts" link', async () => {
     await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Cohorts' }).click();

@@ -1,9 +1,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ServerProcess, adminRequest, createTestDatabase, freePort, launchChromium, type TestDatabase } from '@aviary/test-support';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import type { Page } from 'playwright-core';
+import type { ServerProcess } from '@aviary/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible, shot } from './browser-checks.js';
+import { DashboardFixture } from './dashboard-fixture.js';
 
 /**
  * The dashboard in real headless Chromium, served by the real built server on real Postgres:
@@ -18,61 +19,28 @@ const ADMIN = { email: 'ada@example.com', name: 'Ada Admin', password: 'a long a
 const VIEWER = { email: 'vic@example.com', name: 'Vic Viewer', password: 'a long viewer passphrase' };
 const FLAG = 'checkout-v2';
 describe('the dashboard in Chromium', () => {
-  let db: TestDatabase;
+  let f: DashboardFixture;
   let server: ServerProcess;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
   let admin: Page;
   let base: string;
   let viewerPage: Page | undefined;
-  const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => adminRequest<T>(server.url, ADMIN_TOKEN, method, path, body);
-
-  async function newPage(options: { width?: number; height?: number } = {}): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    onTestFailed(() => console.error(`page errors: ${errors.join('\n') || 'none'}\nserver:\n${server.output.slice(-30).join('\n')}`));
-    return page;
-  }
-
-  async function signIn(page: Page, who: { email: string; password: string }): Promise<void> {
-    await page.goto(`${base}/`);
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Flags' }).waitFor();
-  }
+  const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => f.call<T>(method, path, body);
+  const newPage = (viewport?: { width?: number; height?: number }) => f.newPage(viewport);
+  const signIn = (page: Page, who: { email: string; password: string }) => f.signIn(page, who);
+  DashboardFixture.reportFailures(() => f);
 
   const row = (page: Page, key: string) => page.locator(`tr[data-flag="${key}"]`);
 
   beforeAll(async () => {
-    db = await createTestDatabase('dashboard');
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = await ServerProcess.start({
-      name: 'dashboard',
-      port,
-      env: {
-        DATABASE_URL: db.url,
-        AVIARY_ADMIN_TOKEN: ADMIN_TOKEN,
-        AVIARY_PUBLIC_URL: base,
-        AVIARY_STREAM_HEARTBEAT_MS: '1000',
-        // The webhook test's receiver listens on 127.0.0.1.
-        AVIARY_WEBHOOK_ALLOW_PRIVATE: 'true',
-        AVIARY_WEBHOOK_POLL_MS: '200',
-      },
+    f = await DashboardFixture.start('dashboard', ADMIN_TOKEN, {
+      // The webhook test's receiver listens on 127.0.0.1.
+      AVIARY_WEBHOOK_ALLOW_PRIVATE: 'true',
+      AVIARY_WEBHOOK_POLL_MS: '200',
     });
-    browser = await launchChromium();
+    ({ server, base } = f);
   });
 
-  afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser?.close();
-    await server?.stop();
-    await db?.drop();
-  });
+  afterAll(() => f?.close());
 
   it('serves the page at / and for client routes, never in place of the APIs', async () => {
     const html = { headers: { accept: 'text/html' } };
@@ -87,9 +55,7 @@ describe('the dashboard in Chromium', () => {
   });
 
   it('first run: the one-time setup link creates the first admin and signs them in', async () => {
-    const line = server.output.find((l) => l.includes('/setup?token='));
-    expect(line, server.output.join('\n')).toBeDefined();
-    const setupUrl = line!.trim();
+    const setupUrl = f.setupUrl();
     expect(setupUrl.startsWith(`${base}/setup?token=`)).toBe(true);
     admin = await newPage();
     await admin.goto(setupUrl);

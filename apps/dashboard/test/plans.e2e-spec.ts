@@ -1,7 +1,8 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ServerProcess, adminRequest, createTestDatabase, freePort, launchChromium, type TestDatabase } from '@aviary/test-support';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import type { Page } from 'playwright-core';
+import type { ServerProcess } from '@aviary/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible, shot } from './browser-checks.js';
+import { DashboardFixture } from './dashboard-fixture.js';
 
 /**
  * The rollout plan screens in real headless Chromium against the built server on real Postgres: a
@@ -16,25 +17,15 @@ const VIEWER = { email: 'vic@example.com', name: 'Vic Viewer', password: 'a long
 const FLAG = 'checkout-v3';
 const ENV = 'development';
 describe('rollout plans in Chromium', () => {
-  let db: TestDatabase;
+  let f: DashboardFixture;
   let server: ServerProcess;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
   let admin: Page;
   let base: string;
   let serverKey: string;
   let planUrl: string;
-  const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => adminRequest<T>(server.url, ADMIN_TOKEN, method, path, body);
-
-  async function newPage(): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    onTestFailed(() => console.error(`page errors: ${errors.join('\n') || 'none'}\nserver:\n${server.output.slice(-30).join('\n')}`));
-    return page;
-  }
+  const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => f.call<T>(method, path, body);
+  const newPage = () => f.newPage({ height: 900 });
+  DashboardFixture.reportFailures(() => f);
 
   /** What the SDKs send (docs/protocol.md): exposures and tracked events per arm, with a server key. */
   async function report(arms: { exposed: [errors: number, requests: number]; control: [errors: number, requests: number] }): Promise<void> {
@@ -59,43 +50,19 @@ describe('rollout plans in Chromium', () => {
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('plans');
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = await ServerProcess.start({
-      name: 'plans',
-      port,
-      env: {
-        DATABASE_URL: db.url,
-        AVIARY_ADMIN_TOKEN: ADMIN_TOKEN,
-        AVIARY_PUBLIC_URL: base,
-        AVIARY_STREAM_HEARTBEAT_MS: '1000',
-        AVIARY_SCHEDULER_INTERVAL_MS: '200',
-      },
-    });
-    browser = await launchChromium();
+    f = await DashboardFixture.start('plans', ADMIN_TOKEN, { AVIARY_SCHEDULER_INTERVAL_MS: '200' });
+    ({ server, base } = f);
     await call('POST', '/flags', { key: FLAG, name: 'Checkout v3' });
     await call('PUT', `/environments/${ENV}/flags/${FLAG}`, { enabled: true, rules: [{ id: 'r1', rollout: { percentage: 0 } }] });
     serverKey = (await call<{ secret: string }>('POST', '/api-keys', { name: 'checkout service', kind: 'server', environment: ENV })).secret;
   });
 
-  afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser?.close();
-    await server?.stop();
-    await db?.drop();
-  });
+  afterAll(() => f?.close());
 
   it('first run: the setup link signs the first admin in', async () => {
-    const line = server.output.find((l) => l.includes('/setup?token='));
-    expect(line, server.output.join('\n')).toBeDefined();
     admin = await newPage();
-    await admin.goto(line!.trim());
-    await admin.getByLabel('Email').fill(ADMIN.email);
-    await admin.getByLabel('Name').fill(ADMIN.name);
-    await admin.getByLabel('Password').fill(ADMIN.password);
-    await admin.getByRole('button', { name: 'Create admin' }).click();
-    await admin.getByRole('heading', { name: 'Flags' }).waitFor();
+    await admin.goto(f.setupUrl());
+    await f.createFirstAdmin(admin, ADMIN);
   });
 
   it('creates a guarded canary from its template on the flag page, edited before it is created', async () => {
