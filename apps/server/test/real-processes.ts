@@ -1,6 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { type ClientRequest, get as httpGet } from 'node:http';
+import type { Readable } from 'node:stream';
+import { constants as zlibConstants, createGunzip } from 'node:zlib';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -420,21 +422,30 @@ export class SseReader {
   ended = false;
   /** When the server ended the stream (`Date.now()`). */
   endedAt?: number;
+  /** The answer's `Content-Encoding` (`identity` when none). */
+  encoding = 'identity';
+  /** Bytes received as sent, before any decoding. */
+  wireBytes = 0;
   private request?: ClientRequest;
 
   private constructor() {}
 
-  /** `query`: appended to the URL, e.g. `key=user-1` for a client key's user; `path`: another stream (OFREP's). */
-  static open(baseUrl: string, sdkKey: string, lastEventId?: number, query?: string, path = '/sdk/v1/stream'): Promise<SseReader> {
+  /** `query`: appended to the URL, e.g. `key=user-1` for a client key's user; `path`: another stream (OFREP's);
+   *  `gzip`: sends `Accept-Encoding: gzip` and decodes a gzip answer. */
+  static open(baseUrl: string, sdkKey: string, lastEventId?: number, query?: string, path = '/sdk/v1/stream', gzip = false): Promise<SseReader> {
     const reader = new SseReader();
     return new Promise((resolveOpen, reject) => {
       const headers: Record<string, string> = { Authorization: `Bearer ${sdkKey}`, Accept: 'text/event-stream' };
       if (lastEventId !== undefined) headers['Last-Event-ID'] = String(lastEventId);
+      if (gzip) headers['Accept-Encoding'] = 'gzip';
       const req = httpGet(`${baseUrl}${path}${query ? `?${query}` : ''}`, { headers, agent: false }, (res) => {
         reader.status = res.statusCode ?? 0;
-        res.setEncoding('utf8');
+        reader.encoding = res.headers['content-encoding'] ?? 'identity';
+        res.on('data', (chunk: Buffer | string) => (reader.wireBytes += Buffer.byteLength(chunk)));
+        const body: Readable = reader.encoding === 'gzip' ? res.pipe(createGunzip({ flush: zlibConstants.Z_SYNC_FLUSH })) : res;
+        body.setEncoding('utf8');
         let buffer = '';
-        res.on('data', (chunk: string) => {
+        body.on('data', (chunk: string) => {
           buffer += chunk;
           let end: number;
           while ((end = buffer.indexOf('\n\n')) >= 0) {

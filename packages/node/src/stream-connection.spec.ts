@@ -26,7 +26,7 @@ describe('stream connection', () => {
       },
     });
     const served: FetchLike = async (_url, init) => {
-      expect(init?.headers).toMatchObject({ authorization: 'Bearer avs_test', accept: 'text/event-stream', 'last-event-id': '10' });
+      expect(init?.headers).toMatchObject({ authorization: 'Bearer avs_test', accept: 'text/event-stream', 'accept-encoding': 'gzip', 'last-event-id': '10' });
       return new Response(body, { headers: { 'content-type': 'text/event-stream; charset=utf-8' } });
     };
     const messages: StreamMessage[] = [];

@@ -64,7 +64,7 @@ async function connect(options: StreamConnectionOptions, abort: AbortController)
   let alive = false;
   let openedAt = 0;
   try {
-    const headers: Record<string, string> = { ...baseHeaders(options.sdkKey), accept: 'text/event-stream', 'cache-control': 'no-cache' };
+    const headers: Record<string, string> = { ...baseHeaders(options.sdkKey), accept: 'text/event-stream', 'accept-encoding': 'gzip', 'cache-control': 'no-cache' };
     if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
     logger.debug(`opening stream ${url}${lastEventId !== undefined ? ` (Last-Event-ID ${lastEventId})` : ''}`);
 

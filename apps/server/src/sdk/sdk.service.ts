@@ -4,6 +4,7 @@ import type { AuthenticatedKey } from '../common/actor.js';
 import { credentialRef } from '../credentials/credential.js';
 import { LiveRulesets } from '../stream/live-rulesets.js';
 import type { RulesetSnapshot } from '../stream/snapshot.js';
+import { acceptsGzip } from '../stream/sse.js';
 import { StreamHub, rulesetJson } from '../stream/stream-hub.js';
 
 /** Who asks: the key's environment, and for client keys the user the browser identifies as. */
@@ -67,7 +68,7 @@ export class SdkService {
       res.end(rulesetJson(current, client, true));
     } else if (client) {
       res.end(rulesetJson(snapshot, client, false));
-    } else if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+    } else if (acceptsGzip(req)) {
       res.setHeader('Content-Encoding', 'gzip');
       res.end(snapshot.toGzip());
     } else {
@@ -93,6 +94,9 @@ export class SdkService {
         res,
         credentials,
         client: caller.key.kind === 'client' ? { userKey: caller.userKey } : undefined,
+        // Server keys only: their frames are the same for every stream, compressed once each;
+        // a client key's are cut per user and small.
+        gzip: caller.key.kind === 'server' && acceptsGzip(req),
         // Without a usable resume point the subscriber starts from nothing and gets the whole ruleset.
         revision: missed === undefined ? -1 : lastEventId!,
       },

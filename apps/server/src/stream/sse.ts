@@ -1,4 +1,5 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 
 /** One SSE frame; `data` is a single JSON line so it needs no splitting. */
 export function sseEvent(event: string, id: number, data: string): string {
@@ -12,20 +13,38 @@ export const SSE_HEARTBEAT = 'event: ping\ndata: {}\n\n';
 /** A slow reader that lets this much pile up is cut off; it reconnects and resumes. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
-export function openEventStream(res: ServerResponse): void {
+const CONNECTED = ': connected\n\n';
+
+/** Whether a request's `Accept-Encoding` names gzip. */
+export const acceptsGzip = (req: IncomingMessage): boolean => /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+
+/**
+ * A frame as one gzip member. A gzip body may be a series of members (RFC 1952 2.2), each complete
+ * in itself, so a compressed stream needs no compressor per connection: each frame is compressed
+ * once, however many streams it goes to, and a big ruleset's member is its snapshot's cached gzip.
+ * Level 1: frames other than rulesets are a few hundred bytes.
+ */
+export const gzipFrame = (frame: string): Buffer => gzipSync(frame, { level: 1 });
+
+export const SSE_HEARTBEAT_GZIP = gzipFrame(SSE_HEARTBEAT);
+const CONNECTED_GZIP = gzipFrame(CONNECTED);
+
+/** Starts the stream; with `gzip`, its body is gzip members (`gzipFrame`), `Content-Encoding: gzip`. */
+export function openEventStream(res: ServerResponse, gzip = false): void {
   res.writeHead(200, {
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Cache-Control': 'no-cache, no-transform',
     Connection: 'keep-alive',
     'X-Accel-Buffering': 'no',
+    ...(gzip ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
   });
   res.socket?.setNoDelay(true);
   res.socket?.setKeepAlive(true);
-  res.write(': connected\n\n');
+  res.write(gzip ? CONNECTED_GZIP : CONNECTED);
 }
 
 /** Writes a frame; false when the connection is gone or was cut for being too slow. */
-export function writeFrame(res: ServerResponse, frame: string): boolean {
+export function writeFrame(res: ServerResponse, frame: string | Uint8Array): boolean {
   if (res.destroyed || res.writableEnded) return false;
   if (res.writableLength > MAX_BUFFERED_BYTES) {
     res.destroy();

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { CredentialRef } from '../credentials/credential.js';
 import type { PlanNotice } from './plan-notices.js';
 import { clientPatch, publicPatch, type RulesetChange, type RulesetSnapshot } from './snapshot.js';
-import { SSE_HEARTBEAT, openEventStream, sseEvent, writeFrame } from './sse.js';
+import { SSE_HEARTBEAT, SSE_HEARTBEAT_GZIP, gzipFrame, openEventStream, sseEvent, writeFrame } from './sse.js';
 
 const REFUSED_FOR_MS = 10 * 60_000;
 const MAX_REFUSED = 10_000;
@@ -15,6 +15,8 @@ export interface Subscriber {
   readonly credentials: readonly CredentialRef[];
   /** Set for client keys: the user's context key (may be undefined when the page sent none). */
   readonly client?: { userKey: string | undefined };
+  /** Frames go as gzip members (`gzipFrame`): set for server-key SDK streams that accept gzip. */
+  readonly gzip?: boolean;
   /** The revision this subscriber holds. */
   revision: number;
   /** Set for streams of another protocol (OFREP's): told of each revision instead of sent it. */
@@ -59,7 +61,7 @@ export class StreamHub {
    * the database no longer has).
    */
   open(sub: Subscriber, snapshot: RulesetSnapshot, missed: readonly RulesetChange[] | undefined, reset = false): void {
-    openEventStream(sub.res);
+    openEventStream(sub.res, sub.gzip);
     let set = this.byEnvironment.get(sub.environment);
     if (set === undefined) this.byEnvironment.set(sub.environment, (set = new Set()));
     set.add(sub);
@@ -106,6 +108,7 @@ export class StreamHub {
     if (set === undefined || set.size === 0) return;
     // Server keys all receive the same bytes: serialize once.
     const shared = sseEvent(change.kind === 'kill' ? 'kill' : 'change', change.revision, JSON.stringify(publicPatch(change.patch)));
+    let sharedGzip: Buffer | undefined;
     for (const sub of set) {
       if (sub.revision >= change.revision) continue;
       if (sub.notify) {
@@ -113,7 +116,7 @@ export class StreamHub {
         sub.revision = change.revision;
       } else if (sub.revision !== change.revision - 1 || change.kind === 'ruleset') this.sendRuleset(sub, snapshot);
       else if (sub.client === undefined) {
-        if (writeFrame(sub.res, shared)) sub.revision = change.revision;
+        if (writeFrame(sub.res, sub.gzip ? (sharedGzip ??= gzipFrame(shared)) : shared)) sub.revision = change.revision;
       } else this.send(sub, change, snapshot, false);
     }
   }
@@ -178,7 +181,8 @@ export class StreamHub {
       if (!replay) this.sendRuleset(sub, snapshot);
       return;
     }
-    if (writeFrame(sub.res, sseEvent(change.kind === 'kill' ? 'kill' : 'change', change.revision, JSON.stringify(patch)))) sub.revision = change.revision;
+    const frame = sseEvent(change.kind === 'kill' ? 'kill' : 'change', change.revision, JSON.stringify(patch));
+    if (writeFrame(sub.res, sub.gzip ? gzipFrame(frame) : frame)) sub.revision = change.revision;
   }
 
   private sendRuleset(sub: Subscriber, snapshot: RulesetSnapshot, reset = false): void {
@@ -187,14 +191,36 @@ export class StreamHub {
       sub.revision = snapshot.revision;
       return;
     }
-    const data = rulesetJson(snapshot, sub.client, reset);
-    if (writeFrame(sub.res, sseEvent('ruleset', snapshot.revision, data))) sub.revision = snapshot.revision;
+    let frame: string | Buffer;
+    if (sub.gzip && !reset) frame = gzipRulesetFrame(snapshot);
+    else {
+      frame = sseEvent('ruleset', snapshot.revision, rulesetJson(snapshot, sub.client, reset));
+      if (sub.gzip) frame = gzipFrame(frame);
+    }
+    if (writeFrame(sub.res, frame)) sub.revision = snapshot.revision;
   }
 
   private ping(): void {
-    for (const set of this.byEnvironment.values()) for (const sub of set) writeFrame(sub.res, SSE_HEARTBEAT);
+    for (const set of this.byEnvironment.values()) for (const sub of set) writeFrame(sub.res, sub.gzip ? SSE_HEARTBEAT_GZIP : SSE_HEARTBEAT);
   }
 }
+
+/**
+ * A server key's `ruleset` event as three gzip members: the frame's head, the snapshot's own gzip
+ * (the one `GET /sdk/v1/ruleset` sends, compressed once per revision) and the frame's end; made
+ * once per snapshot for all the streams it goes to.
+ */
+function gzipRulesetFrame(snapshot: RulesetSnapshot): Buffer {
+  let frame = rulesetFrames.get(snapshot);
+  if (frame === undefined) {
+    frame = Buffer.concat([gzipFrame(`id: ${snapshot.revision}\nevent: ruleset\ndata: `), snapshot.toGzip(), FRAME_END_GZIP]);
+    rulesetFrames.set(snapshot, frame);
+  }
+  return frame;
+}
+
+const rulesetFrames = new WeakMap<RulesetSnapshot, Buffer>();
+const FRAME_END_GZIP = gzipFrame('\n\n');
 
 /**
  * A ruleset as JSON, for a server key or for one browser user; with `reset: true` when it replaces

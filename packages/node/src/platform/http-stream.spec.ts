@@ -84,7 +84,7 @@ describe('the event stream over node:http', () => {
     await expect(openHttpStream(`${url}/start`, headers, new AbortController().signal)).rejects.toThrow(/more than 20 redirects/);
   });
 
-  it('decodes a gzip body flushed event by event', async () => {
+  it('decodes a gzip body flushed event by event, and one of a gzip member per event', async () => {
     const url = await serve(async (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
       const gzip = createGzip({ flush: constants.Z_SYNC_FLUSH });
@@ -97,6 +97,19 @@ describe('the event stream over node:http', () => {
     let text = '';
     await answer.read((chunk) => (text += chunk));
     expect(text).toBe('data: one\n\ndata: two\n\n');
+
+    // The server's form (apps/server/src/stream/sse.ts): every frame its own gzip member, as they arrive.
+    const members = await serve(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+      res.write(gzipSync('data: one\n\n'));
+      await tick();
+      res.write(Buffer.concat([gzipSync('data: '), gzipSync('two')]));
+      await tick();
+      res.end(gzipSync('\n\n'));
+    });
+    const chunks: string[] = [];
+    await (await openHttpStream(members, headers, new AbortController().signal)).read((chunk) => chunks.push(chunk));
+    expect(chunks).toEqual(['data: one\n\n', 'data: two', '\n\n']);
 
     const whole = await serve((_req, res) => res.writeHead(500, { 'content-encoding': 'gzip' }).end(gzipSync('{"message":"down"}')));
     expect(await (await openHttpStream(whole, headers, new AbortController().signal)).text()).toBe('{"message":"down"}');

@@ -1,0 +1,84 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, createTestDatabase, startApp, type TestApp } from './helpers.js';
+import { SseReader, waitFor } from './real-processes.js';
+
+/** `GET /sdk/v1/stream` compressed: a server key's stream in gzip members when the request accepts gzip. */
+
+const MEMBERS = 20_000;
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let t: TestApp;
+let serverKey: string;
+let clientKey: string;
+const readers: SseReader[] = [];
+
+const open = async (key: string, options: { gzip: boolean; lastEventId?: number; query?: string }) => {
+  const reader = await SseReader.open(t.url, key, options.lastEventId, options.query, undefined, options.gzip);
+  readers.push(reader);
+  return reader;
+};
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  t = await startApp({ DATABASE_URL: db.url });
+  await request(t.url).post('/api/v1/flags').set(auth()).send({ key: 'beta-feature' }).expect(201);
+  await request(t.url).post('/api/v1/cohorts').set(auth()).send({ key: 'beta' }).expect(201);
+  const members = Array.from({ length: MEMBERS }, (_, i) => `customer-${String(i).padStart(6, '0')}@example.com`);
+  await request(t.url).post('/api/v1/cohorts/beta/members').set(auth()).send({ add: members }).expect(200);
+  await request(t.url)
+    .put('/api/v1/environments/production/flags/beta-feature')
+    .set(auth())
+    .send({ enabled: true, rules: [{ id: 'beta', cohorts: ['beta'] }] })
+    .expect(200);
+  serverKey = (await request(t.url).post('/api/v1/api-keys').set(auth()).send({ name: 'sdk', kind: 'server', environment: 'production' }).expect(201)).body.secret;
+  clientKey = (await request(t.url).post('/api/v1/api-keys').set(auth()).send({ name: 'web', kind: 'client', environment: 'production' }).expect(201)).body.secret;
+}, 60_000);
+
+afterAll(async () => {
+  for (const reader of readers) reader.close();
+  await t?.close();
+  await db?.drop();
+});
+
+describe('a compressed stream', () => {
+  it('sends a server key the ruleset of GET /sdk/v1/ruleset in a fraction of its bytes, then changes', async () => {
+    const plain = await open(serverKey, { gzip: false });
+    const gzip = await open(serverKey, { gzip: true });
+    await waitFor('both rulesets', () => plain.events.length > 0 && gzip.events.length > 0);
+    expect(plain.encoding).toBe('identity');
+    expect(gzip.encoding).toBe('gzip');
+    const ruleset = (await request(t.url).get('/sdk/v1/ruleset').set(auth(serverKey)).expect(200)).text;
+    expect(gzip.events[0]).toEqual({ id: plain.revision, event: 'ruleset', data: ruleset });
+    expect(plain.events[0]).toEqual(gzip.events[0]);
+    expect(JSON.parse(ruleset).cohorts.beta.included).toHaveLength(MEMBERS);
+    // Member keys of one shape compress well: a quarter is generous.
+    expect(gzip.wireBytes).toBeLessThan(plain.wireBytes / 4);
+
+    const before = gzip.wireBytes;
+    await request(t.url).post('/api/v1/environments/production/flags/beta-feature/kill').set(auth()).send({ reason: 'compression test' }).expect(200);
+    await waitFor('the kill on both', () => plain.events.length === 2 && gzip.events.length === 2);
+    expect(gzip.events[1]).toEqual(plain.events[1]);
+    expect(gzip.events[1]).toMatchObject({ event: 'kill', id: plain.revision });
+    expect(gzip.wireBytes - before).toBeLessThan(1_000);
+  });
+
+  it('resumes from Last-Event-ID with the missed changes, compressed', async () => {
+    const first = await open(serverKey, { gzip: true });
+    await waitFor('the ruleset', () => first.events.length > 0);
+    const held = first.revision;
+    first.close();
+    await request(t.url).post('/api/v1/environments/production/flags/beta-feature/revive').set(auth()).send({ reason: 'compression test' }).expect(200);
+    const resumed = await open(serverKey, { gzip: true, lastEventId: held });
+    await waitFor('the missed change', () => resumed.events.length > 0);
+    expect(resumed.encoding).toBe('gzip');
+    expect(resumed.events.map((e) => [e.event, e.id])).toEqual([['change', held + 1]]);
+    expect(resumed.wireBytes).toBeLessThan(1_000);
+  });
+
+  it('is not used for client keys (their frames are cut per user) nor without Accept-Encoding: gzip', async () => {
+    const client = await open(clientKey, { gzip: true, query: 'key=customer-000007@example.com' });
+    await waitFor('the client ruleset', () => client.events.length > 0);
+    expect(client.encoding).toBe('identity');
+    expect(JSON.parse(client.events[0].data).cohorts.beta.included).toEqual(['customer-000007@example.com']);
+  });
+});
