@@ -1,7 +1,7 @@
 // Large cohorts: what one cohort of many members costs the server, with the 2 environments of a
 // new installation and with many — time from the process start to listening (every environment's ruleset loaded),
-// the server's memory right after, and the size of a server key's ruleset over HTTP (raw and
-// gzip). Members are written straight into Postgres (the upload API is not what this measures).
+// the server's memory right after, and the size of a server key's ruleset over HTTP and of the
+// first `ruleset` event of its stream (each raw and gzip). Members are written straight into Postgres (the upload API is not what this measures).
 //
 // Usage: npm run bench:cohorts   (or node bench/cohorts.mjs after `npm run build`)
 //   BENCH_MEMBERS (200000)  BENCH_ENVIRONMENTS (50): the cohort's size and the larger setup's
@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { loadavg } from 'node:os';
+import { constants as zlib, createGunzip } from 'node:zlib';
 import pg from 'pg';
 import { adminCall, startServer, stopServer } from './server.mjs';
 
@@ -46,6 +47,30 @@ function rulesetBytes(url, key, gzip) {
       res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`ruleset: ${res.statusCode}`))));
     });
     req.on('error', reject).end();
+  });
+}
+
+/** The bytes of `GET /sdk/v1/stream` as sent until its first `ruleset` event is whole, with and without `Accept-Encoding: gzip`. */
+function firstEventBytes(url, key, gzip) {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/sdk/v1/stream`, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream', ...(gzip ? { 'accept-encoding': 'gzip' } : {}) } }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`stream: ${res.statusCode}`));
+      let n = 0;
+      res.on('data', (chunk) => (n += chunk.length));
+      const body = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip({ flush: zlib.Z_SYNC_FLUSH })) : res;
+      if (gzip !== (body !== res)) return reject(new Error(`stream: content-encoding ${res.headers['content-encoding']} for accept-encoding ${gzip ? 'gzip' : 'none'}`));
+      body.setEncoding('utf8');
+      let text = '';
+      body.on('data', (chunk) => {
+        text += chunk;
+        const start = text.indexOf('event: ruleset\n');
+        if (start >= 0 && text.indexOf('\n\n', start) >= 0) {
+          req.destroy();
+          resolve(n);
+        }
+      });
+    });
+    req.on('error', (err) => (err.code === 'ECONNRESET' ? undefined : reject(err))).end();
   });
 }
 
@@ -86,9 +111,11 @@ async function measure(environments) {
     const rss = rssMb(server.child.pid);
     const raw = await rulesetBytes(server.url, secret, false);
     const gzip = await rulesetBytes(server.url, secret, true);
+    const event = await firstEventBytes(server.url, secret, false);
+    const eventGzip = await firstEventBytes(server.url, secret, true);
     const sdk = JSON.parse(execFileSync(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, '--sdk', server.url, secret], { encoding: 'utf8' }));
     await stopServer(server.child);
-    return { environments: count, startMs, rss, raw, gzip, sdk };
+    return { environments: count, startMs, rss, raw, gzip, event, eventGzip, sdk };
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
@@ -100,9 +127,11 @@ for (const environments of [2, ENVIRONMENTS]) rows.push(await measure(environmen
 const [one, many] = rows;
 const mb = (bytes) => (bytes / 1e6).toFixed(2);
 console.log(`\nbench:cohorts: one cohort of ${MEMBERS.toLocaleString('en')} members ("user-1" ...), one flag using it; server start = process start to listening\n`);
-console.log('| environments | start s | RSS after start MB | server-key ruleset MB | gzip MB |');
-console.log('|--------------|---------|--------------------|-----------------------|---------|');
-for (const r of rows) console.log(`| ${String(r.environments).padStart(12)} | ${(r.startMs / 1000).toFixed(1).padStart(7)} | ${r.rss.toFixed(0).padStart(18)} | ${mb(r.raw).padStart(21)} | ${mb(r.gzip).padStart(7)} |`);
+console.log('| environments | start s | RSS after start MB | server-key ruleset MB | gzip MB | first stream event MB | gzip MB |');
+console.log('|--------------|---------|--------------------|-----------------------|---------|-----------------------|---------|');
+for (const r of rows) {
+  console.log(`| ${String(r.environments).padStart(12)} | ${(r.startMs / 1000).toFixed(1).padStart(7)} | ${r.rss.toFixed(0).padStart(18)} | ${mb(r.raw).padStart(21)} | ${mb(r.gzip).padStart(7)} | ${mb(r.event).padStart(21)} | ${mb(r.eventGzip).padStart(7)} |`);
+}
 console.log(`\nmemory with ${many.environments} environments vs ${one.environments}: ${(many.rss / one.rss).toFixed(2)}x (goal <= 1.2x); start with ${many.environments}: ${(many.startMs / 1000).toFixed(1)} s (goal <= 5 s)`);
 const keyBytes = Array.from({ length: MEMBERS }, (_, i) => `user-${i + 1}`).reduce((n, k) => n + k.length, 0);
 const sdk = many.sdk;
