@@ -159,7 +159,13 @@ describe('cohorts', () => {
     await api().patch('/api/v1/cohorts/beta').set(auth()).send({ name: 'Beta testers' }).expect(200);
     await api().get('/api/v1/cohorts').set(auth()).expect(200);
     await api().post('/api/v1/cohorts').set(auth()).send({ key: 'gone' }).expect(201);
+    await api().post('/api/v1/cohorts/gone/members').set(auth()).send({ add: ['a', 'b'], exclude: ['c'] }).expect(200);
+    const count = (sql: string) => withClient(db.url, async (c) => Number((await c.query(sql)).rows[0].n));
+    const members = await count('SELECT count(*) AS n FROM cohort_members');
     await api().delete('/api/v1/cohorts/gone').set(auth()).expect(204);
+    // The members go with their cohort (there is no cascade: migration CohortMembersUnchecked).
+    expect(await count('SELECT count(*) AS n FROM cohort_members')).toBe(members - 3);
+    expect(await count('SELECT count(*) AS n FROM cohort_members m WHERE NOT EXISTS (SELECT 1 FROM cohorts c WHERE c.id = m.cohort_id)')).toBe(0);
   });
 
   it('answers whether one key is in the included or the excluded list', async () => {

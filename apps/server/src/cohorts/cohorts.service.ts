@@ -114,6 +114,8 @@ export class CohortsService {
       if (users.length > 0) {
         throw new ConflictException(`Cohort "${key}" is used by ${users.map((u) => `${u.flag} (${u.environment})`).join(', ')}: remove it there first`);
       }
+      // No cascade (migration CohortMembersUnchecked): the members go first, under the cohort's lock.
+      await sql(tx.manager, 'DELETE FROM cohort_members WHERE cohort_id = $1', [row.id]);
       await sql(tx.manager, 'DELETE FROM cohorts WHERE id = $1', [row.id]);
       const revisions = await tx.commitRevisions(envs, 'change', () => ({ cohorts: { [key]: null } }));
       await tx.record({ action: 'cohort.delete', resourceType: 'cohort', resourceKey: key, revisions, before: toView(row), reason });
