@@ -1,12 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { type ClientRequest, get as httpGet } from 'node:http';
-import type { Readable } from 'node:stream';
-import { constants as zlibConstants, createGunzip } from 'node:zlib';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { constants as zlibConstants, createGunzip } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { freePort, testTempDir } from '@aviary/test-support';
 

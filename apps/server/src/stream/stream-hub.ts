@@ -191,12 +191,7 @@ export class StreamHub {
       sub.revision = snapshot.revision;
       return;
     }
-    let frame: string | Buffer;
-    if (sub.gzip && !reset) frame = gzipRulesetFrame(snapshot);
-    else {
-      frame = sseEvent('ruleset', snapshot.revision, rulesetJson(snapshot, sub.client, reset));
-      if (sub.gzip) frame = gzipFrame(frame);
-    }
+    const frame = sub.gzip ? gzipRulesetFrame(snapshot, reset) : sseEvent('ruleset', snapshot.revision, rulesetJson(snapshot, sub.client, reset));
     if (writeFrame(sub.res, frame)) sub.revision = snapshot.revision;
   }
 
@@ -206,20 +201,19 @@ export class StreamHub {
 }
 
 /**
- * A server key's `ruleset` event as three gzip members: the frame's head, the snapshot's own gzip
- * (the one `GET /sdk/v1/ruleset` sends, compressed once per revision) and the frame's end; made
- * once per snapshot for all the streams it goes to.
+ * A server key's `ruleset` event in gzip (only server-key streams are compressed), made once per
+ * snapshot for all the streams it goes to: three members, the frame's head, the snapshot's own
+ * gzip (the one `GET /sdk/v1/ruleset` sends) and the frame's end; the reset form, whose JSON
+ * differs, compressed whole. A reset goes to every stream of the environment at once.
  */
-function gzipRulesetFrame(snapshot: RulesetSnapshot): Buffer {
-  let frame = rulesetFrames.get(snapshot);
-  if (frame === undefined) {
-    frame = Buffer.concat([gzipFrame(`id: ${snapshot.revision}\nevent: ruleset\ndata: `), snapshot.toGzip(), FRAME_END_GZIP]);
-    rulesetFrames.set(snapshot, frame);
-  }
-  return frame;
+function gzipRulesetFrame(snapshot: RulesetSnapshot, reset: boolean): Buffer {
+  let frames = rulesetFrames.get(snapshot);
+  if (frames === undefined) rulesetFrames.set(snapshot, (frames = {}));
+  if (reset) return (frames.reset ??= gzipFrame(sseEvent('ruleset', snapshot.revision, rulesetJson(snapshot, undefined, true))));
+  return (frames.current ??= Buffer.concat([gzipFrame(`id: ${snapshot.revision}\nevent: ruleset\ndata: `), snapshot.toGzip(), FRAME_END_GZIP]));
 }
 
-const rulesetFrames = new WeakMap<RulesetSnapshot, Buffer>();
+const rulesetFrames = new WeakMap<RulesetSnapshot, { current?: Buffer; reset?: Buffer }>();
 const FRAME_END_GZIP = gzipFrame('\n\n');
 
 /**
