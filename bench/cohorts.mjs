@@ -1,12 +1,15 @@
 // Large cohorts: what one cohort of many members costs the server, with the 2 environments of a
 // new installation and with many — time from the process start to listening (every environment's ruleset loaded),
 // the server's memory right after, and the size of a server key's ruleset over HTTP and of the
-// first `ruleset` event of its stream (each raw and gzip). Members are written straight into Postgres (the upload API is not what this measures).
+// first `ruleset` event of its stream (each raw and gzip); then, with the many environments, what
+// one member added or removed costs each connected protocol 2 stream. Members are written straight
+// into Postgres (the upload API is not what this measures: bench/admin.mjs does).
 //
 // Usage: npm run bench:cohorts   (or node bench/cohorts.mjs after `npm run build`)
 //   BENCH_MEMBERS (200000)  BENCH_ENVIRONMENTS (50): the cohort's size and the larger setup's
-//   environments; BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres)
-// Not yet measured here (issue 18): member deltas on the stream and the upload's time and memory.
+//   environments; BENCH_STREAMS (10): streams connected during the member change;
+//   BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres)
+// The time a member change takes to reach 1,000 SDKs beside a flag change: bench/propagation.mjs.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -19,6 +22,8 @@ const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 200_000);
 const ENVIRONMENTS = Number(process.env.BENCH_ENVIRONMENTS ?? 50);
 const PG_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const TOKEN = 'ava_bench_cohorts_0123456789abcdef';
+/** Protocol 2 streams connected while one member changes. */
+const STREAMS = Number(process.env.BENCH_STREAMS ?? 10);
 
 if (process.argv[2] === '--sdk') {
   // A Node SDK client holding the ruleset, in a process of its own: its memory beside the raw bytes
@@ -48,6 +53,62 @@ function rulesetBytes(url, key, gzip) {
     });
     req.on('error', reject).end();
   });
+}
+
+/**
+ * A protocol 2 stream of a server key, counting its bytes as sent and its events by type (a frame
+ * at a time, so that the first ruleset's megabytes are not kept).
+ */
+function openStream(url, key, gzip) {
+  return new Promise((resolve, reject) => {
+    const stream = { bytes: 0, events: {}, close: () => req.destroy() };
+    const req = request(`${url}/sdk/v1/stream?protocol=2`, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream', ...(gzip ? { 'accept-encoding': 'gzip' } : {}) } }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`stream: ${res.statusCode}`));
+      res.on('data', (chunk) => (stream.bytes += chunk.length));
+      const body = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip({ flush: zlib.Z_SYNC_FLUSH })) : res;
+      body.setEncoding('utf8');
+      let buffer = '';
+      body.on('data', (chunk) => {
+        buffer += chunk;
+        for (let end; (end = buffer.indexOf('\n\n')) >= 0; buffer = buffer.slice(end + 2)) {
+          const type = /^event: (\w+)$/m.exec(buffer.slice(0, Math.min(end, 200)))?.[1];
+          if (type) stream.events[type] = (stream.events[type] ?? 0) + 1;
+        }
+      });
+      resolve(stream);
+    });
+    req.on('error', (err) => (err.code === 'ECONNRESET' ? undefined : reject(err))).end();
+  });
+}
+
+const until = async (check, what, timeoutMs = 60_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+};
+
+/**
+ * One member added to the cohort, then removed, while `STREAMS` protocol 2 streams (half gzip) are
+ * connected: the most bytes any stream received for each change, and the time from the write's
+ * request until every stream had it.
+ */
+async function memberChanges(url, key) {
+  const streams = await Promise.all(Array.from({ length: STREAMS }, (_, i) => openStream(url, key, i % 2 === 0)));
+  await until(() => streams.every((s) => s.events.ruleset === 1), 'the first rulesets');
+  const changes = [];
+  for (const [n, body] of [[1, { add: ['newcomer'] }], [2, { remove: ['newcomer'] }]]) {
+    const before = streams.map((s) => s.bytes);
+    const sent = performance.now();
+    await adminCall(url, TOKEN, 'POST', '/api/v1/cohorts/big/members', body);
+    await until(() => streams.every((s) => s.events.change === n), 'the member change on every stream');
+    const ms = performance.now() - sent;
+    const bytes = (gzip) => Math.max(...streams.filter((_, i) => (i % 2 === 0) === gzip).map((s) => s.bytes - before[streams.indexOf(s)]));
+    changes.push({ what: Object.keys(body)[0], plain: bytes(false), gzip: bytes(true), ms, reloads: streams.filter((s) => s.events.ruleset !== 1).length });
+  }
+  for (const s of streams) s.close();
+  return changes;
 }
 
 /** The bytes of `GET /sdk/v1/stream` as sent until its first `ruleset` event is whole, with and without `Accept-Encoding: gzip`. */
@@ -113,9 +174,10 @@ async function measure(environments) {
     const gzip = await rulesetBytes(server.url, secret, true);
     const event = await firstEventBytes(server.url, secret, false);
     const eventGzip = await firstEventBytes(server.url, secret, true);
+    const members = environments === ENVIRONMENTS ? await memberChanges(server.url, secret) : [];
     const sdk = JSON.parse(execFileSync(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, '--sdk', server.url, secret], { encoding: 'utf8' }));
     await stopServer(server.child);
-    return { environments: count, startMs, rss, raw, gzip, event, eventGzip, sdk };
+    return { environments: count, startMs, rss, raw, gzip, event, eventGzip, sdk, members };
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
@@ -133,6 +195,11 @@ for (const r of rows) {
   console.log(`| ${String(r.environments).padStart(12)} | ${(r.startMs / 1000).toFixed(1).padStart(7)} | ${r.rss.toFixed(0).padStart(18)} | ${mb(r.raw).padStart(21)} | ${mb(r.gzip).padStart(7)} | ${mb(r.event).padStart(21)} | ${mb(r.eventGzip).padStart(7)} |`);
 }
 console.log(`\nmemory with ${many.environments} environments vs ${one.environments}: ${(many.rss / one.rss).toFixed(2)}x (goal <= 1.2x); start with ${many.environments}: ${(many.startMs / 1000).toFixed(1)} s (goal <= 5 s)`);
+console.log(`\nOne member added to that cohort, then removed (POST /api/v1/cohorts/big/members), with ${STREAMS} protocol 2 server-key streams connected (half gzip):\n`);
+console.log('| change | bytes per stream, plain | bytes per stream, gzip | request to every stream, ms | whole rulesets sent |');
+console.log('|--------|-------------------------|------------------------|-----------------------------|---------------------|');
+for (const c of many.members) console.log(`| ${c.what.padEnd(6)} | ${String(c.plain).padStart(23)} | ${String(c.gzip).padStart(22)} | ${c.ms.toFixed(1).padStart(27)} | ${String(c.reloads).padStart(19)} |`);
+console.log(`bytes per change: at most ${Math.max(...many.members.map((c) => Math.max(c.plain, c.gzip)))} (goal <= 2 KB)`);
 const keyBytes = Array.from({ length: MEMBERS }, (_, i) => `user-${i + 1}`).reduce((n, k) => n + k.length, 0);
 const sdk = many.sdk;
 console.log(`Node SDK holding that ruleset: ${(sdk.heapMb + sdk.externalMb).toFixed(1)} MB (heap ${sdk.heapMb.toFixed(1)}, external ${sdk.externalMb.toFixed(1)}) for ${(keyBytes / 1e6).toFixed(1)} MB of member keys: ${((sdk.heapMb + sdk.externalMb) * 1e6 / keyBytes).toFixed(1)}x (goal <= 2x); a member evaluated ${sdk.member ? 'on' : 'OFF (wrong)'}`);

@@ -198,7 +198,8 @@ export function createClient(options: ClientOptions): AviaryClient {
     clearTimeout(silence);
     if (closed || !streaming) return;
     const revision = resumeRevision(state);
-    const stream = (source = new EventSource(url('stream') + (revision === undefined ? '' : '&lastEventId=' + revision)));
+    // Protocol 2: the server may send membership deltas (`members`), cut to this user.
+    const stream = (source = new EventSource(url('stream') + '&protocol=2' + (revision === undefined ? '' : '&lastEventId=' + revision)));
     const drop = (code: SdkErrorCode, message: string) => {
       clearTimeout(silence);
       stream.close();

@@ -12,9 +12,10 @@ const SDK_BUDGET = 2304;
  *  RegExp; +3.7 KB for the linear-time `matches` engine (a pattern can no longer freeze the page);
  *  +0.8 KB since 0.2 applies updates through @aviary/core/protocol (what changed as JSON diffs,
  *  validation, PROTOCOL errors, the status event); +~60 B for member sets shared by the rulesets
- *  that hold one cohort object and for `sumSquares` with tracked values (mean guards). The goal is
- *  TARGET; see packages/browser/README.md for where the bytes go. */
-const WHOLE_CEILING = 11_300;
+ *  that hold one cohort object and for `sumSquares` with tracked values (mean guards); +~220 B for
+ *  protocol 2's membership deltas (`members`: their check, their application, `&protocol=2`). The
+ *  goal is TARGET; see packages/browser/README.md for where the bytes go. */
+const WHOLE_CEILING = 11_520;
 
 const entry = (name: string) => fileURLToPath(new URL(`../src/${name}.ts`, import.meta.url));
 

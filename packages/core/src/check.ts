@@ -12,7 +12,7 @@ const isString = (v: unknown): v is string => typeof v === 'string';
 const optional = (v: unknown, type: string) => v === undefined || typeof v === type;
 const isWeight = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
 const isValue = (v: unknown) => isString(v) || typeof v === 'boolean' || Number.isFinite(v);
-const isStrings = (v: unknown) => isArray(v) && v.every(isString);
+export const isStrings = (v: unknown): v is string[] => isArray(v) && v.every(isString);
 /** A cohort list: keys, or a `MemberSet` holding them (`has` is what JSON data cannot have). */
 const isKeys = (v: unknown) => isStrings(v) || typeof (v as { has?: unknown } | undefined)?.has == 'function';
 

@@ -11,7 +11,7 @@ import type { Cohort, Ruleset } from './types.js';
  * array may stand (they look for `has` and `equalsJson`, which JSON data cannot have); it
  * serializes as the array it replaces.
  */
-export class MemberSet {
+export class MemberSet implements HeldMembers {
   /** Distinct keys. */
   readonly size: number;
   private readonly text: string;
@@ -45,12 +45,14 @@ export class MemberSet {
     return this.slots[this.slotOf(key)] !== 0 && !key.includes('\u0000');
   }
 
-  /** Whether `other` (a MemberSet or a list of keys) holds exactly these keys, in any order. */
+  /** Whether `other` (a held list or a list of keys) holds exactly these keys, in any order. */
   equalsJson(other: unknown): boolean {
-    if (other instanceof MemberSet) return other.size === this.size && other.toJSON().every((key) => this.has(key));
-    if (!Array.isArray(other)) return false;
-    const distinct = MemberSet.from(other);
-    return distinct !== undefined && distinct.size === this.size && other.every((key: string) => this.has(key));
+    return sameMembers(this, other);
+  }
+
+  /** These keys without those in `drop`, with those in `add`: a delta (protocol 2's `members`). */
+  patched(drop: ReadonlySet<string>, add: readonly string[]): HeldMembers {
+    return new PatchedMembers(this, new Set(), new Set()).patched(drop, add);
   }
 
   /** The distinct keys, in the order they were given (what `JSON.stringify` writes). */
@@ -81,6 +83,93 @@ export class MemberSet {
   }
 }
 
+/** A cohort list held as something other than an array: a `MemberSet`, or one with deltas applied. */
+export interface HeldMembers {
+  readonly size: number;
+  has(key: string): boolean;
+  equalsJson(other: unknown): boolean;
+  patched(drop: ReadonlySet<string>, add: readonly string[]): HeldMembers;
+  toJSON(): string[];
+}
+
+function isHeld(value: unknown): value is HeldMembers {
+  return typeof (value as HeldMembers | null)?.patched == 'function';
+}
+
+function sameMembers(held: HeldMembers, other: unknown): boolean {
+  if (isHeld(other)) {
+    if (other.size !== held.size) return false;
+    // Two states of one base (a delta made one from the other): the deltas tell, not the keys.
+    const [a, b] = [layers(held), layers(other)];
+    if (a.base === b.base) return sameKeys(a.added, b.added) && sameKeys(a.removed, b.removed);
+    return other.toJSON().every((key) => held.has(key));
+  }
+  if (!Array.isArray(other)) return false;
+  const distinct = MemberSet.from(other);
+  return distinct !== undefined && distinct.size === held.size && other.every((key: string) => held.has(key));
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+/** A held list as a base `MemberSet` and what deltas added to it and removed from it. */
+function layers(held: HeldMembers): { base: HeldMembers; added: ReadonlySet<string>; removed: ReadonlySet<string> } {
+  return held instanceof PatchedMembers ? held : { base: held, added: NONE, removed: NONE };
+}
+
+function sameKeys(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const key of a) if (!b.has(key)) return false;
+  return true;
+}
+
+/**
+ * A `MemberSet` with deltas applied on top: the keys added that it lacks and the keys removed
+ * that it holds. A delta copies only these two sets, so a one-key change to a million-key cohort
+ * costs a few keys; once they grow past an eighth of the base (at least `COMPACT_FROM` keys), the
+ * keys are built into a new `MemberSet`.
+ */
+class PatchedMembers implements HeldMembers {
+  readonly size: number;
+
+  constructor(
+    readonly base: MemberSet,
+    readonly added: ReadonlySet<string>,
+    readonly removed: ReadonlySet<string>,
+  ) {
+    this.size = base.size + added.size - removed.size;
+  }
+
+  has(key: string): boolean {
+    return this.added.has(key) || (!this.removed.has(key) && this.base.has(key));
+  }
+
+  equalsJson(other: unknown): boolean {
+    return sameMembers(this, other);
+  }
+
+  patched(drop: ReadonlySet<string>, add: readonly string[]): HeldMembers {
+    const added = new Set(this.added);
+    const removed = new Set(this.removed);
+    for (const key of drop) {
+      added.delete(key);
+      if (this.base.has(key)) removed.add(key);
+    }
+    for (const key of add) {
+      if (this.base.has(key)) removed.delete(key);
+      else added.add(key);
+    }
+    const next = new PatchedMembers(this.base, added, removed);
+    return added.size + removed.size > Math.max(COMPACT_FROM, this.base.size / 8) ? (MemberSet.from(next.toJSON()) ?? next) : next;
+  }
+
+  /** The base's keys in their order without the removed ones, then the added ones. */
+  toJSON(): string[] {
+    const keys = this.removed.size === 0 ? this.base.toJSON() : this.base.toJSON().filter((key) => !this.removed.has(key));
+    for (const key of this.added) keys.push(key);
+    return keys;
+  }
+}
+
 /** Lists shorter than this stay arrays: a `Set` of a few keys costs little, and patches stay plain data. */
 export const COMPACT_FROM = 1000;
 
@@ -96,16 +185,22 @@ export function compactCohorts(ruleset: Ruleset): Ruleset {
   let cohorts: Record<string, Cohort> | undefined;
   for (const key in ruleset.cohorts) {
     const cohort = ruleset.cohorts[key];
-    const small = (list: unknown) => !Array.isArray(list) || list.length < COMPACT_FROM;
-    if (typeof cohort !== 'object' || cohort === null || (small(cohort.included) && small(cohort.excluded))) continue;
-    let compact = compacted.get(cohort);
-    if (compact === undefined) {
-      const list = (keys: string[] | undefined) => (small(keys) ? keys : ((MemberSet.from(keys!) ?? keys) as unknown as string[]));
-      compact = { ...cohort, included: list(cohort.included), excluded: list(cohort.excluded) };
-      compacted.set(cohort, compact);
-      compacted.set(compact, compact);
-    }
+    const compact = compactCohort(cohort);
     if (compact !== cohort) (cohorts ??= { ...ruleset.cohorts })[key] = compact;
   }
   return cohorts ? { ...ruleset, cohorts } : ruleset;
+}
+
+/** The cohort with its lists of `COMPACT_FROM` keys or more held as `MemberSet`s (itself when it has none), made once per cohort object. */
+export function compactCohort(cohort: Cohort): Cohort {
+  const small = (list: unknown) => !Array.isArray(list) || list.length < COMPACT_FROM;
+  if (typeof cohort !== 'object' || cohort === null || (small(cohort.included) && small(cohort.excluded))) return cohort;
+  let compact = compacted.get(cohort);
+  if (compact === undefined) {
+    const list = (keys: string[] | undefined) => (small(keys) ? keys : ((MemberSet.from(keys!) ?? keys) as unknown as string[]));
+    compact = { ...cohort, included: list(cohort.included), excluded: list(cohort.excluded) };
+    compacted.set(cohort, compact);
+    compacted.set(compact, compact);
+  }
+  return compact;
 }

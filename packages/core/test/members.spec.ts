@@ -93,3 +93,69 @@ describe('compactCohorts', () => {
     expect(evaluate(compactCohorts(grown.ruleset), 'gated', { key: 'newcomer' }).enabled).toBe(true);
   });
 });
+
+describe('membership deltas (protocol 2 `members`)', () => {
+  type Delta = { include?: string[]; exclude?: string[]; remove?: string[] };
+  /** The delta's meaning on plain Sets: what both the array and the MemberSet paths must equal. */
+  const reference = (cohort: { included: Set<string>; excluded: Set<string> }, d: Delta) => {
+    for (const k of [...(d.include ?? []), ...(d.exclude ?? []), ...(d.remove ?? [])]) {
+      cohort.included.delete(k);
+      cohort.excluded.delete(k);
+    }
+    for (const k of d.include ?? []) cohort.included.add(k);
+    for (const k of d.exclude ?? []) cohort.excluded.add(k);
+  };
+  // Keys from a small alphabet, so deltas hit members, excluded keys and strangers alike.
+  const key = fc.integer({ min: 0, max: COMPACT_FROM * 3 }).map((i) => `user-${i}`);
+  const delta = fc
+    .uniqueArray(key, { maxLength: 40 })
+    .chain((named) => fc.array(fc.constantFrom('include', 'exclude', 'remove'), { minLength: named.length, maxLength: named.length }).map((lists) => {
+      const d: Delta = {};
+      named.forEach((k, i) => (d[lists[i] as keyof Delta] ??= []).push(k));
+      return d;
+    }));
+
+  it('moves keys exactly like Sets would, on arrays and on MemberSets, across many deltas', () => {
+    fc.assert(
+      fc.property(fc.array(delta, { minLength: 1, maxLength: 30 }), (deltas) => {
+        const start: Cohort = { key: 'beta', included: keys(COMPACT_FROM + 200), excluded: ['user-1', `user-${COMPACT_FROM * 2}`] };
+        const model = { included: new Set(start.included), excluded: new Set(start.excluded) };
+        let arrays = ruleset(start);
+        let compact = compactCohorts(ruleset(start));
+        deltas.forEach((d, i) => {
+          reference(model, d);
+          arrays = patchRuleset(arrays, { members: { beta: d } }, i + 2).ruleset;
+          const before = compact;
+          const next = patchRuleset(compact, { members: { beta: d } }, i + 2);
+          compact = next.ruleset;
+          // Reported as changed exactly when a key moved.
+          expect(next.diff.cohorts).toEqual(diffRulesets(before, compact).cohorts);
+        });
+        for (const held of [arrays, compact]) {
+          const beta = held.cohorts.beta;
+          expect(sameJson(beta.included, [...model.included])).toBe(true);
+          expect(sameJson(beta.excluded, [...model.excluded])).toBe(true);
+          expect(new Set(JSON.parse(JSON.stringify(beta.included)))).toEqual(model.included);
+          for (const k of ['user-0', 'user-1', `user-${COMPACT_FROM * 2}`, ...deltas.flatMap((d) => [...(d.include ?? []), ...(d.exclude ?? [])])]) {
+            const expected = !model.excluded.has(k) && model.included.has(k);
+            expect(evaluate(held, 'gated', { key: k }).enabled, k).toBe(expected);
+          }
+        }
+      }),
+      { seed: SEED, numRuns: 60 },
+    );
+  });
+
+  it('copies only the delta on a held list, and rebuilds it into a MemberSet once deltas outgrow an eighth of it', () => {
+    const base = compactCohorts(ruleset({ key: 'beta', included: keys(COMPACT_FROM * 16) }));
+    const one = patchRuleset(base, { members: { beta: { include: ['newcomer'] } } }, 2).ruleset;
+    const list = one.cohorts.beta.included as unknown as { size: number; has(k: string): boolean };
+    expect(list).not.toBeInstanceOf(MemberSet);
+    expect([list.size, list.has('newcomer'), list.has('user-5')]).toEqual([COMPACT_FROM * 16 + 1, true, true]);
+    // The untouched ruleset keeps its list.
+    expect((base.cohorts.beta.included as unknown as MemberSet).has('newcomer')).toBe(false);
+    const many = patchRuleset(one, { members: { beta: { remove: keys(COMPACT_FROM * 2 + 1) } } }, 3).ruleset;
+    expect(many.cohorts.beta.included).toBeInstanceOf(MemberSet);
+    expect((many.cohorts.beta.included as unknown as MemberSet).size).toBe(COMPACT_FROM * 14);
+  });
+});

@@ -45,7 +45,7 @@ describe('stream connection', () => {
     });
     const outcome = await connection.done;
     expect([opened, alive]).toEqual([1, 1]);
-    expect(outcome).toMatchObject({ alive: true, error: { code: 'CONNECTION', message: 'Aviary: the server closed the stream http://aviary.test/sdk/v1/stream' } });
+    expect(outcome).toMatchObject({ alive: true, error: { code: 'CONNECTION', message: 'Aviary: the server closed the stream http://aviary.test/sdk/v1/stream?protocol=2' } });
     expect(messages).toEqual([
       { event: 'change', id: '11', data: '{"flags":{"café-🚀":null}}' },
       { event: 'kill', id: '12', data: '{}' },

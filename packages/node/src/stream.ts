@@ -54,7 +54,8 @@ export function openStreamConnection(options: StreamConnectionOptions): StreamCo
 
 async function connect(options: StreamConnectionOptions, abort: AbortController): Promise<StreamOutcome> {
   const { platform, logger, lastEventId } = options;
-  const url = `${options.baseUrl}/sdk/v1/stream`;
+  // Protocol 2: membership deltas of large cohorts come as `members` patches, not whole rulesets.
+  const url = `${options.baseUrl}/sdk/v1/stream?protocol=2`;
   let timedOut = false;
   // Armed before the request (a connect or an answer that never comes also times out), restarted by every chunk.
   const heartbeat = platform.schedule(options.heartbeatTimeoutMs, () => {

@@ -398,7 +398,7 @@ describe('stream transport', () => {
     });
     const client = clients.create({ url: server.url });
     await client.ready();
-    expect(seen).toEqual([`${server.url}/sdk/v1/stream`]);
+    expect(seen).toEqual([`${server.url}/sdk/v1/stream?protocol=2`]);
     expect(server.streamRequests[0]).toMatchObject({ transport: 'fetch' });
     server.kill('beta');
     await waitFor(() => client.revision === 11, 2_000, 'the kill');

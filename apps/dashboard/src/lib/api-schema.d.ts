@@ -1611,6 +1611,10 @@ export interface components {
             applied: components["schemas"]["MembersAppliedView"];
             counts: components["schemas"]["MemberCountsView"];
             key: string;
+            /** @description The revision that carries this change, by environment key (cohorts are shared by every environment) */
+            revisions: {
+                [key: string]: number;
+            };
         };
         MetricsArm: {
             enabled: boolean;
@@ -3814,6 +3818,8 @@ export interface operations {
                 key?: string;
                 /** @description Resume point when the Last-Event-ID header cannot be sent */
                 lastEventId?: string;
+                /** @description The SDK protocol the client speaks: 2 understands membership deltas (docs/protocol.md); default 1 */
+                protocol?: unknown;
             };
             header?: never;
             path?: never;

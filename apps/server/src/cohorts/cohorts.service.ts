@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { type Cohort, type Condition, validateCohort } from '@aviary/core';
+import type { MembersPatch } from '@aviary/core/protocol';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Actor } from '../common/actor.js';
 import { type Page, type PageQuery, toPage } from '../common/paging.js';
@@ -29,14 +30,17 @@ interface CohortRow {
 const COLUMNS = 'id, key, name, description, conditions, included_count, excluded_count, created_at, updated_at';
 /** Members are written in statements of this many keys. */
 const BATCH = 10_000;
-/** Above this many members a cohort is not shipped in a change patch: the change-log row is a
- *  `ruleset` change (reload) instead, so a million-member upload does not log megabytes per call. */
+/** Above this many members a cohort is not shipped whole in a change patch: a members write
+ *  sends its delta instead (protocol 2's `members`; clients of protocol 1 get the whole ruleset),
+ *  or, when the delta itself is larger, a `ruleset` change (reload), so a million-member upload
+ *  does not log megabytes per call. */
 export const MAX_PATCH_MEMBERS = 10_000;
 
 export interface MembersResult {
   key: string;
   counts: { included: number; excluded: number };
   applied: { added: number; removed: number; excluded: number };
+  revisions: Record<string, number>;
 }
 
 /** Cohorts are shared by all environments: every write moves every environment by one revision. */
@@ -175,7 +179,7 @@ export class CohortsService {
           WHERE id = $1 RETURNING ${COLUMNS}`,
         [before.id, included, excluded],
       );
-      const revisions = await this.publish(tx, envs, row);
+      const revisions = await this.publish(tx, envs, row, { include: add, exclude, remove });
       const counts = { included: row.included_count, excluded: row.excluded_count };
       await tx.record({
         action: 'cohort.members',
@@ -186,7 +190,7 @@ export class CohortsService {
         after: { counts, applied },
         reason: dto.reason,
       });
-      return { key, counts, applied };
+      return { key, counts, applied, revisions };
     });
   }
 
@@ -211,10 +215,15 @@ export class CohortsService {
     return { member, list: row ? (row.excluded ? 'excluded' : 'included') : null };
   }
 
-  /** Moves every environment by one revision: a patch with the whole cohort when it is small,
-   *  a `ruleset` change (reload) when it is large. */
-  private async publish(tx: WriteTransaction, envs: Array<{ id: string; key: string }>, row: CohortRow): Promise<Record<string, number>> {
-    if (row.included_count + row.excluded_count > MAX_PATCH_MEMBERS) return tx.commitRevisions(envs, 'ruleset', () => ({}));
+  /** Moves every environment by one revision: a patch with the whole cohort when it is small; when
+   *  it is large, one with the members write's delta, or a `ruleset` change (reload) when that is large too. */
+  private async publish(tx: WriteTransaction, envs: Array<{ id: string; key: string }>, row: CohortRow, delta?: MembersPatch): Promise<Record<string, number>> {
+    if (row.included_count + row.excluded_count > MAX_PATCH_MEMBERS) {
+      const size = delta ? delta.include!.length + delta.exclude!.length + delta.remove!.length : Infinity;
+      if (size > MAX_PATCH_MEMBERS) return tx.commitRevisions(envs, 'ruleset', () => ({}));
+      const members = { [row.key]: Object.fromEntries(Object.entries(delta!).filter(([, keys]) => keys.length > 0)) };
+      return tx.commitRevisions(envs, 'change', () => ({ members }));
+    }
     const cohort = (await this.rulesets.cohorts(tx.manager, [row.key]))[row.key] as Cohort;
     return tx.commitRevisions(envs, 'change', () => ({ cohorts: { [row.key]: cohort } }));
   }

@@ -7,7 +7,7 @@ import type { LiveEventView, PlanEventView } from './flag-list.view.js';
 /** What changed in a revision, by key, without the values: the dashboard refetches what it shows. */
 export function liveEvent(change: RulesetChange): LiveEventView {
   const keys = (record: Record<string, unknown> | undefined) => (change.kind === 'ruleset' ? [] : Object.keys(record ?? {}));
-  return { environment: change.environment, revision: change.revision, kind: change.kind, flags: keys(change.patch.flags), cohorts: keys(change.patch.cohorts) };
+  return { environment: change.environment, revision: change.revision, kind: change.kind, flags: keys(change.patch.flags), cohorts: keys({ ...change.patch.cohorts, ...change.patch.members }) };
 }
 
 /** The hub's `notify` for one dashboard stream: one `change` event per revision, id = revision. */

@@ -12,12 +12,12 @@ export function refetchEvent(revision: number): string {
 }
 
 /** Whether a change can alter what a client key evaluates: it touches a flag the key may see (now
- *  or one revision earlier) or a cohort; the cut is the client SDK stream's own (`clientPatch`). */
+ *  or one revision earlier) or a cohort (whole, or its members); the cut is the client SDK stream's own (`clientPatch`). */
 function reachesClient(change: RulesetChange, snapshot: RulesetSnapshot): boolean {
   if (change.kind === 'ruleset') return true;
   const patch = clientPatch(change.patch, snapshot, undefined);
   if (patch === undefined) return true;
-  return Object.keys(patch.flags ?? {}).length > 0 || Object.keys(patch.cohorts ?? {}).length > 0;
+  return Object.keys({ ...patch.flags, ...patch.cohorts, ...patch.members }).length > 0;
 }
 
 /** The hub's `notify` for one OFREP stream: a refetch event for every change that can affect it. */

@@ -12,6 +12,8 @@ export interface SdkCaller {
   key: AuthenticatedKey;
   /** Client keys: the context key sent as `?key=`. */
   userKey?: string;
+  /** Streams: the SDK protocol announced as `?protocol=` (1 when absent). */
+  protocol?: number;
 }
 
 /** The revisions an `If-None-Match` names: `"42"`, `42`, `W/"42"`, or a list of them. */
@@ -97,6 +99,7 @@ export class SdkService {
         // Server keys only: their frames are the same for every stream, compressed once each;
         // a client key's are cut per user and small.
         gzip: caller.key.kind === 'server' && acceptsGzip(req),
+        protocol: caller.protocol,
         // Without a usable resume point the subscriber starts from nothing and gets the whole ruleset.
         revision: missed === undefined ? -1 : lastEventId!,
       },

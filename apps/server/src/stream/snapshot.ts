@@ -1,13 +1,22 @@
 import { gzipSync } from 'node:zlib';
 import type { Cohort, Flag, Ruleset } from '@aviary/core';
-import { applyPatch } from '@aviary/core/protocol';
+import { type MembersPatch, applyPatch, patchCohort } from '@aviary/core/protocol';
 import type { RulesetPatch } from '../changes/change.js';
 
 export type { ChangeKind, RulesetChange, RulesetPatch } from '../changes/change.js';
 
-/** Member sets by cohort object: the environments' rulesets, and their revisions while a cohort
- *  did not change, share one cohort object (`RulesetService.cohorts`), so its sets are built once. */
-const memberSets = new WeakMap<Cohort, { included: Set<string>; excluded: Set<string> }>();
+/** Member sets of small cohort lists by cohort object: the environments' rulesets, and their
+ *  revisions while a cohort did not change, share one cohort object (`RulesetService.cohorts`), so
+ *  its sets are built once. Large lists are `MemberSet`s already (`compactCohort`). */
+const memberSets = new WeakMap<Cohort, { included: Lookup; excluded: Lookup }>();
+
+/** Each cohort object's newest membership delta and its result: every environment applies the same
+ *  delta to the same cohort object, and gets one shared result (members held once, not per environment). */
+const patchedCohorts = new WeakMap<Cohort, { delta: string; cohort: Cohort }>();
+
+interface Lookup {
+  has(key: string): boolean;
+}
 
 /**
  * An environment's ruleset at one revision, immutable, with what serving it needs computed at
@@ -32,7 +41,7 @@ export class RulesetSnapshot {
    *  patched by `@aviary/core/protocol`, as the SDKs patch theirs; visibility is the server's own. */
   apply(patch: RulesetPatch): RulesetSnapshot | undefined {
     if (patch.revision !== this.revision + 1) return undefined;
-    const ruleset = applyPatch(this.ruleset, patch, patch.revision);
+    const ruleset = applyPatch(this.ruleset, sharedDeltas(this.ruleset, patch), patch.revision);
     const visible = new Set(this.clientVisible);
     for (const [key, flag] of Object.entries(patch.flags ?? {})) if (flag === null) visible.delete(key);
     for (const [key, isVisible] of Object.entries(patch.clientVisible ?? {})) {
@@ -65,11 +74,36 @@ export class RulesetSnapshot {
   private cohortForClient(cohort: Cohort, userKey: string | undefined): Cohort {
     let sets = memberSets.get(cohort);
     if (sets === undefined) {
-      sets = { included: new Set(cohort.included ?? []), excluded: new Set(cohort.excluded ?? []) };
+      sets = { included: lookup(cohort.included), excluded: lookup(cohort.excluded) };
       memberSets.set(cohort, sets);
     }
-    return clientCohort(cohort, userKey, sets.included.has(userKey ?? ''), sets.excluded.has(userKey ?? ''));
+    return clientCohort(cohort, userKey, userKey !== undefined && sets.included.has(userKey), userKey !== undefined && sets.excluded.has(userKey));
   }
+}
+
+/** A cohort list's membership test: a held list (`MemberSet`) answers itself, an array becomes a Set. */
+function lookup(list: string[] | undefined): Lookup {
+  return typeof (list as Lookup | undefined)?.has === 'function' ? (list as unknown as Lookup) : new Set(list ?? []);
+}
+
+/**
+ * The patch with its membership deltas (`members`) turned into whole cohorts, each the one result
+ * shared by every environment that applies the same delta to the same cohort object.
+ */
+function sharedDeltas(ruleset: Ruleset, patch: RulesetPatch): RulesetPatch {
+  if (patch.members === undefined) return patch;
+  const { members, ...rest } = patch;
+  const cohorts = { ...rest.cohorts };
+  for (const [key, delta] of Object.entries(members)) {
+    const base = key in cohorts ? cohorts[key] : ruleset.cohorts[key];
+    // Written in the same transaction as the cohort: an environment holds every cohort.
+    if (!base) continue;
+    const id = JSON.stringify(delta);
+    let done = patchedCohorts.get(base);
+    if (done?.delta !== id) patchedCohorts.set(base, (done = { delta: id, cohort: patchCohort(base, delta) }));
+    cohorts[key] = done.cohort;
+  }
+  return { ...rest, cohorts };
 }
 
 function clientCohort(cohort: Cohort, userKey: string | undefined, included: boolean, excluded: boolean): Cohort {
@@ -100,13 +134,19 @@ export function clientPatch(patch: RulesetPatch, snapshot: RulesetSnapshot, user
   }
   if (patch.cohorts) {
     const cohorts: Record<string, Cohort | null> = {};
-    for (const [key, cohort] of Object.entries(patch.cohorts)) {
-      cohorts[key] =
-        cohort === null
-          ? null
-          : clientCohort(cohort, userKey, (cohort.included ?? []).includes(userKey ?? '\u0000'), (cohort.excluded ?? []).includes(userKey ?? '\u0000'));
-    }
+    const has = (list: string[] | undefined) => userKey !== undefined && lookup(list).has(userKey);
+    for (const [key, cohort] of Object.entries(patch.cohorts)) cohorts[key] = cohort === null ? null : clientCohort(cohort, userKey, has(cohort.included), has(cohort.excluded));
     out.cohorts = cohorts;
+  }
+  if (patch.members) {
+    // Protocol 2: each delta cut to the user's own key (an empty delta when it does not name it).
+    const members: Record<string, MembersPatch> = {};
+    for (const [key, delta] of Object.entries(patch.members)) {
+      const own: MembersPatch = (members[key] = {});
+      if (userKey === undefined) continue;
+      for (const list of ['include', 'exclude', 'remove'] as const) if (delta[list]?.includes(userKey)) own[list] = [userKey];
+    }
+    out.members = members;
   }
   return out;
 }

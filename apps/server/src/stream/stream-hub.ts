@@ -17,6 +17,8 @@ export interface Subscriber {
   readonly client?: { userKey: string | undefined };
   /** Frames go as gzip members (`gzipFrame`): set for server-key SDK streams that accept gzip. */
   readonly gzip?: boolean;
+  /** The SDK protocol it announced (`?protocol=`): 2 understands membership deltas; absent is 1. */
+  readonly protocol?: number;
   /** The revision this subscriber holds. */
   revision: number;
   /** Set for streams of another protocol (OFREP's): told of each revision instead of sent it. */
@@ -114,7 +116,7 @@ export class StreamHub {
       if (sub.notify) {
         sub.notify(change, snapshot);
         sub.revision = change.revision;
-      } else if (sub.revision !== change.revision - 1 || change.kind === 'ruleset') this.sendRuleset(sub, snapshot);
+      } else if (sub.revision !== change.revision - 1 || needsWhole(sub, change)) this.sendRuleset(sub, snapshot);
       else if (sub.client === undefined) {
         if (writeFrame(sub.res, sub.gzip ? (sharedGzip ??= gzipFrame(shared)) : shared)) sub.revision = change.revision;
       } else this.send(sub, change, snapshot, false);
@@ -170,7 +172,7 @@ export class StreamHub {
 
   private send(sub: Subscriber, change: RulesetChange, snapshot: RulesetSnapshot, replay: boolean): void {
     if (sub.revision >= change.revision) return;
-    if (sub.revision !== change.revision - 1 || change.kind === 'ruleset') {
+    if (sub.revision !== change.revision - 1 || needsWhole(sub, change)) {
       if (!replay) this.sendRuleset(sub, snapshot);
       return;
     }
@@ -198,6 +200,12 @@ export class StreamHub {
   private ping(): void {
     for (const set of this.byEnvironment.values()) for (const sub of set) writeFrame(sub.res, sub.gzip ? SSE_HEARTBEAT_GZIP : SSE_HEARTBEAT);
   }
+}
+
+/** Whether a change reaches this subscriber only as a whole ruleset: the change is one no patch
+ *  describes, or a membership delta (`members`) for a client of protocol 1, which knows none. */
+function needsWhole(sub: Subscriber, change: RulesetChange): boolean {
+  return change.kind === 'ruleset' || (change.patch.members !== undefined && (sub.protocol ?? 1) < 2);
 }
 
 /**

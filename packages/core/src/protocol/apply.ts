@@ -1,4 +1,4 @@
-import { isObject } from '../check.js';
+import { isObject, isStrings } from '../check.js';
 import type { Cohort, Ruleset } from '../types.js';
 import { diffRulesets, patchRuleset } from './patch.js';
 import type { Applied, ProtocolState, RulesetDiff, RulesetPatch, StreamMessage } from './types.js';
@@ -18,7 +18,7 @@ export function resumeRevision(state: ProtocolState): number | undefined {
  * the rules of docs/protocol.md:
  * - `ruleset` replaces the ruleset when its revision is above the client's, or when it is marked as
  *   a reset (the server's database no longer has the client's revision); otherwise it is ignored.
- * - `change` and `kill` apply at exactly revision + 1; at or below the revision they are ignored
+ * - `change` and `kill` apply at exactly revision + 1 (a `members` delta only to a cohort held); at or below the revision they are ignored
  *   (duplicates, out of order); above it, or unreadable, they mean a missed revision: nothing but
  *   a whole ruleset is applied until one arrives (`reload`), and the client reconnects for one.
  * - A kill is applied with the rest of the batch, before anyone hears of it; the events list every
@@ -69,7 +69,8 @@ export function applyMessages(state: ProtocolState, messages: readonly StreamMes
       else current = { ...current, reload: false };
       continue;
     } else if (reload || (revision !== undefined && update.revision <= revision)) continue;
-    else if (ruleset && update.revision == revision! + 1) {
+    // A membership delta for a cohort this client does not hold is a missed revision too.
+    else if (ruleset && update.revision == revision! + 1 && Object.keys(update.members ?? {}).every((k) => isObject(update.cohorts && k in update.cohorts ? update.cohorts[k] : ruleset.cohorts[k]))) {
       const { ruleset: next, diff } = patchRuleset(ruleset, update, update.revision);
       take(next, diff);
       continue;
@@ -88,11 +89,16 @@ function isRevision(value: unknown): value is number {
 /** The data of a `ruleset` (`whole`) or `change`/`kill` event, with its revision, or undefined when it is not one. */
 function read(value: unknown, id: number | undefined, whole: boolean): (RulesetPatch & { revision: number }) | undefined {
   if (!isObject(value)) return undefined;
-  const { flags, cohorts } = value;
+  const { flags, cohorts, members } = value;
   const revision = id ?? value['revision'];
-  return isRevision(revision) && (whole ? isObject(flags) : flags === undefined || isObject(flags)) && (cohorts === undefined || isObject(cohorts))
+  return isRevision(revision) && (whole ? isObject(flags) : flags === undefined || isObject(flags)) && (cohorts === undefined || isObject(cohorts)) && (whole || isDeltas(members))
     ? { ...value, revision }
     : undefined;
+}
+
+/** Absent, or protocol 2's `members`: by cohort key, `include`/`exclude`/`remove` lists of keys. */
+function isDeltas(members: unknown): boolean {
+  return members === undefined || (isObject(members) && Object.values(members).every((d) => isObject(d) && [d['include'], d['exclude'], d['remove']].every((l) => l === undefined || isStrings(l))));
 }
 
 /** An event id made of ASCII digits (white space around allowed) as a revision; otherwise undefined. */

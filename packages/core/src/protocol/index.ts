@@ -3,13 +3,14 @@
  * both SDKs. Pure functions over data: no I/O, no timers, no platform globals.
  */
 export { applyMessages, initialState, isReset, parseRevision, resumeRevision, toRuleset } from './apply.js';
-export { applyPatch, diffRulesets, patchRuleset, sameJson } from './patch.js';
+export { applyPatch, diffRulesets, patchCohort, patchRuleset, sameJson } from './patch.js';
 export { SdkErrorCodes } from './types.js';
 export type {
   Applied,
   ChangeEvent,
   ConnectionStatus,
   KillEvent,
+  MembersPatch,
   ProtocolState,
   ReadyEvent,
   RulesetDiff,

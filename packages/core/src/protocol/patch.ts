@@ -1,12 +1,35 @@
-import type { Ruleset } from '../types.js';
-import type { RulesetDiff, RulesetPatch } from './types.js';
+import type { Cohort, Ruleset } from '../types.js';
+import type { MembersPatch, RulesetDiff, RulesetPatch } from './types.js';
 
 /**
  * The ruleset with the patch applied, as a new object: the base is left untouched (the evaluator
  * caches by identity), and a map the patch does not touch is shared.
  */
 export function applyPatch(base: Ruleset, patch: RulesetPatch, revision: number): Ruleset {
-  return { ...base, revision, flags: merge(base.flags, patch.flags), cohorts: merge(base.cohorts, patch.cohorts) };
+  const cohorts = merge(base.cohorts, patch.cohorts);
+  const { members } = patch;
+  const patched = members ? { ...cohorts } : cohorts;
+  for (const key in members) patched[key] = patchCohort(patched[key]!, members[key]!);
+  return { ...base, revision, flags: merge(base.flags, patch.flags), cohorts: patched };
+}
+
+/**
+ * The cohort with a membership delta applied, as a new object: `include` keys end up included
+ * only, `exclude` keys excluded only, `remove` keys in neither. A list held as a `MemberSet`
+ * patches itself without copying its keys; an array is copied.
+ */
+export function patchCohort(cohort: Cohort, delta: MembersPatch): Cohort {
+  const { include = [], exclude = [], remove = [] } = delta;
+  const named = new Set([...include, ...exclude, ...remove]);
+  const list = (keys: string[] = [], add: string[]) =>
+    (keys as unknown as Held).patched ? ((keys as unknown as Held).patched(named, add) as unknown as string[]) : [...keys.filter((key) => !named.has(key)), ...add];
+  return { ...cohort, included: list(cohort.included, include), excluded: list(cohort.excluded, exclude) };
+}
+
+/** A cohort list held as something other than an array (`HeldMembers` of members.ts, which the browser does not bundle). */
+interface Held {
+  has(key: string): boolean;
+  patched(drop: ReadonlySet<string>, add: readonly string[]): unknown;
 }
 
 /**
@@ -16,7 +39,8 @@ export function applyPatch(base: Ruleset, patch: RulesetPatch, revision: number)
  */
 export function patchRuleset(base: Ruleset, patch: RulesetPatch, revision: number): { ruleset: Ruleset; diff: RulesetDiff } {
   const ruleset = applyPatch(base, patch, revision);
-  return { ruleset, diff: diff(base, ruleset, Object.keys(patch.flags ?? {}), Object.keys(patch.cohorts ?? {})) };
+  // A held list compares itself with the one a delta made from it by the delta alone (members.ts).
+  return { ruleset, diff: diff(base, ruleset, Object.keys(patch.flags ?? {}), Object.keys({ ...patch.cohorts, ...patch.members })) };
 }
 
 /** The flags and cohorts that differ between two rulesets (as JSON data, members in any order), and the flags switched off. */

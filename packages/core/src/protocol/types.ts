@@ -2,12 +2,24 @@ import type { Cohort, Flag, Ruleset } from '../types.js';
 
 /**
  * A `change` or `kill` event's data (docs/protocol.md): whole flags and cohorts to upsert, `null`
- * to remove one. Either map may be absent. `revision` is the event's `id:` repeated.
+ * to remove one; since protocol 2, membership deltas of cohorts the client holds. Every map may be
+ * absent. `revision` is the event's `id:` repeated.
  */
 export interface RulesetPatch {
   revision?: number;
   flags?: Record<string, Flag | null>;
   cohorts?: Record<string, Cohort | null>;
+  members?: Record<string, MembersPatch>;
+}
+
+/**
+ * A change to one cohort's member lists (protocol 2): `include` keys end up in `included` only,
+ * `exclude` keys in `excluded` only, `remove` keys in neither. A key is in at most one of them.
+ */
+export interface MembersPatch {
+  include?: string[];
+  exclude?: string[];
+  remove?: string[];
 }
 
 /** One server-sent event as a client received it: its type (`undefined` for the default `message`), `id:` and `data:`. */

@@ -94,7 +94,7 @@ describe('the server down at start', () => {
     expect(c.evaluate('new-checkout', { key: 'u1' })).toMatchObject({ enabled: true, reason: 'DEFAULT' });
     await waitFor('connection errors', () => errors.length >= 2, 3_000);
     expect(errors.every((e) => e instanceof ConnectionError && !e.fatal)).toBe(true);
-    expect(errors[0]!.message).toContain(`GET ${server.url}/sdk/v1/stream failed`);
+    expect(errors[0]!.message).toContain(`GET ${server.url}/sdk/v1/stream?protocol=2 failed`);
     expect(log.lines.some((l) => /not ready after 500 ms; serving the bootstrap ruleset \(revision 1\)/.test(l))).toBe(true);
     expect(ready).toEqual([]);
 

@@ -94,6 +94,12 @@ export class MembersResultView {
   @ApiProperty() key!: string;
   @ApiProperty({ type: MemberCountsView }) counts!: MemberCountsView;
   @ApiProperty({ type: MembersAppliedView, description: 'What this call changed' }) applied!: MembersAppliedView;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    description: 'The revision that carries this change, by environment key (cohorts are shared by every environment)',
+  })
+  revisions!: Record<string, number>;
 }
 
 export class MembersPageView {

@@ -1,0 +1,149 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, createTestDatabase, startApp, type TestApp } from './helpers.js';
+import { SseReader, waitFor } from './real-processes.js';
+
+/**
+ * Membership deltas (protocol 2): a members write to a cohort too large for a whole-cohort patch
+ * goes out as `members`; streams of protocol 1 get what they understand (a whole ruleset).
+ */
+
+const MEMBERS = 200_000;
+const member = (i: number) => `customer-${String(i).padStart(7, '0')}@example.com`;
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let t: TestApp;
+let serverKey: string;
+let clientKey: string;
+const readers: SseReader[] = [];
+
+const open = async (key: string, query: string, lastEventId?: number) => {
+  const reader = await SseReader.open(t.url, key, lastEventId, query);
+  readers.push(reader);
+  await waitFor('the first event', () => reader.events.length > 0 || (lastEventId !== undefined && reader.status === 200));
+  return reader;
+};
+const members = (body: Record<string, unknown>) => request(t.url).post('/api/v1/cohorts/beta/members').set(auth()).send(body).expect(200);
+const wholeCohort = async (app: TestApp) => {
+  const ruleset = (await request(app.url).get('/sdk/v1/ruleset').set(auth(serverKey)).expect(200)).body;
+  return { included: new Set(ruleset.cohorts.beta.included), excluded: new Set(ruleset.cohorts.beta.excluded), revision: ruleset.revision };
+};
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  t = await startApp({ DATABASE_URL: db.url });
+  await request(t.url).post('/api/v1/flags').set(auth()).send({ key: 'beta-feature', clientVisible: true }).expect(201);
+  await request(t.url).post('/api/v1/cohorts').set(auth()).send({ key: 'beta' }).expect(201);
+  for (let i = 0; i < MEMBERS; i += 100_000) await members({ add: Array.from({ length: 100_000 }, (_, j) => member(i + j)) });
+  await request(t.url)
+    .put('/api/v1/environments/production/flags/beta-feature')
+    .set(auth())
+    .send({ enabled: true, rules: [{ id: 'beta', cohorts: ['beta'] }] })
+    .expect(200);
+  serverKey = (await request(t.url).post('/api/v1/api-keys').set(auth()).send({ name: 'sdk', kind: 'server', environment: 'production' }).expect(201)).body.secret;
+  clientKey = (await request(t.url).post('/api/v1/api-keys').set(auth()).send({ name: 'web', kind: 'client', environment: 'production' }).expect(201)).body.secret;
+}, 120_000);
+
+afterAll(async () => {
+  for (const reader of readers) reader.close();
+  await t?.close();
+  await db?.drop();
+});
+
+describe('a members write to a large cohort', () => {
+  it('reaches protocol 2 as a delta of a few bytes, protocol 1 as the whole ruleset, client keys cut to their user', async () => {
+    const v2 = await open(serverKey, 'protocol=2');
+    const v1 = await open(serverKey, '');
+    const newcomer = await open(clientKey, 'protocol=2&key=newcomer@example.com');
+    const stranger = await open(clientKey, 'protocol=2&key=stranger@example.com');
+    const oldBrowser = await open(clientKey, 'key=newcomer@example.com');
+    const bytes = [v2, v1, newcomer, stranger].map((r) => r.wireBytes);
+
+    const written = await members({ add: ['newcomer@example.com'], remove: [member(3)] });
+    const all = [v2, v1, newcomer, stranger, oldBrowser];
+    await waitFor('the delta everywhere', () => all.every((r) => r.events.length === 2));
+    const revision = v2.revision;
+    // The answer names the revision of every environment (cohorts are shared by all of them).
+    expect(written.body.revisions).toEqual({ development: expect.any(Number), production: revision });
+    expect(all.map((r) => [r.events[1].event, r.events[1].id])).toEqual([
+      ['change', revision],
+      ['ruleset', revision],
+      ['change', revision],
+      ['change', revision],
+      ['ruleset', revision],
+    ]);
+    expect(JSON.parse(v2.events[1].data)).toEqual({ revision, members: { beta: { include: ['newcomer@example.com'], remove: [member(3)] } } });
+    expect(v2.wireBytes - bytes[0]).toBeLessThan(2_000);
+    // A protocol 1 server key pays the whole ruleset, as it did before deltas existed.
+    expect(v1.wireBytes - bytes[1]).toBeGreaterThan(MEMBERS * 30);
+    expect(JSON.parse(newcomer.events[1].data)).toEqual({ revision, members: { beta: { include: ['newcomer@example.com'] } } });
+    expect(JSON.parse(stranger.events[1].data)).toEqual({ revision, members: { beta: {} } });
+    expect(stranger.events[1].data).not.toContain('customer-');
+    expect(JSON.parse(oldBrowser.events[1].data).cohorts.beta).toMatchObject({ included: ['newcomer@example.com'], excluded: [] });
+
+    // The server's own ruleset took the delta: evaluation, and the ruleset it serves.
+    const evaluated = await request(t.url).post('/api/v1/environments/production/evaluate').set(auth()).send({ context: { key: 'newcomer@example.com' } }).expect(200);
+    expect(JSON.stringify(evaluated.body)).toContain('"enabled":true');
+    const served = await wholeCohort(t);
+    expect(served.included.size).toBe(MEMBERS);
+    expect([served.included.has('newcomer@example.com'), served.included.has(member(3))]).toEqual([true, false]);
+  });
+
+  it('moves a key between the lists and matches what a fresh load from Postgres holds', async () => {
+    const v2 = await open(serverKey, 'protocol=2');
+    await members({ exclude: [member(4), 'outsider@example.com'] });
+    await waitFor('the delta', () => v2.events.length === 2);
+    expect(JSON.parse(v2.events[1].data).members).toEqual({ beta: { exclude: [member(4), 'outsider@example.com'] } });
+    await members({ add: [member(4)] });
+    await waitFor('the next delta', () => v2.events.length === 3);
+    const live = await wholeCohort(t);
+    const fresh = await startApp({ DATABASE_URL: db.url });
+    try {
+      const loaded = await wholeCohort(fresh);
+      expect(loaded.revision).toBe(live.revision);
+      expect(loaded.included).toEqual(live.included);
+      expect(loaded.excluded).toEqual(live.excluded);
+      expect([...live.excluded]).toEqual(['outsider@example.com']);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('replays deltas exactly on a resume; protocol 1 gets the whole ruleset instead', async () => {
+    const held = (await open(serverKey, 'protocol=2')).revision;
+    await members({ add: ['late-1@example.com'] });
+    await members({ remove: ['late-1@example.com'] });
+    await waitFor('both revisions live', async () => (await wholeCohort(t)).revision === held + 2);
+    const v2 = await open(serverKey, 'protocol=2', held);
+    await waitFor('the replay', () => v2.events.length === 2);
+    expect(v2.events.map((e) => [e.event, e.id, JSON.parse(e.data).members])).toEqual([
+      ['change', held + 1, { beta: { include: ['late-1@example.com'] } }],
+      ['change', held + 2, { beta: { remove: ['late-1@example.com'] } }],
+    ]);
+    const v1 = await open(serverKey, '', held);
+    await waitFor('the ruleset', () => v1.events.length === 1);
+    expect([v1.events[0].event, v1.events[0].id]).toEqual(['ruleset', held + 2]);
+  });
+
+  it('a delta larger than a patch may carry reloads every stream; small cohorts still go whole', async () => {
+    const v2 = await open(serverKey, 'protocol=2');
+    await members({ remove: Array.from({ length: 10_001 }, (_, i) => member(100_000 + i)) });
+    await waitFor('the reload', () => v2.events.length === 2);
+    expect(v2.events[1].event).toBe('ruleset');
+    await request(t.url).post('/api/v1/cohorts').set(auth()).send({ key: 'staff' }).expect(201);
+    await request(t.url).post('/api/v1/cohorts/staff/members').set(auth()).send({ add: ['ana'] }).expect(200);
+    await waitFor('the small cohort', () => v2.events.length === 4);
+    expect(JSON.parse(v2.events[3].data).cohorts.staff).toMatchObject({ included: ['ana'] });
+  });
+
+  it('answers 400 naming `protocol` when it is not a version', async () => {
+    for (const bad of ['abc', '0', '-1', '2.5']) {
+      const res = await request(t.url).get(`/sdk/v1/stream?protocol=${bad}`).set(auth(serverKey)).expect(400);
+      expect(JSON.stringify(res.body)).toContain('protocol');
+    }
+    // A newer protocol than this server speaks gets the newest it does.
+    const future = await open(serverKey, 'protocol=9');
+    await members({ add: ['future@example.com'] });
+    await waitFor('the delta', () => future.events.length === 2);
+    expect(future.events[1].event).toBe('change');
+  });
+});
