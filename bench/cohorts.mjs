@@ -67,13 +67,27 @@ function openStream(url, key, gzip) {
       res.on('data', (chunk) => (stream.bytes += chunk.length));
       const body = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip({ flush: zlib.Z_SYNC_FLUSH })) : res;
       body.setEncoding('utf8');
-      let buffer = '';
+      // The start of the frame being read (its event line is there), and whether the last chunk
+      // ended with a newline (a frame ends with a blank line, which may straddle two chunks).
+      let head = '';
+      let newline = false;
+      const complete = () => {
+        const type = /^event: (\w+)$/m.exec(head)?.[1];
+        if (type) stream.events[type] = (stream.events[type] ?? 0) + 1;
+        head = '';
+      };
       body.on('data', (chunk) => {
-        buffer += chunk;
-        for (let end; (end = buffer.indexOf('\n\n')) >= 0; buffer = buffer.slice(end + 2)) {
-          const type = /^event: (\w+)$/m.exec(buffer.slice(0, Math.min(end, 200)))?.[1];
-          if (type) stream.events[type] = (stream.events[type] ?? 0) + 1;
+        let from = 0;
+        if (newline && chunk[0] === '\n') {
+          complete();
+          from = 1;
         }
+        for (let end; (end = chunk.indexOf('\n\n', from)) >= 0; from = end + 2) {
+          if (head.length < 200) head += chunk.slice(from, Math.min(end, from + 200));
+          complete();
+        }
+        if (head.length < 200) head += chunk.slice(from, from + 200);
+        newline = chunk.endsWith('\n');
       });
       resolve(stream);
     });
@@ -168,16 +182,19 @@ async function measure(environments) {
     const started = performance.now();
     const server = await startServer(env);
     const startMs = performance.now() - started;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const rss = rssMb(server.child.pid);
-    const raw = await rulesetBytes(server.url, secret, false);
-    const gzip = await rulesetBytes(server.url, secret, true);
-    const event = await firstEventBytes(server.url, secret, false);
-    const eventGzip = await firstEventBytes(server.url, secret, true);
-    const members = environments === ENVIRONMENTS ? await memberChanges(server.url, secret) : [];
-    const sdk = JSON.parse(execFileSync(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, '--sdk', server.url, secret], { encoding: 'utf8' }));
-    await stopServer(server.child);
-    return { environments: count, startMs, rss, raw, gzip, event, eventGzip, sdk, members };
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const rss = rssMb(server.child.pid);
+      const raw = await rulesetBytes(server.url, secret, false);
+      const gzip = await rulesetBytes(server.url, secret, true);
+      const event = await firstEventBytes(server.url, secret, false);
+      const eventGzip = await firstEventBytes(server.url, secret, true);
+      const members = environments === ENVIRONMENTS ? await memberChanges(server.url, secret) : [];
+      const sdk = JSON.parse(execFileSync(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, '--sdk', server.url, secret], { encoding: 'utf8' }));
+      return { environments: count, startMs, rss, raw, gzip, event, eventGzip, sdk, members };
+    } finally {
+      await stopServer(server.child);
+    }
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();

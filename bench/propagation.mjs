@@ -18,6 +18,9 @@
 //   BENCH_CLIENTS (1000) BENCH_WORKERS (4) BENCH_CHANGES (200) BENCH_SPACING_MS (50)
 //   BENCH_REFERENCE_CHANGES (40) BENCH_REFERENCE_SPACING_MS (250): a second, slower pass on the same
 //     clients, to show the latency when the machine is not saturated (0 = skip)
+//   BENCH_COHORT_MEMBERS (20000) BENCH_MEMBER_CHANGES (as BENCH_REFERENCE_CHANGES): a third pass of
+//     member changes (one key added to or removed from a cohort of that size, sent as a protocol 2
+//     delta) at the reference pass's spacing, to set beside it (0 = skip)
 //   BENCH_AUTOCANNON_S (10)  BENCH_NODE_ARGS / BENCH_WORKER_NODE_ARGS: extra node flags for the
 //     servers / the client workers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 //   BENCH_RAW_CLIENTS=1: bare node:http SSE readers instead of the SDK (to see what the SDK costs)
@@ -101,7 +104,7 @@ async function rawClients(msg, clients, records) {
   for (const [i, url] of msg.urls.entries()) {
     const index = msg.first + i;
     const client = { initialized: false, status: 'offline', revision: -1, close: async () => request.destroy() };
-    const request = get(`${url}/sdk/v1/stream`, { headers: { authorization: `Bearer ${msg.sdkKey}`, accept: 'text/event-stream' } }, (res) => {
+    const request = get(`${url}/sdk/v1/stream?protocol=2`, { headers: { authorization: `Bearer ${msg.sdkKey}`, accept: 'text/event-stream' } }, (res) => {
       client.status = 'streaming';
       res.setEncoding('utf8');
       let buffer = '';
@@ -148,6 +151,8 @@ async function main() {
   const FLAGS = 20;
   if (CHANGES % (2 * FLAGS) !== 0 || REFERENCE_CHANGES % (2 * FLAGS) !== 0) throw new Error(`change counts must be multiples of ${2 * FLAGS} (half kills, half re-enables)`);
   const REFERENCE_SPACING_MS = Number(process.env.BENCH_REFERENCE_SPACING_MS ?? 250);
+  const COHORT_MEMBERS = Number(process.env.BENCH_COHORT_MEMBERS ?? 20_000);
+  const MEMBER_CHANGES = Number(process.env.BENCH_MEMBER_CHANGES ?? REFERENCE_CHANGES);
   const ADMIN = `ava_bench_${randomBytes(12).toString('hex')}`;
   const started = Date.now();
   const load = [loadavg()[0]];
@@ -207,6 +212,15 @@ async function main() {
       await adminA('POST', '/flags', { key, variants: [{ key: 'on', weight: 1 }, { key: 'off', weight: 1 }] });
       await adminA('PUT', `/environments/production/flags/${key}`, { enabled: true, rules: [{ id: 'r', conditions: [], rollout: { percentage: 50 } }] });
     }
+    // A cohort large enough that a member change goes out as a delta (protocol 2's `members`), and a flag that uses it.
+    if (MEMBER_CHANGES > 0) {
+      await adminA('POST', '/cohorts', { key: 'big' });
+      for (let i = 0; i < COHORT_MEMBERS; i += 100_000) {
+        await adminA('POST', '/cohorts/big/members', { add: Array.from({ length: Math.min(100_000, COHORT_MEMBERS - i) }, (_, j) => `member-${i + j}`) });
+      }
+      await adminA('POST', '/flags', { key: 'gated' });
+      await adminA('PUT', '/environments/production/flags/gated', { enabled: true, rules: [{ id: 'big', cohorts: ['big'] }] });
+    }
     await sleep(1_000);
     const rssBefore = { A: rss(a.child.pid), B: rss(b.child.pid) };
 
@@ -257,7 +271,7 @@ async function main() {
     const components = { 'server A': [a.child.pid], 'server B': [b.child.pid], [`${WORKERS} SDK workers`]: workers.map((w) => w.pid), redis: [redis.pid], 'bench (writes, probes)': [process.pid] };
     const cpuNow = () => Object.fromEntries(Object.entries(components).map(([k, pids]) => [k, pids.reduce((n, pid) => n + cpuMs(pid), 0)]));
     let changeIndex = 0;
-    const runPass = async (count, spacingMs) => {
+    const runPass = async (count, spacingMs, members = false) => {
       await Promise.all(workers.map((child) => (child.send({ type: 'measure' }), nextMessage(child, 'measuring'))));
       const cpuBefore = cpuNow();
       // One write at a time, as an operator or a rollout plan does: each starts at its slot, or when
@@ -273,10 +287,13 @@ async function main() {
         const flag = flags[i % FLAGS];
         const via = i % 2 === 0 ? 'A' : 'B';
         const call = via === 'A' ? adminA : adminB;
-        const kind = round % 2 === 0 ? 'kill' : Math.floor(round / 2) % 2 === 0 ? 'revive' : 'rollout';
+        const kind = members ? (n % 2 === 0 ? 'member added' : 'member removed') : round % 2 === 0 ? 'kill' : Math.floor(round / 2) % 2 === 0 ? 'revive' : 'rollout';
         const sent = now();
         let view;
-        if (kind === 'kill') view = await call('POST', `/environments/production/flags/${flag}/kill`, { reason: 'bench' });
+        if (members) {
+          const body = n % 2 === 0 ? { add: [`newcomer-${n}`] } : { remove: [`newcomer-${n - 1}`] };
+          view = { revision: (await call('POST', '/cohorts/big/members', body)).revisions.production };
+        } else if (kind === 'kill') view = await call('POST', `/environments/production/flags/${flag}/kill`, { reason: 'bench' });
         else if (kind === 'revive') view = await call('POST', `/environments/production/flags/${flag}/revive`, { reason: 'bench' });
         else view = await call('PUT', `/environments/production/flags/${flag}`, { enabled: true, rules: [{ id: 'r', conditions: [], rollout: { percentage: 1 + ((i * 37) % 99) } }] });
         changes.push({ revision: view.revision, kind, via, sent, answered: now() });
@@ -320,7 +337,7 @@ async function main() {
           const ms = t - change.answered;
           groups.all.push(ms);
           groups['all, from the write request'].push(t - change.sent);
-          groups[change.kind === 'kill' ? 'kill' : 'revive/rollout'].push(ms);
+          (groups[change.kind === 'kill' ? 'kill' : members ? 'member added/removed' : 'revive/rollout'] ??= []).push(ms);
           const clientOn = sdkUrls[client] === a.url ? 'A' : 'B';
           groups[clientOn === change.via ? 'client on the written instance' : 'client on the other instance (Redis)'].push(ms);
         }
@@ -335,6 +352,7 @@ async function main() {
     };
     const passes = [await runPass(CHANGES, SPACING_MS)];
     if (REFERENCE_CHANGES > 0) passes.push(await runPass(REFERENCE_CHANGES, REFERENCE_SPACING_MS));
+    if (MEMBER_CHANGES > 0) passes.push(await runPass(MEMBER_CHANGES, REFERENCE_SPACING_MS, true));
     const lastRevision = passes.at(-1).lastRevision;
     for (const p of Object.values(probes)) p.close();
 
@@ -366,11 +384,12 @@ async function main() {
     for (const [index, pass] of passes.entries()) {
       const p99 = pct(pass.groups.all, 99);
       lines.push('');
-      lines.push(`${index === 0 ? 'Specified pass' : 'Reference pass (slower, same clients)'}: ${pass.count} changes (${pass.changes.filter((c) => c.kind === 'kill').length} kills), one every ${pass.spacingMs} ms (${(pass.count / (pass.writeSpanMs / 1000)).toFixed(1)} writes/s achieved)`);
+      const title = [`Specified pass`, 'Reference pass (slower, same clients)', `Member pass (same spacing as the reference; one member added to or removed from the ${COHORT_MEMBERS.toLocaleString('en')}-member cohort "big", a protocol 2 delta)`][index];
+      lines.push(`${title}: ${pass.count} changes (${pass.changes.filter((c) => c.kind === 'kill').length} kills), one every ${pass.spacingMs} ms (${(pass.count / (pass.writeSpanMs / 1000)).toFixed(1)} writes/s achieved)`);
       lines.push('');
       lines.push(`| ${'measure'.padEnd(40)} | ${'p50'.padStart(6)} | ${'p95'.padStart(6)} | ${'p99'.padStart(6)} | ${'max'.padStart(7)} | ${'n'.padStart(7)} |`);
       lines.push(`|${'-'.repeat(42)}|--------|--------|--------|---------|---------|`);
-      for (const [name, xs] of Object.entries(pass.groups)) lines.push(row(name, xs));
+      for (const [name, xs] of Object.entries(pass.groups)) if (xs.length) lines.push(row(name, xs));
       lines.push('');
       lines.push(`missed: ${pass.missed} (client, change) pairs${pass.missed ? ` over ${pass.missedBy.size} clients` : ''}; target p99 <= 50 ms: ${p99 <= 50 ? 'met' : 'MISSED'} (p99 ${f(p99)} ms)`);
       lines.push(`worker event-loop delay (ms): ${pass.collected.map((c) => `p99 ${c.loopDelay.p99.toFixed(0)} / max ${c.loopDelay.max.toFixed(0)}`).join('; ')}`);
@@ -517,7 +536,7 @@ function nextMessage(child, type) {
 async function probe(url, sdkKey) {
   const abort = new AbortController();
   const heard = new Map();
-  const res = await fetch(`${url}/sdk/v1/stream`, { headers: { authorization: `Bearer ${sdkKey}`, accept: 'text/event-stream' }, signal: abort.signal });
+  const res = await fetch(`${url}/sdk/v1/stream?protocol=2`, { headers: { authorization: `Bearer ${sdkKey}`, accept: 'text/event-stream' }, signal: abort.signal });
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';

@@ -350,4 +350,39 @@ describe('in Chromium, against the real server', () => {
     await admin.request('POST', `/environments/production/flags/${FLAG}/revive`, { reason: 'browser e2e: after a reset' });
     await page.context().close();
   });
+
+  it('a member change of a 200,000-member cohort reaches the page as a delta of its own key (protocol 2)', async () => {
+    const big = 'big-cohort';
+    const user = 'newcomer-0b7e';
+    await admin.request('POST', '/cohorts', { key: big });
+    for (let i = 0; i < 200_000; i += 100_000) {
+      await admin.request('POST', `/cohorts/${big}/members`, { add: Array.from({ length: 100_000 }, (_, j) => `member-${i + j}@example.com`) });
+    }
+    await admin.request('POST', '/flags', { key: 'big-feature', clientVisible: true });
+    await admin.request('PUT', '/environments/production/flags/big-feature', { enabled: true, rules: [{ id: 'big', cohorts: [big] }] });
+    const { page, wire } = await open(user);
+    await waitForStatus(page, 'streaming');
+    const enabled = () => page.evaluate(() => (window as unknown as { flags: { isEnabled(k: string): boolean } }).flags.isEnabled('big-feature'));
+    expect(await enabled()).toBe(false);
+    const openedAt = Date.now();
+
+    const sentAt = Date.now();
+    const added = await admin.request<{ revisions: Record<string, number> }>('POST', `/cohorts/${big}/members`, { add: [user] });
+    await page.waitForFunction(() => (window as unknown as { flags: { isEnabled(k: string): boolean } }).flags.isEnabled('big-feature'), undefined, { timeout: 10_000 });
+    console.log(`real server: one member added to a 200,000-member cohort → page evaluates it ${Date.now() - sentAt} ms after the request`);
+    await admin.request('POST', `/cohorts/${big}/members`, { remove: [user, 'member-5@example.com'] });
+    await expect.poll(enabled).toBe(false);
+
+    const deltas = wire.events.filter((e) => e.at >= openedAt);
+    expect(deltas.map((e) => [e.event, JSON.parse(e.data).members])).toEqual([
+      ['change', { [big]: { include: [user] } }],
+      ['change', { [big]: { remove: [user] } }],
+    ]);
+    expect(Number(deltas[0]!.id)).toBe(added.revisions.production);
+    for (const e of deltas) {
+      expect(e.data.length).toBeLessThan(200);
+      expect(new URL(e.url).searchParams.get('protocol')).toBe('2');
+    }
+    await page.context().close();
+  });
 });
