@@ -18,9 +18,9 @@
 //   BENCH_CLIENTS (1000) BENCH_WORKERS (4) BENCH_CHANGES (200) BENCH_SPACING_MS (50)
 //   BENCH_REFERENCE_CHANGES (40) BENCH_REFERENCE_SPACING_MS (250): a second, slower pass on the same
 //     clients, to show the latency when the machine is not saturated (0 = skip)
-//   BENCH_COHORT_MEMBERS (20000) BENCH_MEMBER_CHANGES (as BENCH_REFERENCE_CHANGES): a third pass of
-//     member changes (one key added to or removed from a cohort of that size, sent as a protocol 2
-//     delta) at the reference pass's spacing, to set beside it (0 = skip)
+//   BENCH_COHORT_MEMBERS (20000) BENCH_MEMBER_CHANGES (as BENCH_REFERENCE_CHANGES): a third pass at
+//     the reference pass's spacing, alternating a member change (one key added to or removed from a
+//     cohort of that size, sent as a protocol 2 delta) and a rollout change, reported apart (0 = skip)
 //   BENCH_AUTOCANNON_S (10)  BENCH_NODE_ARGS / BENCH_WORKER_NODE_ARGS: extra node flags for the
 //     servers / the client workers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 //   BENCH_RAW_CLIENTS=1: bare node:http SSE readers instead of the SDK (to see what the SDK costs)
@@ -212,15 +212,6 @@ async function main() {
       await adminA('POST', '/flags', { key, variants: [{ key: 'on', weight: 1 }, { key: 'off', weight: 1 }] });
       await adminA('PUT', `/environments/production/flags/${key}`, { enabled: true, rules: [{ id: 'r', conditions: [], rollout: { percentage: 50 } }] });
     }
-    // A cohort large enough that a member change goes out as a delta (protocol 2's `members`), and a flag that uses it.
-    if (MEMBER_CHANGES > 0) {
-      await adminA('POST', '/cohorts', { key: 'big' });
-      for (let i = 0; i < COHORT_MEMBERS; i += 100_000) {
-        await adminA('POST', '/cohorts/big/members', { add: Array.from({ length: Math.min(100_000, COHORT_MEMBERS - i) }, (_, j) => `member-${i + j}`) });
-      }
-      await adminA('POST', '/flags', { key: 'gated' });
-      await adminA('PUT', '/environments/production/flags/gated', { enabled: true, rules: [{ id: 'big', cohorts: ['big'] }] });
-    }
     await sleep(1_000);
     const rssBefore = { A: rss(a.child.pid), B: rss(b.child.pid) };
 
@@ -270,6 +261,16 @@ async function main() {
     // ---- changes: the specified pass, then a slower reference pass (same clients)
     const components = { 'server A': [a.child.pid], 'server B': [b.child.pid], [`${WORKERS} SDK workers`]: workers.map((w) => w.pid), redis: [redis.pid], 'bench (writes, probes)': [process.pid] };
     const cpuNow = () => Object.fromEntries(Object.entries(components).map(([k, pids]) => [k, pids.reduce((n, pid) => n + cpuMs(pid), 0)]));
+    const everyClientAt = (revision) =>
+      waitFor(
+        `every client at revision ${revision}`,
+        async () => {
+          const counts = await Promise.all(workers.map((child) => (child.send({ type: 'at', revision }), nextMessage(child, 'at'))));
+          return counts.reduce((n, c) => n + c.count, 0) === CLIENTS || undefined;
+        },
+        15_000,
+        100,
+      ).catch((e) => console.error(`bench: ${e.message}`));
     let changeIndex = 0;
     const runPass = async (count, spacingMs, members = false) => {
       await Promise.all(workers.map((child) => (child.send({ type: 'measure' }), nextMessage(child, 'measuring'))));
@@ -287,11 +288,13 @@ async function main() {
         const flag = flags[i % FLAGS];
         const via = i % 2 === 0 ? 'A' : 'B';
         const call = via === 'A' ? adminA : adminB;
-        const kind = members ? (n % 2 === 0 ? 'member added' : 'member removed') : round % 2 === 0 ? 'kill' : Math.floor(round / 2) % 2 === 0 ? 'revive' : 'rollout';
+        // The member pass alternates a member change with a rollout change of one flag, so that
+        // the two are measured under the same conditions.
+        const kind = members ? (n % 2 === 0 ? 'rollout' : 'member') : round % 2 === 0 ? 'kill' : Math.floor(round / 2) % 2 === 0 ? 'revive' : 'rollout';
         const sent = now();
         let view;
-        if (members) {
-          const body = n % 2 === 0 ? { add: [`newcomer-${n}`] } : { remove: [`newcomer-${n - 1}`] };
+        if (kind === 'member') {
+          const body = n % 4 === 1 ? { add: [`newcomer-${n}`] } : { remove: [`newcomer-${n - 2}`] };
           view = { revision: (await call('POST', '/cohorts/big/members', body)).revisions.production };
         } else if (kind === 'kill') view = await call('POST', `/environments/production/flags/${flag}/kill`, { reason: 'bench' });
         else if (kind === 'revive') view = await call('POST', `/environments/production/flags/${flag}/revive`, { reason: 'bench' });
@@ -299,15 +302,7 @@ async function main() {
         changes.push({ revision: view.revision, kind, via, sent, answered: now() });
       }
       const lastRevision = changes.at(-1).revision;
-      await waitFor(
-        'every client at the last revision',
-        async () => {
-          const counts = await Promise.all(workers.map((child) => (child.send({ type: 'at', revision: lastRevision }), nextMessage(child, 'at'))));
-          return counts.reduce((n, c) => n + c.count, 0) === CLIENTS || undefined;
-        },
-        15_000,
-        100,
-      ).catch((e) => console.error(`bench: ${e.message}`));
+      await everyClientAt(lastRevision);
       const cpuAfter = cpuNow();
       const phaseMs = now() - t0;
       const collected = await Promise.all(workers.map((child) => (child.send({ type: 'collect' }), nextMessage(child, 'records'))));
@@ -337,7 +332,7 @@ async function main() {
           const ms = t - change.answered;
           groups.all.push(ms);
           groups['all, from the write request'].push(t - change.sent);
-          (groups[change.kind === 'kill' ? 'kill' : members ? 'member added/removed' : 'revive/rollout'] ??= []).push(ms);
+          (groups[change.kind === 'kill' ? 'kill' : change.kind === 'member' ? 'member added/removed' : members ? 'rollout (same pass)' : 'revive/rollout'] ??= []).push(ms);
           const clientOn = sdkUrls[client] === a.url ? 'A' : 'B';
           groups[clientOn === change.via ? 'client on the written instance' : 'client on the other instance (Redis)'].push(ms);
         }
@@ -352,8 +347,24 @@ async function main() {
     };
     const passes = [await runPass(CHANGES, SPACING_MS)];
     if (REFERENCE_CHANGES > 0) passes.push(await runPass(REFERENCE_CHANGES, REFERENCE_SPACING_MS));
-    if (MEMBER_CHANGES > 0) passes.push(await runPass(MEMBER_CHANGES, REFERENCE_SPACING_MS, true));
-    const lastRevision = passes.at(-1).lastRevision;
+    let lastRevision = passes.at(-1).lastRevision;
+    if (MEMBER_CHANGES > 0) {
+      // A cohort large enough that a member change goes out as a delta (protocol 2's `members`),
+      // and a flag that uses it; made now, and removed after its pass, so that the other passes
+      // and the ruleset GETs below measure what they always did.
+      await adminA('POST', '/cohorts', { key: 'big' });
+      for (let i = 0; i < COHORT_MEMBERS; i += 100_000) {
+        await adminA('POST', '/cohorts/big/members', { add: Array.from({ length: Math.min(100_000, COHORT_MEMBERS - i) }, (_, j) => `member-${i + j}`) });
+      }
+      await adminA('POST', '/flags', { key: 'gated' });
+      const { revision } = await adminA('PUT', '/environments/production/flags/gated', { enabled: true, rules: [{ id: 'big', cohorts: ['big'] }] });
+      await everyClientAt(revision);
+      passes.push(await runPass(MEMBER_CHANGES, REFERENCE_SPACING_MS, true));
+      await adminA('DELETE', '/flags/gated', { reason: 'bench' });
+      await adminA('DELETE', '/cohorts/big', { reason: 'bench' });
+      lastRevision = (await adminA('GET', '/environments/production')).revision;
+      await everyClientAt(lastRevision);
+    }
     for (const p of Object.values(probes)) p.close();
 
     // ---- throughput
@@ -384,7 +395,7 @@ async function main() {
     for (const [index, pass] of passes.entries()) {
       const p99 = pct(pass.groups.all, 99);
       lines.push('');
-      const title = [`Specified pass`, 'Reference pass (slower, same clients)', `Member pass (same spacing as the reference; one member added to or removed from the ${COHORT_MEMBERS.toLocaleString('en')}-member cohort "big", a protocol 2 delta)`][index];
+      const title = [`Specified pass`, 'Reference pass (slower, same clients)', `Member pass (the reference's spacing; every other change adds a member to or removes one from the ${COHORT_MEMBERS.toLocaleString('en')}-member cohort "big", a protocol 2 delta, the others change one flag's rollout)`][index];
       lines.push(`${title}: ${pass.count} changes (${pass.changes.filter((c) => c.kind === 'kill').length} kills), one every ${pass.spacingMs} ms (${(pass.count / (pass.writeSpanMs / 1000)).toFixed(1)} writes/s achieved)`);
       lines.push('');
       lines.push(`| ${'measure'.padEnd(40)} | ${'p50'.padStart(6)} | ${'p95'.padStart(6)} | ${'p99'.padStart(6)} | ${'max'.padStart(7)} | ${'n'.padStart(7)} |`);
