@@ -11,22 +11,33 @@ import type { Cohort, Ruleset } from './types.js';
  * array may stand (they look for `has` and `equalsJson`, which JSON data cannot have); it
  * serializes as the array it replaces.
  */
+/** The tag of the key `slotOf` looked up last (what the constructor stores with it). */
+let lastTag = 0;
+
+/** Thrown by the constructor at a key with a NUL, caught by `from`. */
+const NUL_KEY = new Error('a member key holds a NUL');
+
 export class MemberSet implements HeldMembers {
   /** Distinct keys. */
   readonly size: number;
   private readonly text: string;
   private readonly slots: Uint32Array;
+  /** A byte of each held key's hash, by slot: a probe compares it before comparing the key. */
+  private readonly tags: Uint8Array;
 
   private constructor(keys: readonly string[]) {
     this.text = keys.join('\u0000');
     // Load factor at most 0.75: a probe sequence stays short.
     this.slots = new Uint32Array(Math.max(4, Math.ceil(keys.length / 0.75)));
+    this.tags = new Uint8Array(this.slots.length);
     let size = 0;
     let start = 0;
     for (const key of keys) {
       const slot = this.slotOf(key);
+      if (slot < 0) throw NUL_KEY;
       if (this.slots[slot] === 0) {
         this.slots[slot] = start + 1;
+        this.tags[slot] = lastTag;
         size++;
       }
       start += key.length + 1;
@@ -36,13 +47,18 @@ export class MemberSet implements HeldMembers {
 
   /** The keys as a MemberSet; undefined when one is not a string or holds a NUL (left as an array then). */
   static from(keys: readonly unknown[]): MemberSet | undefined {
-    for (const key of keys) if (typeof key !== 'string' || key.includes('\u0000')) return undefined;
-    return new MemberSet(keys as string[]);
+    for (const key of keys) if (typeof key !== 'string') return undefined;
+    try {
+      return new MemberSet(keys as string[]);
+    } catch (e) {
+      if (e === NUL_KEY) return undefined;
+      throw e;
+    }
   }
 
   has(key: string): boolean {
-    // A key with a NUL would match across two held keys; none is held.
-    return this.slots[this.slotOf(key)] !== 0 && !key.includes('\u0000');
+    const slot = this.slotOf(key);
+    return slot >= 0 && this.slots[slot] !== 0;
   }
 
   /** Whether `other` (a held list or a list of keys) holds exactly these keys, in any order. */
@@ -66,18 +82,24 @@ export class MemberSet implements HeldMembers {
     return this.size === 0 ? [] : keys;
   }
 
-  /** The slot holding `key`, or the empty slot where it would go. */
+  /** The slot holding `key`, or the empty slot where it would go; -1 for a key with a NUL, which
+   *  would match across two held keys (the hash loop sees every character anyway). */
   private slotOf(key: string): number {
     let hash = 0x811c9dc5;
-    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
-    const { slots, text } = this;
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      if (c === 0) return -1;
+      hash = Math.imul(hash ^ c, 0x01000193);
+    }
+    const { slots, tags, text } = this;
+    const tag = (lastTag = hash >>> 24);
     let slot = (hash >>> 0) % slots.length;
     for (;;) {
       const held = slots[slot];
       if (held === 0) return slot;
       const start = held - 1;
       const end = start + key.length;
-      if (text.startsWith(key, start) && (end === text.length || text.charCodeAt(end) === 0)) return slot;
+      if (tags[slot] === tag && text.startsWith(key, start) && (end === text.length || text.charCodeAt(end) === 0)) return slot;
       slot = slot + 1 === slots.length ? 0 : slot + 1;
     }
   }

@@ -22,12 +22,13 @@ import { WebhookSecretRotation1764720000000 } from '../../../../migrations/17647
 import { EvidenceGates1764777600000 } from '../../../../migrations/1764777600000-EvidenceGates.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { CohortMembersUnchecked1764864000000 } from '../../../../migrations/1764864000000-CohortMembersUnchecked.js';
+import { CohortMemberKeysBytewise1764950400000 } from '../../../../migrations/1764950400000-CohortMemberKeysBytewise.js';
 import type { AppConfig, DatabaseTimeouts } from '../config/config.js';
 import { DeadlineClient } from './deadline-client.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 
 /** Every migration, in order. Applied at start and by `npm run migrate`. */
-export const MIGRATIONS = [Initial1764172800000, Metrics1764259200000, RolloutPlans1764259260000, RetentionIndexes1764345600000, MetricSources1764432000000, ClientKeyOrigins1764432060000, People1764518400000, Webhooks1764691200000, WebhookSecretRotation1764720000000, EvidenceGates1764777600000, CohortMembersUnchecked1764864000000];
+export const MIGRATIONS = [Initial1764172800000, Metrics1764259200000, RolloutPlans1764259260000, RetentionIndexes1764345600000, MetricSources1764432000000, ClientKeyOrigins1764432060000, People1764518400000, Webhooks1764691200000, WebhookSecretRotation1764720000000, EvidenceGates1764777600000, CohortMembersUnchecked1764864000000, CohortMemberKeysBytewise1764950400000];
 
 export interface DatabaseTarget {
   options: DataSourceOptions;

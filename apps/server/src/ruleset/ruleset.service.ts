@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { type Cohort, type Condition, type Flag, type Prerequisite, type Rule, type Ruleset, type Variant, compactCohort } from '@aviary/core';
+import type { Cohort, Condition, Flag, Prerequisite, Rule, Ruleset, Variant } from '@aviary/core';
 import type { DataSource, EntityManager } from 'typeorm';
 import { sql } from '../database/sql.js';
 
@@ -111,9 +111,7 @@ export class RulesetService {
       const byId = new Map(members.map((m) => [m.id, m]));
       for (const row of unread) {
         const m = byId.get(row.id);
-        // Large lists held as MemberSets: a few bytes per key over the keys, and a membership
-        // delta patches one without copying it (protocol 2's `members`).
-        const cohort = compactCohort({ key: row.key, included: m?.included ?? [], excluded: m?.excluded ?? [], conditions: row.conditions });
+        const cohort: Cohort = { key: row.key, included: m?.included ?? [], excluded: m?.excluded ?? [], conditions: row.conditions };
         found.set(row.id, cohort);
         this.held.set(row.id, { stamp: row.stamp, cohort });
       }

@@ -1,13 +1,13 @@
 import { gzipSync } from 'node:zlib';
-import type { Cohort, Flag, Ruleset } from '@aviary/core';
+import { type Cohort, type Flag, type Ruleset, compactCohort } from '@aviary/core';
 import { type MembersPatch, applyPatch, patchCohort } from '@aviary/core/protocol';
 import type { RulesetPatch } from '../changes/change.js';
 
 export type { ChangeKind, RulesetChange, RulesetPatch } from '../changes/change.js';
 
-/** Member sets of small cohort lists by cohort object: the environments' rulesets, and their
- *  revisions while a cohort did not change, share one cohort object (`RulesetService.cohorts`), so
- *  its sets are built once. Large lists are `MemberSet`s already (`compactCohort`). */
+/** Member sets by cohort object: the environments' rulesets, and their revisions while a cohort
+ *  did not change, share one cohort object (`RulesetService.cohorts`), so its sets are built once.
+ *  A list patched by a membership delta is a held one (`MemberSet`) and answers itself. */
 const memberSets = new WeakMap<Cohort, { included: Lookup; excluded: Lookup }>();
 
 /** Each cohort object's newest membership delta and its result: every environment applies the same
@@ -100,7 +100,9 @@ function sharedDeltas(ruleset: Ruleset, patch: RulesetPatch): RulesetPatch {
     if (!base) continue;
     const id = JSON.stringify(delta);
     let done = patchedCohorts.get(base);
-    if (done?.delta !== id) patchedCohorts.set(base, (done = { delta: id, cohort: patchCohort(base, delta) }));
+    // A large list becomes a MemberSet when the first delta reaches it (once per cohort object), not
+    // at every load: building one costs ~1 µs per key, and an upload of a million keys reloads often.
+    if (done?.delta !== id) patchedCohorts.set(base, (done = { delta: id, cohort: patchCohort(compactCohort(base), delta) }));
     cohorts[key] = done.cohort;
   }
   return { ...rest, cohorts };
