@@ -124,11 +124,21 @@ describe('a members write to a large cohort', () => {
     expect([v1.events[0].event, v1.events[0].id]).toEqual(['ruleset', held + 2]);
   });
 
-  it('a delta larger than a patch may carry reloads every stream; small cohorts still go whole', async () => {
+  it('a delta larger than a patch may carry reloads every stream (the server patches what it holds); small cohorts still go whole', async () => {
     const v2 = await open(serverKey, 'protocol=2');
     await members({ remove: Array.from({ length: 10_001 }, (_, i) => member(100_000 + i)) });
     await waitFor('the reload', () => v2.events.length === 2);
     expect(v2.events[1].event).toBe('ruleset');
+    // The writing instance patched the cohort it held instead of reading it back: the same members.
+    const live = await wholeCohort(t);
+    expect(live.included.size).toBe(MEMBERS - 10_001);
+    const fresh = await startApp({ DATABASE_URL: db.url });
+    try {
+      const loaded = await wholeCohort(fresh);
+      expect([loaded.revision, loaded.included, loaded.excluded]).toEqual([live.revision, live.included, live.excluded]);
+    } finally {
+      await fresh.close();
+    }
     await request(t.url).post('/api/v1/cohorts').set(auth()).send({ key: 'staff' }).expect(201);
     await request(t.url).post('/api/v1/cohorts/staff/members').set(auth()).send({ add: ['ana'] }).expect(200);
     await waitFor('the small cohort', () => v2.events.length === 4);

@@ -28,6 +28,8 @@ interface CohortRow {
 }
 
 const COLUMNS = 'id, key, name, description, conditions, included_count, excluded_count, created_at, updated_at';
+/** The version of a cohort row `RulesetService` holds members by (`RulesetService.STAMP`). */
+const STAMP = RulesetService.STAMP;
 /** Members are written in statements of this many keys. */
 const BATCH = 10_000;
 /** Above this many members a cohort is not shipped whole in a change patch: a members write
@@ -173,13 +175,17 @@ export class CohortsService {
         excluded -= r.excluded;
         applied.removed += r.included + r.excluded;
       }
-      const [row] = await sql<CohortRow>(
+      const [row] = await sql<CohortRow & { stamp: string }>(
         tx.manager,
         `UPDATE cohorts SET included_count = included_count + $2, excluded_count = excluded_count + $3, updated_at = now()
-          WHERE id = $1 RETURNING ${COLUMNS}`,
+          WHERE id = $1 RETURNING ${COLUMNS}, ${STAMP}`,
         [before.id, included, excluded],
       );
-      const revisions = await this.publish(tx, envs, row, { include: add, exclude, remove });
+      const delta = { include: add, exclude, remove };
+      // This instance's reload of the cohort (every environment's ruleset) patches the one it holds
+      // instead of reading every member back.
+      this.rulesets.derive(before.id, before.stamp!, row.stamp, delta);
+      const revisions = await this.publish(tx, envs, row, delta);
       const counts = { included: row.included_count, excluded: row.excluded_count };
       await tx.record({
         action: 'cohort.members',
@@ -229,8 +235,8 @@ export class CohortsService {
   }
 }
 
-async function findCohort(manager: EntityManager, key: string, lock = false): Promise<CohortRow> {
-  const [row] = await sql<CohortRow>(manager, `SELECT ${COLUMNS} FROM cohorts WHERE key = $1${lock ? ' FOR UPDATE' : ''}`, [key]);
+async function findCohort(manager: EntityManager, key: string, lock = false): Promise<CohortRow & { stamp?: string }> {
+  const [row] = await sql<CohortRow>(manager, `SELECT ${COLUMNS}${lock ? `, ${STAMP} FROM cohorts WHERE key = $1 FOR UPDATE` : ' FROM cohorts WHERE key = $1'}`, [key]);
   if (!row) throw new NotFoundException(`No cohort "${key}"`);
   return row;
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Cohort, Condition, Flag, Prerequisite, Rule, Ruleset, Variant } from '@aviary/core';
+import { type MembersPatch, patchCohort } from '@aviary/core/protocol';
 import type { DataSource, EntityManager } from 'typeorm';
 import { sql } from '../database/sql.js';
 
@@ -28,6 +29,9 @@ export const FLAG_CONFIG_DEFAULTS = { enabled: false, rules: [] as Rule[], prere
  *  validation and change-log patches. */
 @Injectable()
 export class RulesetService {
+  /** A cohort row's version: `xmin` changes with every write of the row, and a members write always updates it. */
+  static readonly STAMP = "xmin::text || '@' || updated_at::text AS stamp";
+
   /** The newest version of each cohort read, by id: what the rulesets share. */
   private readonly held = new Map<string, { stamp: string; cohort: Cohort }>();
 
@@ -82,7 +86,7 @@ export class RulesetService {
   async cohorts(manager: EntityManager, keys?: string[]): Promise<Record<string, Cohort>> {
     const rows = await sql<CohortRow & { stamp: string }>(
       manager,
-      `SELECT c.id, c.key, c.conditions, c.xmin::text || '@' || c.updated_at::text AS stamp FROM cohorts c
+      `SELECT c.id, c.key, c.conditions, ${RulesetService.STAMP} FROM cohorts c
         ${keys ? 'WHERE c.key = ANY($1)' : ''} ORDER BY c.key`,
       keys ? [keys] : [],
     );
@@ -120,6 +124,19 @@ export class RulesetService {
     const cohorts: Record<string, Cohort> = {};
     for (const row of rows) cohorts[row.key] = found.get(row.id)!;
     return cohorts;
+  }
+
+  /**
+   * A members write of this instance, told before it commits: the cohort held at version `before`
+   * is, at version `after`, that cohort with `delta` applied, so the reload that follows the write
+   * needs not read every member back (the largest part of an upload's reload). Nothing happens
+   * when the held cohort is not at `before`; a write that rolls back leaves a version no read
+   * ever finds, and the cohort is read again.
+   */
+  derive(id: string, before: string, after: string, delta: MembersPatch): void {
+    const held = this.held.get(id);
+    if (held?.stamp !== before) return;
+    this.held.set(id, { stamp: after, cohort: patchCohort(held.cohort, delta) });
   }
 
   /** What write validation needs to check the references of `flag`: the cohorts it names (keys
