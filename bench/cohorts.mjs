@@ -98,7 +98,7 @@ function openStream(url, key, gzip) {
 const until = async (check, what, timeoutMs = 60_000) => {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${typeof what == 'function' ? what() : what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 };
@@ -110,13 +110,13 @@ const until = async (check, what, timeoutMs = 60_000) => {
  */
 async function memberChanges(url, key) {
   const streams = await Promise.all(Array.from({ length: STREAMS }, (_, i) => openStream(url, key, i % 2 === 0)));
-  await until(() => streams.every((s) => s.events.ruleset === 1), 'the first rulesets');
+  await until(() => streams.every((s) => s.events.ruleset >= 1), () => `the first rulesets (${JSON.stringify(streams.map((s) => [s.bytes, s.events]))})`);
   const changes = [];
   for (const [n, body] of [[1, { add: ['newcomer'] }], [2, { remove: ['newcomer'] }]]) {
     const before = streams.map((s) => s.bytes);
     const sent = performance.now();
     await adminCall(url, TOKEN, 'POST', '/api/v1/cohorts/big/members', body);
-    await until(() => streams.every((s) => s.events.change === n), 'the member change on every stream');
+    await until(() => streams.every((s) => s.events.change === n), () => `the member change on every stream (${JSON.stringify(streams.map((s) => s.events))})`);
     const ms = performance.now() - sent;
     const bytes = (gzip) => Math.max(...streams.filter((_, i) => (i % 2 === 0) === gzip).map((s) => s.bytes - before[streams.indexOf(s)]));
     changes.push({ what: Object.keys(body)[0], plain: bytes(false), gzip: bytes(true), ms, reloads: streams.filter((s) => s.events.ruleset !== 1).length });

@@ -184,7 +184,7 @@ export class CohortsService {
       const delta = { include: add, exclude, remove };
       // This instance's reload of the cohort (every environment's ruleset) patches the one it holds
       // instead of reading every member back.
-      this.rulesets.derive(before.id, before.stamp!, row.stamp, delta);
+      this.rulesets.derive(before.id, before.stamp!, row.stamp, delta, add.length + exclude.length + remove.length <= MAX_PATCH_MEMBERS);
       const revisions = await this.publish(tx, envs, row, delta);
       const counts = { included: row.included_count, excluded: row.excluded_count };
       await tx.record({

@@ -18,9 +18,10 @@ export function resumeRevision(state: ProtocolState): number | undefined {
  * the rules of docs/protocol.md:
  * - `ruleset` replaces the ruleset when its revision is above the client's, or when it is marked as
  *   a reset (the server's database no longer has the client's revision); otherwise it is ignored.
- * - `change` and `kill` apply at exactly revision + 1 (a `members` delta only to a cohort held); at or below the revision they are ignored
- *   (duplicates, out of order); above it, or unreadable, they mean a missed revision: nothing but
- *   a whole ruleset is applied until one arrives (`reload`), and the client reconnects for one.
+ * - `change` and `kill` apply at exactly revision + 1 (a `members` delta only to a cohort held);
+ *   at or below the revision they are ignored (duplicates, out of order); above it, or unreadable,
+ *   they mean a missed revision: nothing but a whole ruleset is applied until one arrives
+ *   (`reload`), and the client reconnects for one.
  * - A kill is applied with the rest of the batch, before anyone hears of it; the events list every
  *   kill of the batch first, then the changes, one per revision. Nothing is reported for a batch
  *   that found no ruleset in place (the first one: the SDK says `ready` instead).
