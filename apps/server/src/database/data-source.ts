@@ -22,6 +22,7 @@ import { WebhookSecretRotation1764720000000 } from '../../../../migrations/17647
 import { EvidenceGates1764777600000 } from '../../../../migrations/1764777600000-EvidenceGates.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { CohortMembersUnchecked1764864000000 } from '../../../../migrations/1764864000000-CohortMembersUnchecked.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { CohortMemberKeysBytewise1764950400000 } from '../../../../migrations/1764950400000-CohortMemberKeysBytewise.js';
 import type { AppConfig, DatabaseTimeouts } from '../config/config.js';
 import { DeadlineClient } from './deadline-client.js';
