@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import pg from 'pg';
+import request from 'supertest';
 import { AppModule } from '../src/app.module.js';
 import { configureApp } from '../src/app.setup.js';
 import { type AppConfig, loadConfig } from '../src/config/config.js';
@@ -88,4 +89,19 @@ export async function fingerprint(client: pg.Client): Promise<string> {
     (SELECT count(*) FROM audit_events),
     (SELECT count(*) FROM changes))) AS h` });
   return rows[0].h as string;
+}
+
+/**
+ * A flag `beta-feature` on in production for the members of cohort `beta` (`members` keys, uploaded
+ * in calls of at most 100,000), and a server and a client key of production: the setup of the
+ * large-cohort stream tests. Answers the keys' secrets.
+ */
+export async function cohortFlagSetup(url: string, members: readonly string[], flag: { clientVisible?: boolean } = {}): Promise<{ serverKey: string; clientKey: string }> {
+  const admin = (method: 'post' | 'put', path: string, body: object, status: number) => request(url)[method](`/api/v1${path}`).set(auth()).send(body).expect(status);
+  await admin('post', '/flags', { key: 'beta-feature', ...flag }, 201);
+  await admin('post', '/cohorts', { key: 'beta' }, 201);
+  for (let i = 0; i < members.length; i += 100_000) await admin('post', '/cohorts/beta/members', { add: members.slice(i, i + 100_000) }, 200);
+  await admin('put', '/environments/production/flags/beta-feature', { enabled: true, rules: [{ id: 'beta', cohorts: ['beta'] }] }, 200);
+  const key = async (kind: string) => (await admin('post', '/api-keys', { name: kind, kind, environment: 'production' }, 201)).body.secret as string;
+  return { serverKey: await key('server'), clientKey: await key('client') };
 }

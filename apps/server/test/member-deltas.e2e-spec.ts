@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestDatabase, startApp, type TestApp } from './helpers.js';
+import { auth, cohortFlagSetup, createTestDatabase, startApp, type TestApp } from './helpers.js';
 import { SseReader, waitFor } from './real-processes.js';
 
 /**
@@ -31,16 +31,7 @@ const wholeCohort = async (app: TestApp) => {
 beforeAll(async () => {
   db = await createTestDatabase();
   t = await startApp({ DATABASE_URL: db.url });
-  await request(t.url).post('/api/v1/flags').set(auth()).send({ key: 'beta-feature', clientVisible: true }).expect(201);
-  await request(t.url).post('/api/v1/cohorts').set(auth()).send({ key: 'beta' }).expect(201);
-  for (let i = 0; i < MEMBERS; i += 100_000) await members({ add: Array.from({ length: 100_000 }, (_, j) => member(i + j)) });
-  await request(t.url)
-    .put('/api/v1/environments/production/flags/beta-feature')
-    .set(auth())
-    .send({ enabled: true, rules: [{ id: 'beta', cohorts: ['beta'] }] })
-    .expect(200);
-  serverKey = (await request(t.url).post('/api/v1/api-keys').set(auth()).send({ name: 'sdk', kind: 'server', environment: 'production' }).expect(201)).body.secret;
-  clientKey = (await request(t.url).post('/api/v1/api-keys').set(auth()).send({ name: 'web', kind: 'client', environment: 'production' }).expect(201)).body.secret;
+  ({ serverKey, clientKey } = await cohortFlagSetup(t.url, Array.from({ length: MEMBERS }, (_, i) => member(i)), { clientVisible: true }));
 }, 120_000);
 
 afterAll(async () => {

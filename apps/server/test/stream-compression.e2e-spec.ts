@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestDatabase, startApp, type TestApp } from './helpers.js';
+import { auth, cohortFlagSetup, createTestDatabase, startApp, type TestApp } from './helpers.js';
 import { SseReader, waitFor } from './real-processes.js';
 
 /** `GET /sdk/v1/stream` compressed: a server key's stream in gzip members when the request accepts gzip. */
@@ -21,17 +21,10 @@ const open = async (key: string, options: { gzip: boolean; lastEventId?: number;
 beforeAll(async () => {
   db = await createTestDatabase();
   t = await startApp({ DATABASE_URL: db.url });
-  await request(t.url).post('/api/v1/flags').set(auth()).send({ key: 'beta-feature' }).expect(201);
-  await request(t.url).post('/api/v1/cohorts').set(auth()).send({ key: 'beta' }).expect(201);
-  const members = Array.from({ length: MEMBERS }, (_, i) => `customer-${String(i).padStart(6, '0')}@example.com`);
-  await request(t.url).post('/api/v1/cohorts/beta/members').set(auth()).send({ add: members }).expect(200);
-  await request(t.url)
-    .put('/api/v1/environments/production/flags/beta-feature')
-    .set(auth())
-    .send({ enabled: true, rules: [{ id: 'beta', cohorts: ['beta'] }] })
-    .expect(200);
-  serverKey = (await request(t.url).post('/api/v1/api-keys').set(auth()).send({ name: 'sdk', kind: 'server', environment: 'production' }).expect(201)).body.secret;
-  clientKey = (await request(t.url).post('/api/v1/api-keys').set(auth()).send({ name: 'web', kind: 'client', environment: 'production' }).expect(201)).body.secret;
+  ({ serverKey, clientKey } = await cohortFlagSetup(
+    t.url,
+    Array.from({ length: MEMBERS }, (_, i) => `customer-${String(i).padStart(6, '0')}@example.com`),
+  ));
 }, 60_000);
 
 afterAll(async () => {
