@@ -37,7 +37,7 @@ export class SdkController {
 }
 
 /** The newest SDK protocol this server speaks: a client announcing a newer one gets this one. */
-export const SDK_PROTOCOL = 2;
+const SDK_PROTOCOL = 2;
 
 /** `?protocol=`: absent is 1; a whole number from 1 up, capped at what this server speaks. */
 function protocolOf(value: unknown): number {

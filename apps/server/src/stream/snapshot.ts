@@ -100,8 +100,8 @@ function sharedDeltas(ruleset: Ruleset, patch: RulesetPatch): RulesetPatch {
     if (!base) continue;
     const id = JSON.stringify(delta);
     let done = patchedCohorts.get(base);
-    // A large list becomes a MemberSet when the first delta reaches it (once per cohort object), not
-    // at every load: building one costs ~1 µs per key, and an upload of a million keys reloads often.
+    // Large lists as MemberSets, which a delta patches without copying: the ones RulesetService
+    // made right after reading the cohort (`compactCohort` remembers them), or made here.
     if (done?.delta !== id) patchedCohorts.set(base, (done = { delta: id, cohort: patchCohort(compactCohort(base), delta) }));
     cohorts[key] = done.cohort;
   }
