@@ -206,7 +206,13 @@ describe('cohorts', () => {
     const tooMany = await api().post('/api/v1/cohorts/beta/members').set(auth()).send({ add: Array.from({ length: 100_001 }, (_, i) => `k${i}`) });
     expectError(tooMany, 400);
     expect(tooMany.body.errors[0].path).toBe('add');
-    expectError(await api().post('/api/v1/cohorts/beta/members').set(auth()).send({ add: ['a'], remove: ['a'] }), 400);
+    const twice = await api().post('/api/v1/cohorts/beta/members').set(auth()).send({ add: ['a', 'b'], remove: ['a', 'a'], exclude: ['b'] });
+    expectError(twice, 400);
+    // One line per key and list, however often the key is repeated there.
+    expect(twice.body.errors).toEqual([
+      { path: 'remove', message: '"a" is also in add' },
+      { path: 'exclude', message: '"b" is also in add' },
+    ]);
     expectError(await api().post('/api/v1/cohorts/nope/members').set(auth()).send({ add: ['a'] }), 404);
     expectError(await api().post('/api/v1/cohorts').set(auth()).send({ key: 'beta' }), 409);
   });

@@ -306,8 +306,9 @@ describe.each(transports)('streaming client (stream over $transport)', ({ transp
   it('answers with fallbacks, and settles ready() at the timeout, when the server never answers', async () => {
     server = await startAviary(baseRuleset);
     server.streamMode = 'hang';
-    const client = clients.create({ url: server.url, readyTimeoutMs: 100, heartbeatTimeoutMs: 5_000 });
+    // Before the client exists: its ready timer starts when it is created.
     const started = Date.now();
+    const client = clients.create({ url: server.url, readyTimeoutMs: 100, heartbeatTimeoutMs: 5_000 });
     await client.ready();
     const waited = Date.now() - started;
     expect(waited).toBeGreaterThanOrEqual(90);

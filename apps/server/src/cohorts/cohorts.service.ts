@@ -130,10 +130,7 @@ export class CohortsService {
 
   /** Adds, removes and excludes member keys in bulk (batched statements), keeping the counts. */
   updateMembers(actor: Actor, key: string, dto: CohortMembersDto): Promise<MembersResult> {
-    const add = unique(dto.add);
-    const remove = unique(dto.remove);
-    const exclude = unique(dto.exclude);
-    checkDisjoint({ add, remove, exclude });
+    const { add, remove, exclude } = distinctLists(dto);
     return this.changes.write(actor, async (tx) => {
       const envs = await tx.lockAllEnvironments();
       const before = await findCohort(tx.manager, key, true);
@@ -248,21 +245,27 @@ function checkConditions(conditions: unknown[], stored?: ReadonlySet<string>): C
   return clean;
 }
 
-function unique(keys: string[] | undefined): string[] {
-  return keys ? [...new Set(keys)] : [];
-}
-
-function checkDisjoint(lists: Record<'add' | 'remove' | 'exclude', string[]>): void {
-  const owner = new Map<string, string>();
+/** The lists without repeated keys; a key in two of them is refused (the first ten named). One
+ *  map for the three lists: an upload sends 100,000 keys per call. */
+function distinctLists(dto: CohortMembersDto): Record<'add' | 'remove' | 'exclude', string[]> {
+  const lists = { add: [] as string[], remove: [] as string[], exclude: [] as string[] };
+  const owner = new Map<string, keyof typeof lists>();
   const issues: FieldError[] = [];
-  for (const [name, keys] of Object.entries(lists)) {
-    keys.forEach((k) => {
-      const first = owner.get(k);
-      if (first && issues.length < 10) issues.push({ path: name, message: `"${k}" is also in ${first}` });
-      else owner.set(k, name);
-    });
+  const reported = new Set<string>();
+  for (const name of ['add', 'remove', 'exclude'] as const) {
+    for (const key of dto[name] ?? []) {
+      const first = owner.get(key);
+      if (first === undefined) {
+        owner.set(key, name);
+        lists[name].push(key);
+      } else if (first !== name && issues.length < 10 && !reported.has(`${name}\u0000${key}`)) {
+        reported.add(`${name}\u0000${key}`);
+        issues.push({ path: name, message: `"${key}" is also in ${first}` });
+      }
+    }
   }
   if (issues.length > 0) throw new ValidationFailedException(issues);
+  return lists;
 }
 
 function toView(row: CohortRow): CohortView {
