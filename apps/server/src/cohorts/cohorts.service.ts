@@ -28,8 +28,6 @@ interface CohortRow {
 }
 
 const COLUMNS = 'id, key, name, description, conditions, included_count, excluded_count, created_at, updated_at';
-/** The version of a cohort row `RulesetService` holds members by (`RulesetService.STAMP`). */
-const STAMP = RulesetService.STAMP;
 /** Members are written in statements of this many keys. */
 const BATCH = 10_000;
 /** Above this many members a cohort is not shipped whole in a change patch: a members write
@@ -175,14 +173,16 @@ export class CohortsService {
       const [row] = await sql<CohortRow & { stamp: string }>(
         tx.manager,
         `UPDATE cohorts SET included_count = included_count + $2, excluded_count = excluded_count + $3, updated_at = now()
-          WHERE id = $1 RETURNING ${COLUMNS}, ${STAMP}`,
+          WHERE id = $1 RETURNING ${COLUMNS}, ${RulesetService.STAMP}`,
         [before.id, included, excluded],
       );
       const delta = { include: add, exclude, remove };
+      // Few enough keys for the streams to get them as a delta (an upload's are not).
+      const few = add.length + exclude.length + remove.length <= MAX_PATCH_MEMBERS;
       // This instance's reload of the cohort (every environment's ruleset) patches the one it holds
       // instead of reading every member back.
-      this.rulesets.derive(before.id, before.stamp!, row.stamp, delta, add.length + exclude.length + remove.length <= MAX_PATCH_MEMBERS);
-      const revisions = await this.publish(tx, envs, row, delta);
+      this.rulesets.derive(before.id, before.stamp!, row.stamp, delta, few);
+      const revisions = await this.publish(tx, envs, row, few ? delta : undefined);
       const counts = { included: row.included_count, excluded: row.excluded_count };
       await tx.record({
         action: 'cohort.members',
@@ -219,12 +219,12 @@ export class CohortsService {
   }
 
   /** Moves every environment by one revision: a patch with the whole cohort when it is small; when
-   *  it is large, one with the members write's delta, or a `ruleset` change (reload) when that is large too. */
+   *  it is large, one with the members write's `delta` (given when it is small enough to send), or
+   *  a `ruleset` change (reload). */
   private async publish(tx: WriteTransaction, envs: Array<{ id: string; key: string }>, row: CohortRow, delta?: MembersPatch): Promise<Record<string, number>> {
     if (row.included_count + row.excluded_count > MAX_PATCH_MEMBERS) {
-      const size = delta ? delta.include!.length + delta.exclude!.length + delta.remove!.length : Infinity;
-      if (size > MAX_PATCH_MEMBERS) return tx.commitRevisions(envs, 'ruleset', () => ({}));
-      const members = { [row.key]: Object.fromEntries(Object.entries(delta!).filter(([, keys]) => keys.length > 0)) };
+      if (delta === undefined) return tx.commitRevisions(envs, 'ruleset', () => ({}));
+      const members = { [row.key]: Object.fromEntries(Object.entries(delta).filter(([, keys]) => keys.length > 0)) };
       return tx.commitRevisions(envs, 'change', () => ({ members }));
     }
     const cohort = (await this.rulesets.cohorts(tx.manager, [row.key]))[row.key] as Cohort;
@@ -233,7 +233,7 @@ export class CohortsService {
 }
 
 async function findCohort(manager: EntityManager, key: string, lock = false): Promise<CohortRow & { stamp?: string }> {
-  const [row] = await sql<CohortRow>(manager, `SELECT ${COLUMNS}${lock ? `, ${STAMP} FROM cohorts WHERE key = $1 FOR UPDATE` : ' FROM cohorts WHERE key = $1'}`, [key]);
+  const [row] = await sql<CohortRow>(manager, `SELECT ${COLUMNS}${lock ? `, ${RulesetService.STAMP} FROM cohorts WHERE key = $1 FOR UPDATE` : ' FROM cohorts WHERE key = $1'}`, [key]);
   if (!row) throw new NotFoundException(`No cohort "${key}"`);
   return row;
 }

@@ -136,7 +136,9 @@ export function clientPatch(patch: RulesetPatch, snapshot: RulesetSnapshot, user
   }
   if (patch.cohorts) {
     const cohorts: Record<string, Cohort | null> = {};
-    const has = (list: string[] | undefined) => userKey !== undefined && lookup(list).has(userKey);
+    // Once per subscriber: a search of the list, where a Set would be built for one lookup.
+    const has = (list: string[] | undefined) =>
+      userKey !== undefined && (typeof (list as Lookup | undefined)?.has === 'function' ? (list as unknown as Lookup).has(userKey) : (list ?? []).includes(userKey));
     for (const [key, cohort] of Object.entries(patch.cohorts)) cohorts[key] = cohort === null ? null : clientCohort(cohort, userKey, has(cohort.included), has(cohort.excluded));
     out.cohorts = cohorts;
   }
