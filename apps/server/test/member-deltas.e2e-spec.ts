@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { auth, cohortFlagSetup, createTestDatabase, startApp, type TestApp } from './helpers.js';
 import { SseReader, waitFor } from './real-processes.js';
 
@@ -30,12 +30,21 @@ const wholeCohort = async (app: TestApp) => {
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  t = await startApp({ DATABASE_URL: db.url });
+  // Heartbeats every 100 ms land while a ~8 MB ruleset is still leaving: they must not cut the
+  // stream (they did, once a loaded machine read slower than the 15 s default's chance).
+  t = await startApp({ DATABASE_URL: db.url, AVIARY_STREAM_HEARTBEAT_MS: '100' });
   ({ serverKey, clientKey } = await cohortFlagSetup(t.url, Array.from({ length: MEMBERS }, (_, i) => member(i)), { clientVisible: true }));
 }, 120_000);
 
+// A protocol 1 server key's stream is sent the whole ruleset (~8 MB) at every write: each test's
+// streams end with it.
+const closeReaders = () => {
+  for (const reader of readers.splice(0)) reader.close();
+};
+afterEach(closeReaders);
+
 afterAll(async () => {
-  for (const reader of readers) reader.close();
+  closeReaders();
   await t?.close();
   await db?.drop();
 });

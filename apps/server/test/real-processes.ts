@@ -444,24 +444,36 @@ export class SseReader {
         res.on('data', (chunk: Buffer | string) => (reader.wireBytes += Buffer.byteLength(chunk)));
         const body: Readable = reader.encoding === 'gzip' ? res.pipe(createGunzip({ flush: zlibConstants.Z_SYNC_FLUSH })) : res;
         body.setEncoding('utf8');
-        let buffer = '';
-        body.on('data', (chunk: string) => {
-          buffer += chunk;
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const frame = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const event: SseEvent = { event: 'message', data: '' };
-            for (const line of frame.split('\n')) {
-              if (line.startsWith('id: ')) event.id = Number(line.slice(4));
-              else if (line.startsWith('event: ')) event.event = line.slice(7);
-              else if (line.startsWith('data: ')) event.data += line.slice(6);
-            }
-            // A comment (`: connected`) or a heartbeat (`event: ping`): nothing to record.
-            if ((event.id === undefined && event.data === '') || event.event === 'ping') continue;
-            reader.events.push(event);
-            if (event.id !== undefined) reader.revision = event.id;
+        const record = (frame: string) => {
+          const event: SseEvent = { event: 'message', data: '' };
+          for (const line of frame.split('\n')) {
+            if (line.startsWith('id: ')) event.id = Number(line.slice(4));
+            else if (line.startsWith('event: ')) event.event = line.slice(7);
+            else if (line.startsWith('data: ')) event.data += line.slice(6);
           }
+          // A comment (`: connected`) or a heartbeat (`event: ping`): nothing to record.
+          if ((event.id === undefined && event.data === '') || event.event === 'ping') return;
+          reader.events.push(event);
+          if (event.id !== undefined) reader.revision = event.id;
+        };
+        // The chunks of the frame under way, joined once it ends: a ruleset of many MB arrives in
+        // hundreds of chunks, and searching all of it again for each would take seconds.
+        const parts: string[] = [];
+        body.on('data', (chunk: string) => {
+          let from = 0;
+          if (chunk.startsWith('\n') && parts.at(-1)?.endsWith('\n')) {
+            record(parts.join('').slice(0, -1));
+            parts.length = 0;
+            from = 1;
+          }
+          let end: number;
+          while ((end = chunk.indexOf('\n\n', from)) >= 0) {
+            parts.push(chunk.slice(from, end));
+            record(parts.join(''));
+            parts.length = 0;
+            from = end + 2;
+          }
+          if (from < chunk.length) parts.push(chunk.slice(from));
         });
         const end = () => {
           if (!reader.ended) reader.endedAt = Date.now();

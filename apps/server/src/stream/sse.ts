@@ -43,13 +43,27 @@ export function openEventStream(res: ServerResponse, gzip = false): void {
   res.write(gzip ? CONNECTED_GZIP : CONNECTED);
 }
 
-/** Writes a frame; false when the connection is gone or was cut for being too slow. */
+/** The largest frame of each stream still on its way out (until the socket drains). */
+const inFlight = new WeakMap<ServerResponse, number>();
+
+/**
+ * Writes a frame; false when the connection is gone or was cut for being too slow. A reader is
+ * slow when more than `MAX_BUFFERED_BYTES` pile up behind the largest frame still leaving: a
+ * ruleset bigger than that (a large cohort's) takes a while to leave on any link, and a heartbeat
+ * or a change written meanwhile must not cut the stream it is still arriving on (the SDK would
+ * reconnect, be sent the same ruleset and be cut again).
+ */
 export function writeFrame(res: ServerResponse, frame: string | Uint8Array): boolean {
   if (res.destroyed || res.writableEnded) return false;
-  if (res.writableLength > MAX_BUFFERED_BYTES) {
+  if (res.writableLength > MAX_BUFFERED_BYTES + (inFlight.get(res) ?? 0)) {
     res.destroy();
     return false;
   }
-  res.write(frame);
+  // A string's length is at most its byte length: enough for an allowance, and free.
+  const size = typeof frame === 'string' ? frame.length : frame.byteLength;
+  if (!res.write(frame) && size > (inFlight.get(res) ?? 0)) {
+    if (!inFlight.has(res)) res.once('drain', () => inFlight.delete(res));
+    inFlight.set(res, size);
+  }
   return true;
 }
