@@ -31,7 +31,7 @@ const wholeCohort = async (app: TestApp) => {
 beforeAll(async () => {
   db = await createTestDatabase();
   // Heartbeats every 100 ms land while a ~8 MB ruleset is still leaving: they must not cut the
-  // stream (they did, once a loaded machine read slower than the 15 s default's chance).
+  // stream (they did on a loaded machine, even at the 15 s default).
   t = await startApp({ DATABASE_URL: db.url, AVIARY_STREAM_HEARTBEAT_MS: '100' });
   ({ serverKey, clientKey } = await cohortFlagSetup(t.url, Array.from({ length: MEMBERS }, (_, i) => member(i)), { clientVisible: true }));
 }, 120_000);
