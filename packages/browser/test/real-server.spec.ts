@@ -152,7 +152,7 @@ describe('in Chromium, against the real server', () => {
     expect(flipped.at - sentAt).toBeLessThan(5_000);
     expect(await marker(canary.page)).toBe(42);
     // It came as a `kill` event over the page's own EventSource, carrying the kill's revision.
-    await expect.poll(() => canary.wire.events.map((e) => [e.event, Number(e.id)]).slice(1)).toEqual([['kill', revision]]);
+    await expect.poll(() => canary.wire.events.map((e) => [e.event, Number(e.id)]).slice(1), { timeout: 5_000 }).toEqual([['kill', revision]]);
     expect(canary.wire.events[0]!.event).toBe('ruleset');
 
     // Revived, it comes back the same way (a `change`).
@@ -371,7 +371,7 @@ describe('in Chromium, against the real server', () => {
     await page.waitForFunction(() => (window as unknown as { flags: { isEnabled(k: string): boolean } }).flags.isEnabled('big-feature'), undefined, { timeout: 10_000 });
     console.log(`real server: one member added to a 200,000-member cohort → page evaluates it ${Date.now() - sentAt} ms after the request`);
     await admin.request('POST', `/cohorts/${big}/members`, { remove: [user, 'member-5@example.com'] });
-    await expect.poll(enabled).toBe(false);
+    await expect.poll(enabled, { timeout: 10_000 }).toBe(false);
 
     const deltas = wire.events.filter((e) => e.at >= openedAt);
     expect(deltas.map((e) => [e.event, JSON.parse(e.data).members])).toEqual([
