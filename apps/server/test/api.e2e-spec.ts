@@ -175,10 +175,19 @@ describe('cohorts', () => {
     // New keys: the plain INSERT path (lists of 10,000 or more).
     const fresh = await api().post('/api/v1/cohorts/bulk/members').set(auth()).send({ add: range(0, 20_000), exclude: range(20_000, 30_000) }).expect(200);
     expect([fresh.body.counts, fresh.body.applied]).toEqual([{ included: 20_000, excluded: 10_000 }, { added: 20_000, removed: 0, excluded: 10_000 }]);
+    // Rows written by the transaction itself carry its xid, as the cohort row it updated does;
+    // rows written under a savepoint carry the subtransaction's.
+    const written = () =>
+      withClient(db.url, async (c) =>
+        (await c.query(`SELECT count(*) FILTER (WHERE m.xmin = c.xmin)::int AS top, count(*)::int AS n FROM cohort_members m JOIN cohorts c ON c.id = m.cohort_id WHERE c.key = 'bulk'`)).rows[0],
+      );
+    expect(await written()).toEqual({ top: 0, n: 30_000 });
     // The last of its two batches meets keys already there, included and excluded: the first
     // batch's rows are rolled back with the attempt, and the upsert counts only what changed.
     const overlap = await api().post('/api/v1/cohorts/bulk/members').set(auth()).send({ add: [...range(30_000, 40_000), ...range(15_000, 25_000)] }).expect(200);
     expect([overlap.body.counts, overlap.body.applied]).toEqual([{ included: 35_000, excluded: 5_000 }, { added: 15_000, removed: 0, excluded: 0 }]);
+    // The 10,000 new keys and the 5,000 moved ones, all by the upsert: nothing of the attempt is left.
+    expect(await written()).toEqual({ top: 15_000, n: 40_000 });
     const rows = await withClient(db.url, async (c) =>
       (await c.query(`SELECT count(*)::int AS n, count(DISTINCT m.key)::int AS keys, count(*) FILTER (WHERE excluded)::int AS excluded FROM cohort_members m JOIN cohorts c ON c.id = m.cohort_id WHERE c.key = 'bulk'`)).rows[0],
     );

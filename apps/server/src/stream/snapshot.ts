@@ -82,8 +82,11 @@ export class RulesetSnapshot {
 }
 
 /** A cohort list's membership test: a held list (`MemberSet`) answers itself, an array becomes a Set. */
+/** Whether a cohort list is held (a `MemberSet`, which answers `has` itself) rather than an array. */
+const isHeld = (list: string[] | undefined): list is string[] & Lookup => typeof (list as Lookup | undefined)?.has === 'function';
+
 function lookup(list: string[] | undefined): Lookup {
-  return typeof (list as Lookup | undefined)?.has === 'function' ? (list as unknown as Lookup) : new Set(list ?? []);
+  return isHeld(list) ? list : new Set(list ?? []);
 }
 
 /**
@@ -137,8 +140,7 @@ export function clientPatch(patch: RulesetPatch, snapshot: RulesetSnapshot, user
   if (patch.cohorts) {
     const cohorts: Record<string, Cohort | null> = {};
     // Once per subscriber: a search of the list, where a Set would be built for one lookup.
-    const has = (list: string[] | undefined) =>
-      userKey !== undefined && (typeof (list as Lookup | undefined)?.has === 'function' ? (list as unknown as Lookup).has(userKey) : (list ?? []).includes(userKey));
+    const has = (list: string[] | undefined) => userKey !== undefined && (isHeld(list) ? list.has(userKey) : (list ?? []).includes(userKey));
     for (const [key, cohort] of Object.entries(patch.cohorts)) cohorts[key] = cohort === null ? null : clientCohort(cohort, userKey, has(cohort.included), has(cohort.excluded));
     out.cohorts = cohorts;
   }

@@ -55,14 +55,15 @@ const inFlight = new WeakMap<ServerResponse, number>();
  */
 export function writeFrame(res: ServerResponse, frame: string | Uint8Array): boolean {
   if (res.destroyed || res.writableEnded) return false;
-  if (res.writableLength > MAX_BUFFERED_BYTES + (inFlight.get(res) ?? 0)) {
+  const leaving = inFlight.get(res);
+  if (res.writableLength > MAX_BUFFERED_BYTES + (leaving ?? 0)) {
     res.destroy();
     return false;
   }
   // A string's length is at most its byte length: enough for an allowance, and free.
   const size = typeof frame === 'string' ? frame.length : frame.byteLength;
-  if (!res.write(frame) && size > (inFlight.get(res) ?? 0)) {
-    if (!inFlight.has(res)) res.once('drain', () => inFlight.delete(res));
+  if (!res.write(frame) && size > (leaving ?? 0)) {
+    if (leaving === undefined) res.once('drain', () => inFlight.delete(res));
     inFlight.set(res, size);
   }
   return true;
