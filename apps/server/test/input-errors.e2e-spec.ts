@@ -149,6 +149,34 @@ describe('a missing required field', () => {
   });
 });
 
+describe('member lists (validated in one pass by MembersBodyPipe)', () => {
+  const post = (body: unknown) => api().post('/api/v1/cohorts/c2/members').set(auth()).send(body as object);
+
+  it('name each bad key at its index, with the problems of the rest of the body, and store nothing', async () => {
+    const res = await post({ add: ['ok', 7, '', 'x'.repeat(257), '🚀'.repeat(256)], exclude: 'u9', reason: 5, extra: 1 });
+    expectError(res, 400);
+    expect(res.body.errors).toEqual([
+      { path: 'add[1]', message: 'must be a string' },
+      { path: 'add[2]', message: 'must not be empty' },
+      { path: 'add[3]', message: 'must be at most 256 characters' },
+      { path: 'exclude', message: 'must be an array of member keys' },
+      { path: 'extra', message: 'is not a known field' },
+      { path: 'reason', message: 'must be a string' },
+    ]);
+    expect((await api().get('/api/v1/cohorts/c2').set(auth()).expect(200)).body.counts).toEqual({ included: 0, excluded: 0 });
+  });
+
+  it('report ten bad keys at most; a list over 100,000 keys by its name; null is no list', async () => {
+    const many = await post({ remove: Array.from({ length: 50_000 }, () => 0) });
+    expect(paths(many)).toEqual(Array.from({ length: 10 }, (_, i) => `remove[${i}]`));
+    const tooMany = await post({ add: Array.from({ length: 100_001 }, (_, i) => `k${i}`) });
+    expect(tooMany.body.errors).toEqual([{ path: 'add', message: 'must hold at most 100,000 keys (send more in further calls)' }]);
+    const none = await post({ add: null, exclude: ['u1'], reason: 'why' }).expect(200);
+    expect(none.body.applied).toEqual({ added: 0, removed: 0, excluded: 1 });
+    expectError(await post([['u1']]), 400);
+  });
+});
+
 describe('an unknown field', () => {
   it.each([
     ['POST', '/api/v1/cohorts', { key: 'cx', members: ['a'] }, 'members: set members with POST /api/v1/cohorts/:key/members'],

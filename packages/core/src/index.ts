@@ -1,6 +1,6 @@
 export { evaluate, MAX_PREREQUISITE_DEPTH } from './evaluate.js';
 export { bucket } from './hash.js';
-export { MemberSet, compactCohort, compactCohorts, COMPACT_FROM, type HeldMembers } from './members.js';
+export { MemberSet, compactCohort, compactCohorts, COMPACT_FROM, isHeld, type HeldMembers } from './members.js';
 export { validateFlag, validateCohort, validateConditions, patternProblem } from './validate.js';
 export type { Issue, ValidateOptions } from './validate.js';
 export { MAX_PATTERN_LENGTH, MAX_MATCHED_LENGTH } from './conditions/compile.js';

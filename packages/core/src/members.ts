@@ -114,7 +114,8 @@ export interface HeldMembers {
   toJSON(): string[];
 }
 
-function isHeld(value: unknown): value is HeldMembers {
+/** Whether a cohort list is held (a `MemberSet` or one patched from it) rather than an array. */
+export function isHeld(value: unknown): value is HeldMembers {
   return typeof (value as HeldMembers | null)?.patched == 'function';
 }
 

@@ -1,10 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { WritableBy } from '../common/auth.js';
 import { type Actor, CurrentActor } from '../common/actor.js';
 import { PageQuery } from '../common/paging.js';
 import { ReasonDto } from '../common/reason.dto.js';
 import { CohortsService } from './cohorts.service.js';
+import { MembersBodyPipe, type MembersInput } from './members-body.pipe.js';
 import {
   CohortMembersDto, CohortPageView, CohortView, CreateCohortDto, MemberLookupView, MembersPageView, MembersQuery, MembersResultView, UpdateCohortDto,
 } from './dto/cohort.dto.js';
@@ -55,7 +56,9 @@ export class CohortsController {
   @HttpCode(200)
   @ApiOkResponse({ type: MembersResultView })
   @ApiOperation({ summary: 'Add, remove or exclude up to 100,000 member keys per list in one call' })
-  updateMembers(@CurrentActor() actor: Actor, @Param('key') key: string, @Body() dto: CohortMembersDto) {
+  @ApiBody({ type: CohortMembersDto })
+  // Typed with an interface: the global pipe passes the body to MembersBodyPipe as it came.
+  updateMembers(@CurrentActor() actor: Actor, @Param('key') key: string, @Body(MembersBodyPipe) dto: MembersInput) {
     return this.cohorts.updateMembers(actor, key, dto);
   }
 

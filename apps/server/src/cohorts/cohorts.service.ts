@@ -14,7 +14,8 @@ import { PG_UNIQUE_VIOLATION, pgCode, sql } from '../database/sql.js';
 import { plain } from '../flags/flags.service.js';
 import { storedPatterns } from '../patterns/stored-patterns.js';
 import { RulesetService } from '../ruleset/ruleset.service.js';
-import type { CohortMembersDto, CohortView, CreateCohortDto, MembersQuery, UpdateCohortDto } from './dto/cohort.dto.js';
+import type { MembersInput } from './members-body.pipe.js';
+import type { CohortView, CreateCohortDto, MembersQuery, UpdateCohortDto } from './dto/cohort.dto.js';
 
 interface CohortRow {
   id: string;
@@ -128,7 +129,7 @@ export class CohortsService {
   }
 
   /** Adds, removes and excludes member keys in bulk (batched statements), keeping the counts. */
-  updateMembers(actor: Actor, key: string, dto: CohortMembersDto): Promise<MembersResult> {
+  updateMembers(actor: Actor, key: string, dto: MembersInput): Promise<MembersResult> {
     const { add, remove, exclude } = distinctLists(dto);
     return this.changes.write(actor, async (tx) => {
       const envs = await tx.lockAllEnvironments();
@@ -136,8 +137,11 @@ export class CohortsService {
       let included = 0;
       let excluded = 0;
       const applied = { added: 0, removed: 0, excluded: 0 };
+      // Whether every key given was in neither list: the held cohort then only grows.
+      let fresh = remove.length === 0;
       for (const [list, asExcluded] of [[add, false], [exclude, true]] as const) {
         const counts = (await insertFresh(tx.manager, before.id, list, asExcluded)) ?? (await upsert(tx.manager, before.id, list, asExcluded));
+        fresh &&= counts.inserted === list.length;
         const changed = counts.inserted + counts.moved;
         if (asExcluded) {
           excluded += changed;
@@ -171,7 +175,7 @@ export class CohortsService {
       const few = add.length + exclude.length + remove.length <= MAX_PATCH_MEMBERS;
       // This instance's reload of the cohort (every environment's ruleset) patches the one it holds
       // instead of reading every member back.
-      this.rulesets.derive(before.id, before.stamp!, row.stamp, delta, few);
+      this.rulesets.derive(before.id, before.stamp!, row.stamp, delta, { few, fresh });
       const revisions = await this.publish(tx, envs, row, few ? delta : undefined);
       const counts = { included: row.included_count, excluded: row.excluded_count };
       await tx.record({
@@ -254,9 +258,9 @@ async function insertFresh(manager: EntityManager, cohortId: string, list: strin
   await sql(manager, 'SAVEPOINT fresh_members');
   try {
     for (let i = 0; i < list.length; i += BATCH) {
-      await sql(manager, `${MAY_CONFLICT}INSERT INTO cohort_members (cohort_id, key, excluded) SELECT $1, k, $3 FROM unnest($2::text[]) AS k`, [
+      await sql(manager, `${MAY_CONFLICT}INSERT INTO cohort_members (cohort_id, key, excluded) SELECT $1, k, $3 FROM json_array_elements_text($2::json) AS k`, [
         cohortId,
-        list.slice(i, i + BATCH),
+        JSON.stringify(list.slice(i, i + BATCH)),
         asExcluded,
       ]);
     }
@@ -276,12 +280,12 @@ async function upsert(manager: EntityManager, cohortId: string, list: string[], 
     const [r] = await sql<ListCounts>(
       manager,
       `WITH up AS (
-         INSERT INTO cohort_members (cohort_id, key, excluded) SELECT $1, k, $3 FROM unnest($2::text[]) AS k
+         INSERT INTO cohort_members (cohort_id, key, excluded) SELECT $1, k, $3 FROM json_array_elements_text($2::json) AS k
          ON CONFLICT (cohort_id, key) DO UPDATE SET excluded = EXCLUDED.excluded
            WHERE cohort_members.excluded IS DISTINCT FROM EXCLUDED.excluded
          RETURNING (xmax = 0) AS inserted)
        SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS moved FROM up`,
-      [cohortId, list.slice(i, i + BATCH), asExcluded],
+      [cohortId, JSON.stringify(list.slice(i, i + BATCH)), asExcluded],
     );
     counts.inserted += r.inserted;
     counts.moved += r.moved;
@@ -291,7 +295,7 @@ async function upsert(manager: EntityManager, cohortId: string, list: string[], 
 
 /** The lists without repeated keys; a key in two of them is refused (the first ten named). One
  *  map for the three lists: an upload sends 100,000 keys per call. */
-function distinctLists(dto: CohortMembersDto): Record<'add' | 'remove' | 'exclude', string[]> {
+function distinctLists(dto: MembersInput): Record<'add' | 'remove' | 'exclude', string[]> {
   const lists = { add: [] as string[], remove: [] as string[], exclude: [] as string[] };
   const owner = new Map<string, keyof typeof lists>();
   const issues: FieldError[] = [];

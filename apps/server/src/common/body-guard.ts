@@ -104,7 +104,13 @@ function collectStringErrors(value: unknown, path: string, errors: FieldError[])
   }
   if (typeof value !== 'object' || value === null) return;
   if (Array.isArray(value)) {
-    value.forEach((item, i) => collectStringErrors(item, joinPath(path, i), errors));
+    // A string item is checked here: its path is made only when it is wrong (a member list holds
+    // 100,000 keys, and a path string per key was most of what this guard allocated).
+    for (let i = 0; i < value.length && errors.length < MAX_STRING_ERRORS; i++) {
+      const item: unknown = value[i];
+      if (typeof item !== 'string') collectStringErrors(item, joinPath(path, i), errors);
+      else if (UNSTORABLE.test(item)) errors.push({ path: joinPath(path, i), message: `must not contain ${stringProblem(item)}` });
+    }
     return;
   }
   for (const [key, item] of Object.entries(value)) {
