@@ -22,7 +22,7 @@ const MAX_ERRORS = 10;
  * call, and the generic pipe spends per key what this loop does not: class-transformer copies each
  * list, class-validator runs three validators per key with their argument objects, and Nest walks
  * the lists twice more for gaps and prototype keys (a JSON body has neither in an array of
- * strings). Measured: about 1 GB of the 1.7 GB an upload of 1,000,000 members allocated.
+ * strings). Measured: about 0.8 GB of the 1.7 GB an upload of 1,000,000 members allocated.
  *
  * The controller's parameter must be typed with an interface (metadata `Object`), so that the
  * global pipe passes the body through untouched to this one.
