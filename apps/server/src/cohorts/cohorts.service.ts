@@ -14,7 +14,7 @@ import { PG_UNIQUE_VIOLATION, pgCode, sql } from '../database/sql.js';
 import { plain } from '../flags/flags.service.js';
 import { storedPatterns } from '../patterns/stored-patterns.js';
 import { RulesetService } from '../ruleset/ruleset.service.js';
-import type { MembersInput } from './members-body.pipe.js';
+import { MEMBER_LISTS, type MembersInput } from './members-body.pipe.js';
 import type { CohortView, CreateCohortDto, MembersQuery, UpdateCohortDto } from './dto/cohort.dto.js';
 
 interface CohortRow {
@@ -300,7 +300,7 @@ function distinctLists(dto: MembersInput): Record<'add' | 'remove' | 'exclude', 
   const owner = new Map<string, keyof typeof lists>();
   const issues: FieldError[] = [];
   const reported = new Set<string>();
-  for (const name of ['add', 'remove', 'exclude'] as const) {
+  for (const name of MEMBER_LISTS) {
     for (const key of dto[name] ?? []) {
       const first = owner.get(key);
       if (first === undefined) {

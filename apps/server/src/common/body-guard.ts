@@ -108,8 +108,7 @@ function collectStringErrors(value: unknown, path: string, errors: FieldError[])
     // 100,000 keys, and a path string per key was most of what this guard allocated).
     for (let i = 0; i < value.length && errors.length < MAX_STRING_ERRORS; i++) {
       const item: unknown = value[i];
-      if (typeof item !== 'string') collectStringErrors(item, joinPath(path, i), errors);
-      else if (UNSTORABLE.test(item)) errors.push({ path: joinPath(path, i), message: `must not contain ${stringProblem(item)}` });
+      if (typeof item !== 'string' || UNSTORABLE.test(item)) collectStringErrors(item, joinPath(path, i), errors);
     }
     return;
   }

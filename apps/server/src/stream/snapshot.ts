@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { type Cohort, type Flag, type Ruleset, compactCohort } from '@aviary/core';
+import { type Cohort, type Flag, type Ruleset, compactCohort, isHeld } from '@aviary/core';
 import { type MembersPatch, applyPatch, patchCohort } from '@aviary/core/protocol';
 import type { RulesetPatch } from '../changes/change.js';
 
@@ -82,9 +82,6 @@ export class RulesetSnapshot {
 }
 
 /** A cohort list's membership test: a held list (`MemberSet`) answers itself, an array becomes a Set. */
-/** Whether a cohort list is held (a `MemberSet`, which answers `has` itself) rather than an array. */
-const isHeld = (list: string[] | undefined): list is string[] & Lookup => typeof (list as Lookup | undefined)?.has === 'function';
-
 function lookup(list: string[] | undefined): Lookup {
   return isHeld(list) ? list : new Set(list ?? []);
 }
