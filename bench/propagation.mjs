@@ -20,7 +20,8 @@
 //     clients, to show the latency when the machine is not saturated (0 = skip)
 //   BENCH_COHORT_MEMBERS (20000) BENCH_MEMBER_CHANGES (as BENCH_REFERENCE_CHANGES): a third pass at
 //     the reference pass's spacing, alternating a member change (one key added to or removed from a
-//     cohort of that size, sent as a protocol 2 delta) and a rollout change, reported apart (0 = skip)
+//     cohort of that size, sent as a protocol 2 delta) and a rollout change, each kind written through
+//     A and B in turn, reported apart (also per path, and the probes and writes by kind; 0 = skip)
 //   BENCH_AUTOCANNON_S (10)  BENCH_NODE_ARGS / BENCH_WORKER_NODE_ARGS: extra node flags for the
 //     servers / the client workers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 //   BENCH_RAW_CLIENTS=1: bare node:http SSE readers instead of the SDK (to see what the SDK costs)
@@ -286,7 +287,9 @@ async function main() {
         const i = changeIndex;
         const round = Math.floor(i / FLAGS);
         const flag = flags[i % FLAGS];
-        const via = i % 2 === 0 ? 'A' : 'B';
+        // The member pass alternates the kinds, so each kind takes turns between the instances too
+        // (by the change count alone, every member change would go through the same one).
+        const via = (members ? Math.floor(n / 2) : i) % 2 === 0 ? 'A' : 'B';
         const call = via === 'A' ? adminA : adminB;
         // The member pass alternates a member change with a rollout change of one flag, so that
         // the two are measured under the same conditions.
@@ -334,13 +337,20 @@ async function main() {
           groups['all, from the write request'].push(t - change.sent);
           (groups[change.kind === 'kill' ? 'kill' : change.kind === 'member' ? 'member added/removed' : members ? 'rollout (same pass)' : 'revive/rollout'] ??= []).push(ms);
           const clientOn = sdkUrls[client] === a.url ? 'A' : 'B';
-          groups[clientOn === change.via ? 'client on the written instance' : 'client on the other instance (Redis)'].push(ms);
+          const where = clientOn === change.via ? 'client on the written instance' : 'client on the other instance (Redis)';
+          groups[where].push(ms);
+          // The member pass tells the two kinds apart on each path, to show where a difference comes from.
+          if (members) (groups[`${change.kind}, ${where}`] ??= []).push(ms);
         }
       }
+      const kinds = members ? ['rollout', 'member'] : [undefined];
       for (const [name, p] of Object.entries(probes)) {
-        groups[`probe on ${name} (server fan-out done)`] = changes.map((c) => (p.heard.get(c.revision) ?? NaN) - c.answered).filter((x) => !Number.isNaN(x));
+        for (const kind of kinds) {
+          const label = kind ? `probe on ${name}, ${kind} (server fan-out done)` : `probe on ${name} (server fan-out done)`;
+          groups[label] = changes.filter((c) => !kind || c.kind === kind).map((c) => (p.heard.get(c.revision) ?? NaN) - c.answered).filter((x) => !Number.isNaN(x));
+        }
       }
-      groups['admin API write (request to response)'] = changes.map((c) => c.answered - c.sent);
+      for (const kind of kinds) groups[`admin API write${kind ? `, ${kind}` : ''} (request to response)`] = changes.filter((c) => !kind || c.kind === kind).map((c) => c.answered - c.sent);
       const cpu = Object.fromEntries(Object.keys(components).map((k) => [k, (cpuAfter[k] - cpuBefore[k]) / count]));
       const writeSpanMs = changes.at(-1).answered - t0;
       return { count, spacingMs, changes, groups, missed, missedBy, collected, cpu, phaseMs, lastRevision, writeSpanMs };
@@ -388,7 +398,7 @@ async function main() {
       return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
     };
     const f = (x) => (Number.isNaN(x) ? '–' : x.toFixed(1));
-    const row = (name, xs) => `| ${name.padEnd(40)} | ${f(pct(xs, 50)).padStart(6)} | ${f(pct(xs, 95)).padStart(6)} | ${f(pct(xs, 99)).padStart(6)} | ${f(xs.reduce((m, x) => Math.max(m, x), -Infinity)).padStart(7)} | ${String(xs.length).padStart(7)} |`;
+    const row = (name, xs) => `| ${name.padEnd(52)} | ${f(pct(xs, 50)).padStart(6)} | ${f(pct(xs, 95)).padStart(6)} | ${f(pct(xs, 99)).padStart(6)} | ${f(xs.reduce((m, x) => Math.max(m, x), -Infinity)).padStart(7)} | ${String(xs.length).padStart(7)} |`;
     const lines = [];
     lines.push(`\nPropagation: ${CLIENTS} @aviary/node clients (${CLIENTS / 2} on A, ${CLIENTS / 2} on B) in ${WORKERS} worker processes, all ${CLIENTS} streaming ${(connectedMs / 1000).toFixed(1)} s after start; writes alternate A/B, half kills`);
     lines.push(`latency = the client's kill (kills) or change event minus the admin API response (below 0: the client heard it first), ms; "from the write request": minus when the request was sent; worker clock offsets ${offsets.map((o) => o.toFixed(2)).join(', ')} ms (corrected)`);
@@ -398,8 +408,8 @@ async function main() {
       const title = [`Specified pass`, 'Reference pass (slower, same clients)', `Member pass (the reference's spacing; every other change adds a member to or removes one from the ${COHORT_MEMBERS.toLocaleString('en')}-member cohort "big", a protocol 2 delta, the others change one flag's rollout)`][index];
       lines.push(`${title}: ${pass.count} changes (${pass.changes.filter((c) => c.kind === 'kill').length} kills), one every ${pass.spacingMs} ms (${(pass.count / (pass.writeSpanMs / 1000)).toFixed(1)} writes/s achieved)`);
       lines.push('');
-      lines.push(`| ${'measure'.padEnd(40)} | ${'p50'.padStart(6)} | ${'p95'.padStart(6)} | ${'p99'.padStart(6)} | ${'max'.padStart(7)} | ${'n'.padStart(7)} |`);
-      lines.push(`|${'-'.repeat(42)}|--------|--------|--------|---------|---------|`);
+      lines.push(`| ${'measure'.padEnd(52)} | ${'p50'.padStart(6)} | ${'p95'.padStart(6)} | ${'p99'.padStart(6)} | ${'max'.padStart(7)} | ${'n'.padStart(7)} |`);
+      lines.push(`|${'-'.repeat(54)}|--------|--------|--------|---------|---------|`);
       for (const [name, xs] of Object.entries(pass.groups)) if (xs.length) lines.push(row(name, xs));
       lines.push('');
       lines.push(`missed: ${pass.missed} (client, change) pairs${pass.missed ? ` over ${pass.missedBy.size} clients` : ''}; target p99 <= 50 ms: ${p99 <= 50 ? 'met' : 'MISSED'} (p99 ${f(p99)} ms)`);
