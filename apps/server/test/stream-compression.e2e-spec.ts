@@ -68,6 +68,18 @@ describe('a compressed stream', () => {
     expect(resumed.wireBytes).toBeLessThan(1_000);
   });
 
+  it("follows Accept-Encoding's q-values on GET /sdk/v1/ruleset: gzip;q=0 refuses gzip, * accepts it", async () => {
+    const encodingFor = async (acceptEncoding: string) =>
+      (await request(t.url).get('/sdk/v1/ruleset').set('Authorization', `Bearer ${serverKey}`).set('Accept-Encoding', acceptEncoding).expect(200)).headers['content-encoding'];
+    expect(await encodingFor('gzip')).toBe('gzip');
+    expect(await encodingFor('br;q=1, gzip;q=0.8')).toBe('gzip');
+    expect(await encodingFor('*')).toBe('gzip');
+    expect(await encodingFor('gzip;q=0')).toBeUndefined();
+    expect(await encodingFor('gzip;q=0, *')).toBeUndefined();
+    expect(await encodingFor('identity, gzip;q=0.5')).toBeUndefined();
+    expect(await encodingFor('br')).toBeUndefined();
+  });
+
   it('is not used for client keys: their frames are cut per user', async () => {
     const client = await open(clientKey, { gzip: true, query: 'key=customer-000007@example.com' });
     await waitFor('the client ruleset', () => client.events.length > 0);

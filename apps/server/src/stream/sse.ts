@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
+import Negotiator from 'negotiator';
 
 /** One SSE frame; `data` is a single JSON line so it needs no splitting. */
 export function sseEvent(event: string, id: number, data: string): string {
@@ -15,8 +16,12 @@ const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 const CONNECTED = ': connected\n\n';
 
-/** Whether a request's `Accept-Encoding` names gzip. */
-export const acceptsGzip = (req: IncomingMessage): boolean => /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+/** Whether a request's `Accept-Encoding` prefers gzip to no encoding, by its q-values (RFC 9110
+ *  12.5.3: `gzip;q=0` refuses gzip, `*` accepts it), negotiated by `negotiator` as Express does. */
+export const acceptsGzip = (req: IncomingMessage): boolean => new Negotiator(req).encoding(ENCODINGS) === 'gzip';
+
+/** What the server can send, in its order of preference when the client weighs them equally. */
+const ENCODINGS = ['gzip', 'identity'];
 
 /**
  * A frame as one gzip member. A gzip body may be a series of members (RFC 1952 2.2), each complete
