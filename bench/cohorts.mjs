@@ -7,7 +7,8 @@
 //
 // Usage: npm run bench:cohorts   (or node bench/cohorts.mjs after `npm run build`)
 //   BENCH_MEMBERS (200000)  BENCH_ENVIRONMENTS (50): the cohort's size and the larger setup's
-//   environments; BENCH_STREAMS (10): streams connected during the member change;
+//   environments; BENCH_STREAMS (10): streams connected during the member change; BENCH_STORM (100):
+//   streams opened at once, each sent the whole ruleset, plain and gzip (0 = skip);
 //   BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres)
 // The time a member change takes to reach 1,000 SDKs beside a flag change: bench/propagation.mjs.
 import { execFileSync } from 'node:child_process';
@@ -24,6 +25,8 @@ const PG_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:
 const TOKEN = 'ava_bench_cohorts_0123456789abcdef';
 /** Protocol 2 streams connected while one member changes. */
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 10);
+/** Streams that connect at once (a reconnect storm: an instance restarted), each sent the whole ruleset. */
+const STORM = Number(process.env.BENCH_STORM ?? 100);
 
 if (process.argv[2] === '--sdk') {
   // A Node SDK client holding the ruleset, in a process of its own: its memory beside the raw bytes
@@ -149,6 +152,30 @@ function firstEventBytes(url, key, gzip) {
   });
 }
 
+/** CPU seconds (user + system) the process has used: fields 14 and 15 of /proc/<pid>/stat (100 ticks/s). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * `STORM` server-key streams opened at once, as after an instance restart, each needing the whole
+ * ruleset: the time until every one has received it and the server CPU it took, plain and gzip.
+ */
+async function storm(url, key, pid) {
+  const runs = [];
+  for (const gzip of [false, true]) {
+    const cpu = cpuSeconds(pid);
+    const started = performance.now();
+    const streams = await Promise.all(Array.from({ length: STORM }, () => openStream(url, key, gzip)));
+    await until(() => streams.every((s) => s.events.ruleset >= 1), () => `the storm's rulesets (${streams.filter((s) => s.events.ruleset >= 1).length} of ${STORM})`, 120_000);
+    runs.push({ gzip, ms: performance.now() - started, cpu: cpuSeconds(pid) - cpu, rss: rssMb(pid) });
+    for (const s of streams) s.close();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return runs;
+}
+
 async function measure(environments) {
   const name = `bench_cohorts_${process.pid}_${environments}`;
   const admin = new pg.Client({ connectionString: PG_URL });
@@ -190,8 +217,9 @@ async function measure(environments) {
       const event = await firstEventBytes(server.url, secret, false);
       const eventGzip = await firstEventBytes(server.url, secret, true);
       const members = environments === ENVIRONMENTS ? await memberChanges(server.url, secret) : [];
+      const storms = environments === ENVIRONMENTS && STORM > 0 ? await storm(server.url, secret, server.child.pid) : [];
       const sdk = JSON.parse(execFileSync(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, '--sdk', server.url, secret], { encoding: 'utf8' }));
-      return { environments: count, startMs, rss, raw, gzip, event, eventGzip, sdk, members };
+      return { environments: count, startMs, rss, raw, gzip, event, eventGzip, sdk, members, storms };
     } finally {
       await stopServer(server.child);
     }
@@ -217,6 +245,12 @@ console.log('| change | bytes per stream, plain | bytes per stream, gzip | reque
 console.log('|--------|-------------------------|------------------------|-----------------------------|---------------------|');
 for (const c of many.members) console.log(`| ${c.what.padEnd(6)} | ${String(c.plain).padStart(23)} | ${String(c.gzip).padStart(22)} | ${c.ms.toFixed(1).padStart(27)} | ${String(c.reloads).padStart(19)} |`);
 console.log(`bytes per change: at most ${Math.max(...many.members.map((c) => Math.max(c.plain, c.gzip)))} (goal <= 2 KB)`);
+if (many.storms.length > 0) {
+  console.log(`\n${STORM} server-key streams opened at once (a reconnect storm), each sent the whole ruleset:\n`);
+  console.log('| encoding | until every stream has it, ms | server CPU, s | server RSS after, MB |');
+  console.log('|----------|-------------------------------|---------------|---------------------|');
+  for (const r of many.storms) console.log(`| ${(r.gzip ? 'gzip' : 'plain').padEnd(8)} | ${r.ms.toFixed(0).padStart(29)} | ${r.cpu.toFixed(2).padStart(13)} | ${r.rss.toFixed(0).padStart(19)} |`);
+}
 const keyBytes = Array.from({ length: MEMBERS }, (_, i) => `user-${i + 1}`).reduce((n, k) => n + k.length, 0);
 const sdk = many.sdk;
 console.log(`Node SDK holding that ruleset: ${(sdk.heapMb + sdk.externalMb).toFixed(1)} MB (heap ${sdk.heapMb.toFixed(1)}, external ${sdk.externalMb.toFixed(1)}) for ${(keyBytes / 1e6).toFixed(1)} MB of member keys: ${((sdk.heapMb + sdk.externalMb) * 1e6 / keyBytes).toFixed(1)}x (goal <= 2x); a member evaluated ${sdk.member ? 'on' : 'OFF (wrong)'}`);
