@@ -53,6 +53,20 @@ describe('RulesetSnapshot', () => {
     expect(publicPatch(patch)).not.toHaveProperty('clientVisible');
   });
 
+  it("cuts one change for each of many users: each gets its own key from the lists that name it, nobody else's", () => {
+    const keys = Array.from({ length: 5000 }, (_, i) => `u${i}`);
+    const delta: RulesetPatch = { revision: 8, members: { big: { include: keys, remove: ['gone'] } } };
+    const whole: RulesetPatch = { revision: 8, cohorts: { beta: { key: 'beta', included: keys, excluded: ['u3'] } } };
+    for (const user of ['u0', 'u4999', 'gone', 'u3', 'stranger', undefined]) {
+      const own = (list: string[] | undefined) => (user !== undefined && list?.includes(user) ? [user] : []);
+      expect(clientPatch(delta, base, user)).toEqual({
+        revision: 8,
+        members: { big: user === undefined ? {} : { ...(own(keys).length ? { include: own(keys) } : {}), ...(user === 'gone' ? { remove: ['gone'] } : {}) } },
+      });
+      expect(clientPatch(whole, base, user)!.cohorts!.beta).toEqual({ key: 'beta', included: own(keys), excluded: own(['u3']), conditions: [] });
+    }
+  });
+
   it('never names a hidden flag to clients: created, changed or archived, it is not in their patch', () => {
     const patches: RulesetPatch[] = [
       { revision: 8, flags: { hush: { key: 'hush', enabled: true } }, clientVisible: { hush: false } },

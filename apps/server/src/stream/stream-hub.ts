@@ -108,9 +108,11 @@ export class StreamHub {
   private fanOut(change: RulesetChange, snapshot: RulesetSnapshot): void {
     const set = this.byEnvironment.get(change.environment);
     if (set === undefined || set.size === 0) return;
-    // Server keys all receive the same bytes: serialize once.
-    const shared = sseEvent(change.kind === 'kill' ? 'kill' : 'change', change.revision, JSON.stringify(publicPatch(change.patch)));
+    // Server keys all receive the same bytes: serialized once, when the first of them needs them
+    // (not at all when every stream gets the whole ruleset or is a client key's).
+    let shared: string | undefined;
     let sharedGzip: Buffer | undefined;
+    const frame = () => (shared ??= sseEvent(change.kind === 'kill' ? 'kill' : 'change', change.revision, JSON.stringify(publicPatch(change.patch))));
     for (const sub of set) {
       if (sub.revision >= change.revision) continue;
       if (sub.notify) {
@@ -118,7 +120,7 @@ export class StreamHub {
         sub.revision = change.revision;
       } else if (sub.revision !== change.revision - 1 || needsWhole(sub, change)) this.sendRuleset(sub, snapshot);
       else if (sub.client === undefined) {
-        if (writeFrame(sub.res, sub.gzip ? (sharedGzip ??= gzipFrame(shared)) : shared)) sub.revision = change.revision;
+        if (writeFrame(sub.res, sub.gzip ? (sharedGzip ??= gzipFrame(frame())) : frame())) sub.revision = change.revision;
       } else this.send(sub, change, snapshot, false);
     }
   }
