@@ -57,7 +57,7 @@ export class CohortsController {
   @ApiOkResponse({ type: MembersResultView })
   @ApiOperation({ summary: 'Add, remove or exclude up to 100,000 member keys per list in one call' })
   @ApiBody({ type: CohortMembersDto })
-  // Typed with an interface: the global pipe passes the body to MembersBodyPipe as it came.
+  // Typed with a type, not the DTO class: the global pipe passes the body to MembersBodyPipe as it came.
   updateMembers(@CurrentActor() actor: Actor, @Param('key') key: string, @Body(MembersBodyPipe) dto: MembersInput) {
     return this.cohorts.updateMembers(actor, key, dto);
   }
