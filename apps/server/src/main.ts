@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
+import { AviaryExpressAdapter } from './common/express-adapter.js';
 import { applyHttpTimeouts } from './common/http-timeouts.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { DataDirInUseError } from './database/data-dir-in-use.error.js';
@@ -28,7 +29,7 @@ async function bootstrap(): Promise<void> {
     throw err;
   }
   logger = loggerFor(config);
-  const app = await NestFactory.create(AppModule.register(config), { bodyParser: false, logger: new PinoNestLogger(logger) });
+  const app = await NestFactory.create(AppModule.register(config), new AviaryExpressAdapter(), { bodyParser: false, logger: new PinoNestLogger(logger) });
   configureApp(app, config);
   installGracefulShutdown(app, config.shutdownTimeoutMs, logger.child({ context: 'Shutdown' }));
   const server = app.getHttpServer() as Server;

@@ -6,6 +6,7 @@ import pg from 'pg';
 import request from 'supertest';
 import { AppModule } from '../src/app.module.js';
 import { configureApp } from '../src/app.setup.js';
+import { AviaryExpressAdapter } from '../src/common/express-adapter.js';
 import { type AppConfig, loadConfig } from '../src/config/config.js';
 import { createTestDatabase as createDatabase, type DatabaseOptions, type TestDatabase, withPostgres } from '@aviary/test-support';
 import { serverBuild } from './real-processes.js';
@@ -35,7 +36,7 @@ export interface TestApp {
 export async function startApp(env: Record<string, string | undefined>): Promise<TestApp> {
   const config = loadConfig({ AVIARY_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'error', ...env });
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
-  const app = moduleRef.createNestApplication({ bodyParser: false, logger: ['error'] });
+  const app = moduleRef.createNestApplication(new AviaryExpressAdapter(), { bodyParser: false, logger: ['error'] });
   configureApp(app, config);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
