@@ -39,6 +39,8 @@ const SELECT = `SELECT k.id, k.name, k.kind, k.read_only, k.environment_id, e.ke
 /** How long a verified SDK key is trusted before it is looked up again. A revocation reaches
  *  every instance's cache sooner: by message, else by the credential check. */
 const SDK_KEY_CACHE_MS = 10_000;
+/** From this age on, a use of a cached SDK key looks it up again in the background. */
+const SDK_KEY_REFRESH_MS = 8_000;
 
 /** `last_used_at` is written at most this often per key, so reads stay reads. */
 const LAST_USED_EVERY_MS = 60_000;
@@ -54,6 +56,8 @@ export class ApiKeysService implements OnModuleInit {
   /** Moves on every `forget`: a lookup that was in flight meanwhile may have read the key before
    *  its revocation committed, and must not cache it. */
   private forgotten = 0;
+  /** Lookups in flight, by the base64 of the token's hash. */
+  private readonly lookups = new Map<string, Promise<AuthenticatedKey | undefined>>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -72,29 +76,49 @@ export class ApiKeysService implements OnModuleInit {
     });
   }
 
-  /** The key behind a bearer token, or undefined for unknown or revoked ones. SDK keys are
-   *  remembered for a few seconds, so SDK traffic costs no query per request and keeps being
-   *  served while Postgres is unreachable; admin keys are checked every time. */
   /** The server or client key `token` names if this instance verified it in the last few seconds; never a lookup. */
   recentlyVerified(token: string): AuthenticatedKey | undefined {
     const cached = this.sdkKeys.get(sha256(token).toString('base64'));
     return cached && Date.now() - cached.checkedAt < SDK_KEY_CACHE_MS ? cached.key : undefined;
   }
 
+  /** The key behind a bearer token, or undefined for unknown or revoked ones. SDK keys are
+   *  remembered for a few seconds, so SDK traffic costs no query per request and keeps being
+   *  served while Postgres is unreachable; admin keys are checked every time. */
   async verify(token: string): Promise<AuthenticatedKey | undefined> {
     if (!Object.values(KEY_PREFIXES).some((p) => token.startsWith(p))) return undefined;
     const hash = sha256(token);
     const id = hash.toString('base64');
     const cached = this.sdkKeys.get(id);
-    if (cached && Date.now() - cached.checkedAt < SDK_KEY_CACHE_MS) return cached.key;
-    const forgotten = this.forgotten;
-    let row: ApiKeyRow | undefined;
+    const age = cached ? Date.now() - cached.checkedAt : Infinity;
+    if (cached && age < SDK_KEY_CACHE_MS) {
+      // Looked up again shortly before it expires, while its traffic is still served from here.
+      if (age >= SDK_KEY_REFRESH_MS) this.lookUp(id, hash).catch((err: Error) => this.logger.debug(`API key refresh failed: ${err.message}`));
+      return cached.key;
+    }
     try {
-      [row] = await sql<ApiKeyRow>(this.dataSource.manager, `${SELECT} WHERE k.hash = $1 AND k.revoked_at IS NULL`, [hash]);
+      return await this.lookUp(id, hash);
     } catch (err) {
       if (cached) return cached.key;
       throw err;
     }
+  }
+
+  /** One query per token at a time: requests that arrive while it runs share its answer, so a
+   *  busy key whose cache entry expired sends Postgres one query, not one per request. */
+  private lookUp(id: string, hash: Buffer): Promise<AuthenticatedKey | undefined> {
+    const running = this.lookups.get(id);
+    if (running) return running;
+    const lookup = this.query(id, hash).finally(() => {
+      if (this.lookups.get(id) === lookup) this.lookups.delete(id);
+    });
+    this.lookups.set(id, lookup);
+    return lookup;
+  }
+
+  private async query(id: string, hash: Buffer): Promise<AuthenticatedKey | undefined> {
+    const forgotten = this.forgotten;
+    const [row] = await sql<ApiKeyRow>(this.dataSource.manager, `${SELECT} WHERE k.hash = $1 AND k.revoked_at IS NULL`, [hash]);
     if (!row || !timingSafeEqual(row.hash, hash)) {
       this.sdkKeys.delete(id);
       return undefined;
@@ -156,6 +180,8 @@ export class ApiKeysService implements OnModuleInit {
   /** Drops a key from the SDK key cache of this instance. */
   private forget(id: string): void {
     this.forgotten++;
+    // A lookup in flight may have read the key before this: later requests must not share it.
+    this.lookups.clear();
     for (const [hash, entry] of this.sdkKeys) if (entry.key.id === id) this.sdkKeys.delete(hash);
   }
 
