@@ -1,4 +1,4 @@
-import { evaluate as evaluateRuleset, type Context, type Result, type Ruleset } from '@aviary/core';
+import { evaluator, parsedPatterns, type Context, type Result, type Ruleset } from '@aviary/core';
 import { applyMessages, initialState, resumeRevision, toRuleset, type Applied, type ConnectionStatus, type ProtocolState, type SdkErrorCode, type SdkEvents } from '@aviary/core/protocol';
 import { AviaryError } from './errors/aviary-error.js';
 import { createMetrics } from './metrics.js';
@@ -65,6 +65,8 @@ const FAILURES_BEFORE_POLLING = 3;
 const METRICS_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 const NONE: Ruleset = { environment: '', revision: 0, flags: {}, cohorts: {} };
+/** `matches` compiles the parsed form the server sends client keys: no pattern parser ships here. */
+const evaluateRuleset = evaluator(parsedPatterns);
 
 export function createClient(options: ClientOptions): AviaryClient {
   const { clientKey, logger = console } = options;

@@ -1,5 +1,5 @@
 import { cohortProblems, flagProblems, isObject } from './check.js';
-import { compileConditions, type Predicate } from './conditions/compile.js';
+import { compileConditions, sourcePatterns, type PatternCompiler, type Predicate } from './conditions/compile.js';
 import { SPLIT_SEED, bucketOf, hashPrefix, hashUnit } from './hash.js';
 import type { Cohort, Context, ErrorCode, EvaluateOptions, Flag, Reason, Result, Rule, Ruleset, SplitArm } from './types.js';
 
@@ -26,18 +26,23 @@ type RuleFn = (context: Context, now: number) => Result | undefined;
 /** Picks a result for a unit (undefined: the context has none). */
 type Outcome = (unit: string | undefined) => Result;
 
+/** What one evaluator (`evaluator`) prepares with, and its caches. */
+interface Engine {
+  readonly patterns: PatternCompiler;
+  readonly prepared: WeakMap<object, Prepared>;
+  /** Cohorts by object: a cohort that several rulesets share (every environment's, and each next
+   *  revision's while it did not change) builds its member sets once. */
+  readonly cohorts: WeakMap<object, Predicate | null>;
+}
+
 interface Prepared {
+  readonly engine: Engine;
   readonly source: Ruleset;
   readonly flags: Map<string, FlagFn>;
   /** `null`: the cohort breaks the schema; `undefined`: there is no such cohort (it contains no one). */
   readonly cohorts: Map<string, Predicate | null | undefined>;
 }
 
-const prepared = new WeakMap<object, Prepared>();
-/** The ruleset evaluated last, and the flag asked about last in it: callers ask about one ruleset, often one flag, over and over. */
-let last: Prepared | undefined;
-let lastKey: string | undefined;
-let lastFn: FlagFn | undefined;
 /** Flags being evaluated, to find prerequisite cycles. */
 const stack: string[] = [];
 
@@ -49,20 +54,16 @@ function unitOf(context: Context, attribute: string): string | undefined {
   return typeof v === 'string' ? (v === '' ? undefined : v) : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
 }
 
-/** Cohorts by object: a cohort that several rulesets share (every environment's, and each next
- *  revision's while it did not change) builds its member sets once. */
-const cohortPredicates = new WeakMap<object, Predicate | null>();
-
 function cohort(p: Prepared, key: string): Predicate | null | undefined {
   if (p.cohorts.has(key)) return p.cohorts.get(key);
   const source = own(p.source.cohorts, key);
   // WeakMap#get answers undefined for a primitive (a malformed cohort), which `predicate` reports.
-  const member = source === undefined ? undefined : (cohortPredicates.get(source as object) ?? predicate(source));
+  const member = source === undefined ? undefined : (p.engine.cohorts.get(source as object) ?? predicate(p.engine, source));
   p.cohorts.set(key, member);
   return member;
 }
 
-function predicate(source: unknown): Predicate | null {
+function predicate(engine: Engine, source: unknown): Predicate | null {
   let member: Predicate | null = null;
   if (!cohortProblems(source).length) {
     const c = source as Cohort;
@@ -70,7 +71,7 @@ function predicate(source: unknown): Predicate | null {
     const members = (list: unknown) => (typeof (list as Set<string> | undefined)?.has == 'function' ? (list as Set<string>) : new Set(list as string[]));
     const included = members(c.included);
     const excluded = members(c.excluded);
-    const conditions = compileConditions(c.conditions);
+    const conditions = compileConditions(c.conditions, engine.patterns);
     member = (context, now) => {
       const k = context.key;
       const id = typeof k === 'string' ? k : typeof k === 'number' || typeof k === 'boolean' ? String(k) : undefined;
@@ -78,7 +79,7 @@ function predicate(source: unknown): Predicate | null {
       return (id !== undefined && included.has(id)) || (conditions !== undefined && conditions(context, now));
     };
   }
-  if (isObject(source)) cohortPredicates.set(source, member);
+  if (isObject(source)) engine.cohorts.set(source, member);
   return member;
 }
 
@@ -116,7 +117,7 @@ function prepareRule(p: Prepared, flag: Flag, salt: string, rule: Rule): RuleFn 
     if (m === null) return error('INVALID_COHORT', `cohort "${key}" breaks the schema`);
     members.push(m);
   }
-  const conditions = compileConditions(rule.conditions);
+  const conditions = compileConditions(rule.conditions, p.engine.patterns);
   const threshold = rule.rollout ? Math.round(rule.rollout.percentage * 1000) : EVERYONE;
   const bucketBy = rule.rollout?.bucketBy ?? 'key';
   const ruleSalt = rule.rollout?.salt ?? salt;
@@ -184,28 +185,45 @@ function flagFn(p: Prepared, key: string): FlagFn {
   return f;
 }
 
+export type Evaluate = (ruleset: Ruleset, flagKey: string, context?: Context | null, options?: EvaluateOptions) => Result;
+
+/**
+ * An `evaluate` whose `matches` conditions compile with `patterns`: the browser SDK's uses the
+ * parsed forms the server sends client keys (`parsedPatterns`), so it ships no pattern parser.
+ * Each evaluator prepares rulesets for itself.
+ */
+export function evaluator(patterns: PatternCompiler): Evaluate {
+  const engine: Engine = { patterns, prepared: new WeakMap(), cohorts: new WeakMap() };
+  // The ruleset evaluated last, and the flag asked about last in it: callers ask about one ruleset, often one flag, over and over.
+  let last: Prepared | undefined;
+  let lastKey: string | undefined;
+  let lastFn: FlagFn | undefined;
+  return (ruleset, flagKey, context, options) => {
+    try {
+      if (!isObject(ruleset) || !isObject(ruleset.flags)) return error('INVALID_INPUT', 'the ruleset has no flags object');
+      const ctx = context ?? {};
+      if (!isObject(ctx)) return error('INVALID_INPUT', 'the context must be an object');
+      let p = last !== undefined && last.source === ruleset ? last : engine.prepared.get(ruleset);
+      if (p === undefined) engine.prepared.set(ruleset, (p = { engine, source: ruleset, flags: new Map(), cohorts: new Map() }));
+      const at = options?.now;
+      if (stack.length) stack.length = 0;
+      const key = typeof flagKey === 'string' ? flagKey : String(flagKey);
+      if (p !== last || key !== lastKey) {
+        lastFn = flagFn(p, key);
+        last = p;
+        lastKey = key;
+      }
+      // NaN: read the clock only if a date condition needs it.
+      return lastFn!(ctx, at === undefined ? NaN : typeof at === 'number' ? at : at.getTime(), 0);
+    } catch (e) {
+      return error('GENERAL', e instanceof Error ? e.message : String(e));
+    }
+  };
+}
+
 /**
  * Evaluates one flag for one context (DESIGN §2). Never throws: problems become a result with
  * reason `ERROR`. The ruleset is prepared on first use and must not be changed afterwards.
+ * `matches` compiles the pattern itself (`values[0]`).
  */
-export function evaluate(ruleset: Ruleset, flagKey: string, context?: Context | null, options?: EvaluateOptions): Result {
-  try {
-    if (!isObject(ruleset) || !isObject(ruleset.flags)) return error('INVALID_INPUT', 'the ruleset has no flags object');
-    const ctx = context ?? {};
-    if (!isObject(ctx)) return error('INVALID_INPUT', 'the context must be an object');
-    let p = last !== undefined && last.source === ruleset ? last : prepared.get(ruleset);
-    if (p === undefined) prepared.set(ruleset, (p = { source: ruleset, flags: new Map(), cohorts: new Map() }));
-    const at = options?.now;
-    if (stack.length) stack.length = 0;
-    const key = typeof flagKey === 'string' ? flagKey : String(flagKey);
-    if (p !== last || key !== lastKey) {
-      lastFn = flagFn(p, key);
-      last = p;
-      lastKey = key;
-    }
-    // NaN: read the clock only if a date condition needs it.
-    return lastFn!(ctx, at === undefined ? NaN : typeof at === 'number' ? at : at.getTime(), 0);
-  } catch (e) {
-    return error('GENERAL', e instanceof Error ? e.message : String(e));
-  }
-}
+export const evaluate: Evaluate = /* @__PURE__ */ evaluator(sourcePatterns);

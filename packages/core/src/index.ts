@@ -1,4 +1,6 @@
-export { evaluate, MAX_PREREQUISITE_DEPTH } from './evaluate.js';
+export { evaluate, evaluator, MAX_PREREQUISITE_DEPTH, type Evaluate } from './evaluate.js';
+export { sourcePatterns, type PatternCompiler } from './conditions/compile.js';
+export { parsePattern, parsedPatterns, withParsedFlag, withParsedPatterns, type ParsedPattern } from './regex/compact.js';
 export { bucket } from './hash.js';
 export { MemberSet, compactCohort, compactCohorts, COMPACT_FROM, isHeld, type HeldMembers } from './members.js';
 export { validateFlag, validateCohort, validateConditions, patternProblem } from './validate.js';

@@ -1,3 +1,5 @@
+import type { ParsedPattern } from './regex/compact.js';
+
 /** One attribute value of an evaluation context. */
 export type ContextValue = string | number | boolean;
 
@@ -22,6 +24,9 @@ export interface Condition {
   values?: ContextValue[];
   negate?: boolean;
   caseInsensitive?: boolean;
+  /** `matches`, client keys only: `values[0]` as the server parsed it (docs/protocol.md "Parsed
+   *  patterns"), which is what the browser SDK matches with. Ignored everywhere else. */
+  parsed?: ParsedPattern;
 }
 
 export interface Variant {

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { RE2JS } from 're2js';
 import { describe, expect, it } from 'vitest';
 import { PatternError, TOO_LARGE } from '../src/regex/parse.js';
-import { MAX_PROGRAM_SIZE, compilePattern } from '../src/regex/program.js';
+import { MAX_PROGRAM_SIZE, compilePattern, compileTree } from '../src/regex/program.js';
+import { decodeTree, parsePattern, parsedPatterns, type ParsedPattern } from '../src/regex/compact.js';
 import { usesUnicodeClass } from './reference.js';
 
 const TOKENS = [
@@ -60,6 +61,11 @@ describe('the matches engine agrees with re2js', () => {
         expect(mine !== undefined, `accepts ${JSON.stringify(p)}`).toBe(ref !== undefined);
         if (!mine || !ref) return;
         for (const s of texts) expect(mine(s), `${JSON.stringify(p)}${ci ? ' (caseInsensitive)' : ''} on ${JSON.stringify(s)}`).toBe(ref.test(s));
+        // What the browser SDK runs: the parsed form a client key gets, sent as JSON.
+        const parsed = JSON.parse(JSON.stringify(parsePattern(p, ci) ?? null)) as ParsedPattern;
+        expect(parsed, `parses ${JSON.stringify(p)}`).not.toBeNull();
+        const browser = parsedPatterns({ attribute: 'a', operator: 'matches', values: [p], parsed }, false);
+        for (const s of texts) expect(browser(s), `parsed ${JSON.stringify(p)}${ci ? ' (caseInsensitive)' : ''} on ${JSON.stringify(s)}`).toBe(ref.test(s));
       }),
       { numRuns: Number(process.env.REGEX_RUNS ?? 1500), seed: Number(process.env.REGEX_SEED ?? 20240615) },
     );
@@ -73,6 +79,11 @@ describe('the matches engine agrees with re2js', () => {
         expect(mine !== undefined, `accepts ${JSON.stringify(p)}`).toBe(ref !== undefined);
         if (!mine || !ref) return;
         for (const s of texts) expect(mine(s), `${JSON.stringify(p)}${ci ? ' (caseInsensitive)' : ''} on ${JSON.stringify(s)}`).toBe(ref.test(s));
+        // What the browser SDK runs: the parsed form a client key gets, sent as JSON.
+        const parsed = JSON.parse(JSON.stringify(parsePattern(p, ci) ?? null)) as ParsedPattern;
+        expect(parsed, `parses ${JSON.stringify(p)}`).not.toBeNull();
+        const browser = parsedPatterns({ attribute: 'a', operator: 'matches', values: [p], parsed }, false);
+        for (const s of texts) expect(browser(s), `parsed ${JSON.stringify(p)}${ci ? ' (caseInsensitive)' : ''} on ${JSON.stringify(s)}`).toBe(ref.test(s));
       }),
       { numRuns: Number(process.env.REGEX_RUNS ?? 1500), seed: Number(process.env.REGEX_SEED ?? 20240615) },
     );
@@ -107,6 +118,29 @@ describe('the DFA cache', () => {
       }
     },
   );
+});
+
+describe('parsed forms (what client keys get)', () => {
+  it('are about as long as the pattern: literal runs are strings', () => {
+    expect(parsePattern('^[a-z0-9._%+-]+@example\\.com$')).toEqual([2, 0, [4, [0, 37, 37, 43, 43, 45, 46, 48, 57, 95, 95, 97, 122], 1, -1], '@example.com', 1]);
+    expect(parsePattern('^(beta|canary)-\\d+$')).toEqual([2, 0, [3, 'beta', 'canary'], '-', [4, [0, 48, 57], 1, -1], 1]);
+  });
+
+  it('keep a lone surrogate a set, so that it cannot pair with its neighbour', () => {
+    const parsed = JSON.parse(JSON.stringify(parsePattern('\\x{D83D}\\x{DE80}')));
+    expect(parsed).toEqual([2, [0, 0xd83d, 0xd83d], [0, 0xde80, 0xde80]]);
+    expect(compileTree(decodeTree(parsed))('🚀')).toBe(compilePattern('\\x{D83D}\\x{DE80}')('🚀'));
+  });
+
+  it('are absent for refused patterns, and a form that compiles to nothing is refused, not run', () => {
+    expect(parsePattern('(a')).toBeUndefined();
+    expect(parsePattern('(?:abcdefghij){200}')).toBeUndefined();
+    expect(parsePattern('a'.repeat(257))).toBeUndefined();
+    // Not from the server: an empty group nested three times 1,000,000 times each.
+    const empty: ParsedPattern = [4, [4, [4, [2], 1_000_000, 1_000_000], 1_000_000, 1_000_000], 1_000_000, 1_000_000];
+    expect(() => compileTree(decodeTree(empty))).toThrow(expect.objectContaining({ problem: TOO_LARGE }));
+    expect(() => parsedPatterns({ attribute: 'a', operator: 'matches', values: ['x'] }, false)).toThrow();
+  });
 });
 
 describe('program size', () => {

@@ -37,6 +37,24 @@ describe('RulesetSnapshot', () => {
     expect(JSON.stringify(base.forClient(undefined))).not.toMatch(/u1|u2|u3|secret/);
   });
 
+  it('sends client keys each matches pattern parsed (the browser SDK has no parser), server keys the flags as stored', () => {
+    const email = { attribute: 'email', operator: 'matches' as const, values: ['^[a-z]+@example\\.com$'] };
+    const parsed = [2, 0, [4, [0, 97, 122], 1, -1], '@example.com', 1];
+    const flag = { key: 'open', enabled: true, rules: [{ id: 'r', conditions: [email, { attribute: 'country', operator: 'in' as const, values: ['NL'] }] }] };
+    const snapshot = new RulesetSnapshot(
+      { environment: 'e', revision: 1, flags: { open: flag }, cohorts: { staff: { key: 'staff', conditions: [email, { ...email, values: ['(a'] }] } } },
+      new Set(['open']),
+    );
+    const client = snapshot.forClient('u1');
+    expect(client.flags.open!.rules![0]!.conditions).toEqual([{ ...email, parsed }, flag.rules[0]!.conditions[1]]);
+    // A refused pattern goes without a parsed form: false in the browser, as everywhere.
+    expect(client.cohorts.staff!.conditions).toEqual([{ ...email, parsed }, { ...email, values: ['(a'] }]);
+    expect(snapshot.forClient('u2').flags.open).toBe(client.flags.open);
+    expect(snapshot.toJSON()).not.toContain('parsed');
+    expect(clientPatch({ revision: 2, flags: { open: flag } }, snapshot, 'u1')!.flags!.open!.rules![0]!.conditions![0]).toEqual({ ...email, parsed });
+    expect(publicPatch({ revision: 2, flags: { open: flag } }).flags!.open).toBe(flag);
+  });
+
   it('filters patches for clients and strips bookkeeping for servers', () => {
     const patch = {
       revision: 8,

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { type Cohort, type Flag, type Ruleset, compactCohort, isHeld } from '@aviary/core';
+import { type Cohort, type Condition, type Flag, type Ruleset, compactCohort, isHeld, withParsedFlag, withParsedPatterns } from '@aviary/core';
 import { type MembersPatch, applyPatch, patchCohort } from '@aviary/core/protocol';
 import type { RulesetPatch } from '../changes/change.js';
 
@@ -64,7 +64,7 @@ export class RulesetSnapshot {
     const flags: Record<string, Flag> = {};
     for (const key of this.clientVisible) {
       const flag = this.ruleset.flags[key];
-      if (flag) flags[key] = flag;
+      if (flag) flags[key] = clientFlag(flag);
     }
     const cohorts: Record<string, Cohort> = {};
     for (const [key, cohort] of Object.entries(this.ruleset.cohorts)) cohorts[key] = this.cohortForClient(cohort, userKey);
@@ -110,7 +110,22 @@ function sharedDeltas(ruleset: Ruleset, patch: RulesetPatch): RulesetPatch {
 
 function clientCohort(cohort: Cohort, userKey: string | undefined, included: boolean, excluded: boolean): Cohort {
   const own = (listed: boolean) => (listed && userKey !== undefined ? [userKey] : []);
-  return { key: cohort.key, included: own(included), excluded: own(excluded), conditions: cohort.conditions ?? [] };
+  return { key: cohort.key, included: own(included), excluded: own(excluded), conditions: clientConditions(cohort.conditions ?? []) };
+}
+
+/** Flags and cohort conditions as client keys get them: with each `matches` pattern's parsed form
+ *  (docs/protocol.md "Parsed patterns"), made once per flag object and per list of conditions. */
+const clientFlags = new WeakMap<Flag, Flag>();
+const clientConditionLists = new WeakMap<Condition[], Condition[]>();
+function clientFlag(flag: Flag): Flag {
+  let out = clientFlags.get(flag);
+  if (out === undefined) clientFlags.set(flag, (out = withParsedFlag(flag)));
+  return out;
+}
+function clientConditions(conditions: Condition[]): Condition[] {
+  let out = clientConditionLists.get(conditions);
+  if (out === undefined) clientConditionLists.set(conditions, (out = withParsedPatterns(conditions)));
+  return out;
 }
 
 /**
@@ -126,7 +141,7 @@ export function clientPatch(patch: RulesetPatch, snapshot: RulesetSnapshot, user
     const before = snapshot.revision === patch.revision ? snapshot.visibleBefore : undefined;
     const flags: Record<string, Flag | null> = {};
     for (const [key, flag] of Object.entries(patch.flags)) {
-      if (flag !== null && snapshot.clientVisible.has(key)) flags[key] = flag;
+      if (flag !== null && snapshot.clientVisible.has(key)) flags[key] = clientFlag(flag);
       else if (flag === null || patch.clientVisible?.[key] === false) {
         if (before?.has(key) || snapshot.clientVisible.has(key)) flags[key] = null;
         else if (before === undefined) return undefined;

@@ -5,13 +5,14 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The SDK as a page would load it: bundled from the sources with esbuild (IIFE, minified, global
- * `Aviary`), plus core's `evaluate` as `Aviary.evaluateRuleset` for running the vectors.
+ * `Aviary`), plus the SDK's own evaluate (core's, compiling the parsed patterns client keys get) as
+ * `Aviary.evaluateRuleset` for running the vectors.
  */
 export async function bundleForBrowser(): Promise<string> {
   const packageDir = fileURLToPath(new URL('../..', import.meta.url));
   const result = await build({
     stdin: {
-      contents: `export * from './src/index.ts'; export { evaluate as evaluateRuleset } from '@aviary/core';`,
+      contents: `export * from './src/index.ts'; import { evaluator, parsedPatterns } from '@aviary/core'; export const evaluateRuleset = evaluator(parsedPatterns);`,
       resolveDir: packageDir,
       loader: 'ts',
     },

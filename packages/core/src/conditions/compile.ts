@@ -1,5 +1,5 @@
 import { Operators, type Condition, type Context } from '../types.js';
-import { compilePattern } from '../regex/program.js';
+import { compilePattern, type Matcher } from '../regex/program.js';
 import { compareSemver, inCidr, toAddress, toCidr, toInstant, toNumber, toSemver } from './parse.js';
 
 /** A condition prepared once per ruleset; `now` (NaN: read the clock) matters only to `before`/`after`. */
@@ -8,6 +8,15 @@ export type Predicate = (context: Context, now: number) => boolean;
 export const MAX_PATTERN_LENGTH = 256;
 /** `matches` is false for a longer attribute: with the program size limit it bounds the cost of a search. */
 export const MAX_MATCHED_LENGTH = 1024;
+
+/**
+ * How a `matches` condition becomes a matcher; throws when its pattern is refused (the condition is
+ * then false). `caseInsensitive` compiles the pattern as `(?i)`.
+ */
+export type PatternCompiler = (condition: Condition, caseInsensitive: boolean) => Matcher;
+
+/** `matches` from the pattern itself (`values[0]`): the Node SDK's and the server's. */
+export const sourcePatterns: PatternCompiler = (condition, caseInsensitive) => compilePattern(String(condition.values![0]), caseInsensitive);
 
 /** The attribute as a primitive, or undefined when missing (null, undefined, objects). */
 const read = (context: Context, attribute: string): string | number | boolean | undefined => {
@@ -32,7 +41,7 @@ const STRING_TESTS: Record<string, (actual: string, value: string) => boolean> =
   endsWith: (a, v) => a.endsWith(v),
 };
 
-function base(c: Condition): Predicate | undefined {
+function base(c: Condition, patterns: PatternCompiler): Predicate | undefined {
   const { attribute, operator } = c;
   const raw: readonly unknown[] = c.values ?? [];
   const ci = c.caseInsensitive === true;
@@ -80,7 +89,7 @@ function base(c: Condition): Predicate | undefined {
     let regex: (s: string) => boolean;
     try {
       // The engine folds case itself (`caseInsensitive` compiles the pattern as `(?i)`).
-      regex = compilePattern(String(source), ci);
+      regex = patterns(c, ci);
     } catch {
       return undefined;
     }
@@ -112,17 +121,17 @@ function base(c: Condition): Predicate | undefined {
 const never: Predicate = () => false;
 
 /** Compiles a structurally sound condition; an unknown operator is false, negated or not. */
-export function compileCondition(condition: Condition): Predicate {
+export function compileCondition(condition: Condition, patterns: PatternCompiler): Predicate {
   if (!(Operators as readonly string[]).includes(condition.operator)) return never;
   // A known operator with values it cannot use is false, and so true when negated.
-  const predicate = base(condition) ?? never;
+  const predicate = base(condition, patterns) ?? never;
   return condition.negate === true ? (context, now) => !predicate(context, now) : predicate;
 }
 
 /** All of the conditions; undefined (everyone) for none. */
-export function compileConditions(conditions: readonly Condition[] | undefined): Predicate | undefined {
+export function compileConditions(conditions: readonly Condition[] | undefined, patterns: PatternCompiler): Predicate | undefined {
   if (!conditions?.length) return undefined;
-  const predicates = conditions.map(compileCondition);
+  const predicates = conditions.map((c) => compileCondition(c, patterns));
   if (predicates.length === 1) return predicates[0];
   return (context, now) => {
     for (let i = 0; i < predicates.length; i++) if (!predicates[i]!(context, now)) return false;

@@ -45,8 +45,18 @@ function holds(assertion: number, s: string, i: number): boolean {
  * Compiles a pattern of the `matches` dialect; throws a PatternError when it does not parse or
  * its program would exceed MAX_PROGRAM_SIZE. With `caseInsensitive` it is compiled as `(?i)`.
  */
-export function compilePattern(pattern: string, caseInsensitive = false): Matcher {
-  const root = parse(pattern, caseInsensitive);
+export const compilePattern = (pattern: string, caseInsensitive = false): Matcher => compileTree(parse(pattern, caseInsensitive), pattern);
+
+/** Emitting nothing (an empty group repeated) is counted too: no tree, even one that did not come
+ *  from `parse`, costs more than this many steps to compile. */
+const MAX_EMITS = 100_000;
+
+/**
+ * Compiles a parsed pattern (what `parse` makes, or a client key's `parsed` form decoded); throws
+ * a PatternError (TOO_LARGE, naming `pattern`) when its program would exceed MAX_PROGRAM_SIZE.
+ */
+export function compileTree(root: Node, pattern = ''): Matcher {
+  let emits = 0;
   const op: number[] = [];
   const x: number[] = [];
   const y: number[] = [];
@@ -60,6 +70,7 @@ export function compilePattern(pattern: string, caseInsensitive = false): Matche
     return op.push(code) - 1;
   };
   const emit = (node: Node): void => {
+    if (++emits > MAX_EMITS) throw new PatternError(TOO_LARGE, pattern);
     if (node.k === SET) add(CHAR, 0, node.r);
     else if (node.k === ASSERT) add(TEST, node.a);
     else if (node.k === CAT) node.xs.forEach(emit);
